@@ -1,0 +1,42 @@
+//! The API's error type and its mapping onto HTTP answers.
+
+use axum::Json;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use shared::api::ErrorResponse;
+
+/// An API failure; each variant picks its status code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Something the user asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A parameter is wrong; the message names it.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Our fault. The detail goes to the log, not to the client.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, error) = match self {
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "query failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error; see the server log".to_owned(),
+                )
+            }
+        };
+        (status, Json(ErrorResponse { error })).into_response()
+    }
+}
+
+/// Any `/api/…` path that is not a route.
+pub async fn unknown_route(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no API route {}", uri.path()))
+}

@@ -1,0 +1,10 @@
+//! Sightline's server: OTLP ingest, storage, query API and the embedded
+//! dashboard. `main.rs` is a thin shell around [`server::run`].
+
+pub mod api;
+pub mod config;
+pub mod datadir;
+pub mod server;
+pub mod shutdown;
+pub mod store;
+pub mod ui;

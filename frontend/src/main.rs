@@ -1,0 +1,17 @@
+//! Entry point of the dashboard: replaces the static loading notice with the
+//! Yew application.
+
+mod api;
+mod app;
+mod components;
+mod pages;
+
+fn main() {
+    if let Some(boot) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("boot"))
+    {
+        boot.remove();
+    }
+    yew::Renderer::<app::App>::new().render();
+}

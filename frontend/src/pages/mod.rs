@@ -1,0 +1,8 @@
+//! Pages: one per view; each fetches and owns its state.
+
+pub mod logs;
+pub mod metrics;
+pub mod services;
+pub mod spans;
+pub mod start;
+pub mod traces;
