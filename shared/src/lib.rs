@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod ids;
+pub mod layout;
 pub mod logs;
 pub mod metrics;
 pub mod time;
