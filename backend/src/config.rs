@@ -51,6 +51,31 @@ pub struct ServeArgs {
     /// Human sizes: 512MB, 2GiB, 100000000.
     #[arg(long, env = "SIGHTLINE_MAX_DB_SIZE", default_value = "512MB")]
     pub max_db_size: ByteSize,
+
+    /// Largest OTLP request body accepted, compressed or decompressed
+    /// (bigger ones get 413 / RESOURCE_EXHAUSTED).
+    #[arg(long, env = "SIGHTLINE_MAX_REQUEST_SIZE", default_value = "16MiB")]
+    pub max_request_size: ByteSize,
+
+    /// Browser origins allowed to send OTLP/HTTP (comma-separated, `*` for
+    /// any). Default: none, only same-origin.
+    #[arg(long, env = "SIGHTLINE_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<String>,
+
+    /// Most series one metric may have; points of further series are refused
+    /// and reported as a partial success.
+    #[arg(
+        long,
+        env = "SIGHTLINE_MAX_SERIES_PER_METRIC",
+        default_value_t = 10_000
+    )]
+    pub max_series_per_metric: u64,
+
+    /// Attribute keys indexed for `key=value` filters (comma-separated).
+    /// Default: a list of common semantic-convention keys (http.route,
+    /// rpc.method, db.system, user.id, …).
+    #[arg(long, env = "SIGHTLINE_INDEXED_ATTRIBUTES", value_delimiter = ',')]
+    pub indexed_attributes: Vec<String>,
 }
 
 /// Why the flags cannot be used.
@@ -58,6 +83,8 @@ pub struct ServeArgs {
 pub enum ConfigError {
     #[error("--max-db-size must be at least 1MB, got {0}")]
     DbSizeTooSmall(ByteSize),
+    #[error("--max-request-size must be between 1KB and 1GiB, got {0}")]
+    RequestSize(ByteSize),
 }
 
 /// The validated configuration.
@@ -68,6 +95,10 @@ pub struct Config {
     pub otlp_grpc_addr: SocketAddr,
     pub otlp_http_addr: SocketAddr,
     pub max_db_size: u64,
+    pub max_request_size: usize,
+    pub cors_allowed_origins: Vec<String>,
+    pub max_series_per_metric: u64,
+    pub indexed_attributes: Vec<String>,
 }
 
 impl ServeArgs {
@@ -76,12 +107,28 @@ impl ServeArgs {
         if self.max_db_size.as_u64() < 1_000_000 {
             return Err(ConfigError::DbSizeTooSmall(self.max_db_size));
         }
+        let max_request_size = self.max_request_size.as_u64();
+        if !(1_000..=1 << 30).contains(&max_request_size) {
+            return Err(ConfigError::RequestSize(self.max_request_size));
+        }
         Ok(Config {
             data_dir: self.data_dir,
             ui_addr: self.ui_addr,
             otlp_grpc_addr: self.otlp_grpc_addr,
             otlp_http_addr: self.otlp_http_addr,
             max_db_size: self.max_db_size.as_u64(),
+            max_request_size: usize::try_from(max_request_size).unwrap_or(usize::MAX),
+            cors_allowed_origins: self
+                .cors_allowed_origins
+                .into_iter()
+                .filter(|o| !o.is_empty())
+                .collect(),
+            max_series_per_metric: self.max_series_per_metric,
+            indexed_attributes: if self.indexed_attributes.is_empty() {
+                crate::store::writer::default_indexed_attributes()
+            } else {
+                self.indexed_attributes
+            },
         })
     }
 }
@@ -96,6 +143,10 @@ impl Config {
             otlp_grpc_addr: any,
             otlp_http_addr: any,
             max_db_size: 512_000_000,
+            max_request_size: 16 << 20,
+            cors_allowed_origins: Vec::new(),
+            max_series_per_metric: 10_000,
+            indexed_attributes: crate::store::writer::default_indexed_attributes(),
         }
     }
 }

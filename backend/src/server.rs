@@ -1,15 +1,23 @@
-//! Wires the pieces together: data directory, database, listeners, routes,
-//! and an orderly shutdown.
+//! Wires the pieces together: data directory, database, the single writer,
+//! the three listeners (dashboard + API, OTLP/gRPC, OTLP/HTTP), routes, and
+//! an orderly shutdown that drains in-flight requests before closing the
+//! database.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::api::{self, ApiState};
 use crate::config::Config;
 use crate::datadir::{DataDir, DataDirError};
+use crate::ingest::{self, IngestStats, Ingestor};
+use crate::store::maintenance::{Maintenance, StoreCounters};
+use crate::store::read::ReaderPool;
+use crate::store::writer::{self, WriterConfig, WriterHandle};
 use crate::store::{self, StoreError};
 use crate::ui;
 
@@ -27,19 +35,28 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot start the writer thread: {0}")]
+    Writer(#[source] std::io::Error),
     #[error("{what} server failed: {source}")]
     Serve {
         what: &'static str,
         #[source]
         source: std::io::Error,
     },
+    #[error("OTLP/gRPC server failed: {0}")]
+    Grpc(#[from] tonic::transport::Error),
 }
 
 /// A server whose listeners are bound but not yet serving.
 pub struct Server {
+    config: Config,
     data_dir: DataDir,
-    db: rusqlite::Connection,
+    writer: WriterHandle,
+    writer_thread: std::thread::JoinHandle<rusqlite::Connection>,
+    counters: Arc<StoreCounters>,
     ui: TcpListener,
+    grpc: TcpListener,
+    http: TcpListener,
 }
 
 async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, ServerError> {
@@ -49,8 +66,8 @@ async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, Serve
 }
 
 impl Server {
-    /// Locks the data directory, opens and migrates the database, binds the
-    /// listeners.
+    /// Locks the data directory, opens and migrates the database, starts the
+    /// writer and binds the listeners.
     pub async fn bind(config: &Config) -> Result<Self, ServerError> {
         let data_dir = DataDir::open(&config.data_dir)?;
         let mut db = store::connection::open_writer(&data_dir.db_path())?;
@@ -59,7 +76,29 @@ impl Server {
             tracing::info!(?applied, "database schema migrated");
         }
         let ui = bind("dashboard and API", config.ui_addr).await?;
-        Ok(Self { data_dir, db, ui })
+        let grpc = bind("OTLP/gRPC", config.otlp_grpc_addr).await?;
+        let http = bind("OTLP/HTTP", config.otlp_http_addr).await?;
+        let counters = Arc::new(StoreCounters::default());
+        let (writer, writer_thread) = writer::spawn(
+            db,
+            WriterConfig {
+                max_queued_items: 200_000,
+                indexed_attributes: config.indexed_attributes.clone(),
+                max_series_per_metric: config.max_series_per_metric,
+            },
+            Maintenance::new(config.max_db_size, counters.clone()),
+        )
+        .map_err(ServerError::Writer)?;
+        Ok(Self {
+            config: config.clone(),
+            data_dir,
+            writer,
+            writer_thread,
+            counters,
+            ui,
+            grpc,
+            http,
+        })
     }
 
     /// The bound address of the dashboard and API.
@@ -72,25 +111,86 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
-        let Server { data_dir, db, ui } = self;
-        let state = ApiState::new(data_dir.path().to_owned(), data_dir.db_path());
-        let app = app(state);
+        let Server {
+            config,
+            data_dir,
+            writer,
+            writer_thread,
+            counters,
+            ui,
+            grpc,
+            http,
+        } = self;
+        let stats = Arc::new(IngestStats::default());
+        let ingestor = Ingestor::new(writer.clone(), stats.clone());
+        let readers = Arc::new(ReaderPool::new(data_dir.db_path()));
+        let state = ApiState::new(
+            data_dir.path().to_owned(),
+            data_dir.db_path(),
+            readers,
+            ingestor.clone(),
+            counters,
+            config.max_db_size,
+        );
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stopped = move |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|v| *v).await;
+        };
         tracing::info!(
-            ui = %format_addr(ui.local_addr().ok()),
+            ui = %format!("http://{}", addr(&ui)),
+            otlp_grpc = %addr(&grpc),
+            otlp_http = %format!("http://{}", addr(&http)),
             data_dir = %data_dir.path().display(),
+            max_db_size = config.max_db_size,
             "sightline {} listening",
             env!("CARGO_PKG_VERSION"),
         );
-        axum::serve(ui, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|source| ServerError::Serve {
-                what: "dashboard",
-                source,
-            })?;
-        // Closing the last connection checkpoints the WAL and removes it.
-        if let Err((_, e)) = db.close() {
-            tracing::warn!(error = %e, "closing the database");
+        let ui_server =
+            axum::serve(ui, app(state)).with_graceful_shutdown(stopped(stop_rx.clone()));
+        let http_app = ingest::http::router(
+            ingestor.clone(),
+            &ingest::http::HttpConfig {
+                max_request_size: config.max_request_size,
+                cors_allowed_origins: config.cors_allowed_origins.clone(),
+            },
+        );
+        let http_server =
+            axum::serve(http, http_app).with_graceful_shutdown(stopped(stop_rx.clone()));
+        let grpc_server = tonic::transport::Server::builder()
+            .add_routes(ingest::grpc::routes(
+                ingestor.clone(),
+                config.max_request_size,
+            ))
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(grpc),
+                stopped(stop_rx.clone()),
+            );
+        let signal = async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        };
+        let (_, ui_res, http_res, grpc_res) =
+            tokio::join!(signal, ui_server, http_server, grpc_server);
+        ui_res.map_err(|source| ServerError::Serve {
+            what: "dashboard",
+            source,
+        })?;
+        http_res.map_err(|source| ServerError::Serve {
+            what: "OTLP/HTTP",
+            source,
+        })?;
+        grpc_res?;
+        // Every request is answered; let the writer finish and close.
+        drop(ingestor);
+        drop(writer);
+        match tokio::task::spawn_blocking(move || writer_thread.join()).await {
+            Ok(Ok(conn)) => {
+                // Closing the last connection checkpoints the WAL and removes it.
+                if let Err((_, e)) = conn.close() {
+                    tracing::warn!(error = %e, "closing the database");
+                }
+            }
+            _ => tracing::error!("the writer thread panicked"),
         }
         drop(data_dir);
         tracing::info!("stopped cleanly");
@@ -98,9 +198,10 @@ impl Server {
     }
 }
 
-fn format_addr(addr: Option<SocketAddr>) -> String {
-    addr.map(|a| format!("http://{a}"))
-        .unwrap_or_else(|| "?".into())
+fn addr(l: &TcpListener) -> String {
+    l.local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| "?".into())
 }
 
 /// The whole HTTP application of the UI listener: API routes, then the SPA.

@@ -2,6 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::logs::LogRecord;
+use crate::metrics::{MetricData, MetricKind, Temporality};
+use crate::trace::{Resource, Scope, Span};
+use crate::{KeyValue, TraceId, UnixNanos};
+
 /// `GET /api/health`: liveness for load balancers and the dashboard footer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,6 +28,140 @@ pub struct HealthResponse {
 pub struct ErrorResponse {
     /// What went wrong, in words the user can act on.
     pub error: String,
+}
+
+/// One trace's summary, as lists show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceSummary {
+    pub trace_id: TraceId,
+    pub start_time: UnixNanos,
+    pub end_time: UnixNanos,
+    pub duration: UnixNanos,
+    pub root_service: String,
+    pub root_name: String,
+    /// False when no span without parent was seen (the root shown is the
+    /// earliest span).
+    pub root_is_real: bool,
+    pub span_count: u64,
+    pub error_count: u64,
+    pub services: Vec<String>,
+    pub log_count: u64,
+}
+
+/// A span with the indexes of its resource and scope in the enclosing
+/// response (resources and scopes are shared by many spans, so they are
+/// sent once).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpanRecord {
+    pub resource: u32,
+    pub scope: u32,
+    pub service: String,
+    pub span: Span,
+}
+
+/// `GET /api/traces/{trace_id}`: everything stored about one trace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceDetail {
+    pub summary: TraceSummary,
+    pub resources: Vec<Resource>,
+    pub scopes: Vec<Scope>,
+    /// Spans ordered by start time, then span id.
+    pub spans: Vec<SpanRecord>,
+}
+
+/// A log record with its service, resource and scope.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogEntry {
+    pub service: String,
+    pub resource: Resource,
+    pub scope: Scope,
+    pub record: LogRecord,
+}
+
+/// `GET /api/logs`: newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogsResponse {
+    pub logs: Vec<LogEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// One stored series of a metric with its raw points, exactly as sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawSeries {
+    pub name: String,
+    pub description: String,
+    pub unit: String,
+    pub kind: MetricKind,
+    pub temporality: Temporality,
+    pub is_monotonic: bool,
+    pub service: String,
+    pub resource: Vec<KeyValue>,
+    pub scope_name: String,
+    pub scope_version: String,
+    /// The series' attributes, sorted by key.
+    pub attributes: Vec<KeyValue>,
+    /// The points in time order, in the shape of `data` of a [`Metric`].
+    pub data: MetricData,
+}
+
+/// `GET /api/metrics/{name}/raw`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawSeriesResponse {
+    pub series: Vec<RawSeries>,
+}
+
+/// Items accepted and rejected by one transport for one signal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestCounter {
+    pub signal: String,
+    pub transport: String,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub requests: u64,
+    pub invalid_requests: u64,
+    pub unavailable: u64,
+}
+
+/// Counts of what is stored for one signal.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignalStats {
+    pub items: u64,
+    pub blocks: u64,
+    pub stored_bytes: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest: Option<UnixNanos>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest: Option<UnixNanos>,
+}
+
+/// `GET /api/stats`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsResponse {
+    pub spans: SignalStats,
+    pub logs: SignalStats,
+    pub metric_points: SignalStats,
+    pub traces: u64,
+    pub metric_series: u64,
+    pub db_size_bytes: u64,
+    pub max_db_size_bytes: u64,
+    pub queued_items: u64,
+    pub ingest: Vec<IngestCounter>,
+    pub evicted_blocks: u64,
+    pub evicted_items: u64,
+    pub evicted_points: u64,
+    pub cardinality_rejections: u64,
+    pub uptime_seconds: u64,
 }
 
 #[cfg(test)]

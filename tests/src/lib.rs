@@ -114,8 +114,10 @@ impl Sightline {
                 .map(str::to_owned)
         };
         let ui_url = field("ui").unwrap_or_else(|| panic!("start-up line has no ui=: {line}"));
-        let otlp_grpc_addr = field("otlp_grpc").unwrap_or_default();
-        let otlp_http_url = field("otlp_http").unwrap_or_default();
+        let otlp_grpc_addr =
+            field("otlp_grpc").unwrap_or_else(|| panic!("start-up line has no otlp_grpc=: {line}"));
+        let otlp_http_url =
+            field("otlp_http").unwrap_or_else(|| panic!("start-up line has no otlp_http=: {line}"));
         Sightline {
             child: Some(child),
             ui_url,

@@ -3,6 +3,11 @@
 
 mod error;
 mod health;
+mod logs;
+mod metrics;
+mod params;
+mod stats;
+mod traces;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,8 +15,14 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::routing::get;
+use rusqlite::Connection;
 
 pub use error::ApiError;
+
+use crate::ingest::Ingestor;
+use crate::store::StoreError;
+use crate::store::maintenance::StoreCounters;
+use crate::store::read::ReaderPool;
 
 /// What every API handler can reach.
 #[derive(Clone)]
@@ -23,18 +34,45 @@ struct ApiStateInner {
     started: Instant,
     data_dir: PathBuf,
     db_path: PathBuf,
+    readers: Arc<ReaderPool>,
+    ingestor: Ingestor,
+    counters: Arc<StoreCounters>,
+    max_db_size: u64,
 }
 
 impl ApiState {
     /// State for a server that started now.
-    pub fn new(data_dir: PathBuf, db_path: PathBuf) -> Self {
+    pub fn new(
+        data_dir: PathBuf,
+        db_path: PathBuf,
+        readers: Arc<ReaderPool>,
+        ingestor: Ingestor,
+        counters: Arc<StoreCounters>,
+        max_db_size: u64,
+    ) -> Self {
         Self {
             inner: Arc::new(ApiStateInner {
                 started: Instant::now(),
                 data_dir,
                 db_path,
+                readers,
+                ingestor,
+                counters,
+                max_db_size,
             }),
         }
+    }
+
+    /// Runs a read-only query on a blocking thread.
+    async fn query<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let readers = self.inner.readers.clone();
+        tokio::task::spawn_blocking(move || readers.with(f))
+            .await
+            .map_err(|e| ApiError::Internal(format!("query task: {e}")))?
+            .map_err(|e| ApiError::Internal(e.to_string()))
     }
 }
 
@@ -42,6 +80,10 @@ impl ApiState {
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/health", get(health::health))
+        .route("/api/stats", get(stats::stats))
+        .route("/api/traces/{trace_id}", get(traces::trace))
+        .route("/api/logs", get(logs::logs))
+        .route("/api/metrics/{name}/raw", get(metrics::raw))
         .route("/api/{*rest}", axum::routing::any(error::unknown_route))
         .with_state(state)
 }

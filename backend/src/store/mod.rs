@@ -1,8 +1,18 @@
 //! Storage: one SQLite database file in the data directory. Only this module
 //! writes SQL.
 
+pub mod blocks;
 pub mod connection;
+pub mod ingest_logs;
+pub mod ingest_metrics;
+pub mod ingest_spans;
+pub mod maintenance;
+pub mod metric_read;
 pub mod migrate;
+pub mod read;
+pub mod strings;
+pub mod varlist;
+pub mod writer;
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +29,10 @@ pub enum StoreError {
         "the database has schema version {found}, newer than this binary knows ({known}); upgrade sightline"
     )]
     SchemaTooNew { found: u32, known: u32 },
+    #[error("stored item {0} is corrupt: {1}")]
+    Corrupt(i64, String),
+    #[error("cannot encode a block: {0}")]
+    Encode(String),
     #[error("i/o on {path}: {source}")]
     Io {
         path: std::path::PathBuf,

@@ -1,0 +1,125 @@
+//! OTLP/gRPC receiver: the `TraceService`, `LogsService` and `MetricsService`
+//! of opentelemetry-proto, gzip accepted.
+
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use tonic::codec::CompressionEncoding;
+use tonic::{Request, Response, Status};
+
+use super::{Accepted, IngestError, Ingestor, Transport};
+
+/// The three OTLP services over one ingestor.
+#[derive(Clone)]
+pub struct OtlpGrpc {
+    ingestor: Ingestor,
+}
+
+fn status(e: IngestError) -> Status {
+    match e {
+        IngestError::Invalid(m) => Status::invalid_argument(m),
+        IngestError::Unavailable(m) => Status::unavailable(m),
+    }
+}
+
+fn rejected(a: &Accepted) -> bool {
+    a.rejected > 0 || !a.message.is_empty()
+}
+
+#[tonic::async_trait]
+impl TraceService for OtlpGrpc {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let a = self
+            .ingestor
+            .traces(request.into_inner(), Transport::Grpc)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(ExportTraceServiceResponse {
+            partial_success: rejected(&a).then(|| ExportTracePartialSuccess {
+                rejected_spans: i64::try_from(a.rejected).unwrap_or(i64::MAX),
+                error_message: a.message,
+            }),
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl LogsService for OtlpGrpc {
+    async fn export(
+        &self,
+        request: Request<ExportLogsServiceRequest>,
+    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
+        let a = self
+            .ingestor
+            .logs(request.into_inner(), Transport::Grpc)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(ExportLogsServiceResponse {
+            partial_success: rejected(&a).then(|| ExportLogsPartialSuccess {
+                rejected_log_records: i64::try_from(a.rejected).unwrap_or(i64::MAX),
+                error_message: a.message,
+            }),
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for OtlpGrpc {
+    async fn export(
+        &self,
+        request: Request<ExportMetricsServiceRequest>,
+    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        let a = self
+            .ingestor
+            .metrics(request.into_inner(), Transport::Grpc)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(ExportMetricsServiceResponse {
+            partial_success: rejected(&a).then(|| ExportMetricsPartialSuccess {
+                rejected_data_points: i64::try_from(a.rejected).unwrap_or(i64::MAX),
+                error_message: a.message,
+            }),
+        }))
+    }
+}
+
+/// The gRPC routes, ready to serve on a listener.
+pub fn routes(ingestor: Ingestor, max_message_size: usize) -> tonic::service::Routes {
+    let svc = OtlpGrpc { ingestor };
+    tonic::service::Routes::new(
+        TraceServiceServer::new(svc.clone())
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip)
+            .max_decoding_message_size(max_message_size),
+    )
+    .add_service(
+        LogsServiceServer::new(svc.clone())
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip)
+            .max_decoding_message_size(max_message_size),
+    )
+    .add_service(
+        MetricsServiceServer::new(svc)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip)
+            .max_decoding_message_size(max_message_size),
+    )
+}

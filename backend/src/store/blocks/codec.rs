@@ -1,0 +1,503 @@
+//! Byte-level building blocks of the block formats: varints, zigzag, a
+//! string dictionary, attribute values, and the column container that
+//! compresses each column with zstd on its own (so a query decompresses only
+//! the columns it reads).
+//!
+//! Everything read back from disk goes through [`Cursor`], which returns
+//! [`CodecError`] on truncated or hostile input instead of panicking.
+
+use std::collections::HashMap;
+
+use shared::{AnyValue, KeyValue};
+
+/// Why stored bytes could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("block is truncated ({0})")]
+    Truncated(&'static str),
+    #[error("block is malformed: {0}")]
+    Malformed(String),
+    #[error("unsupported block format version {0}")]
+    Version(u8),
+    #[error("zstd: {0}")]
+    Zstd(#[from] std::io::Error),
+}
+
+/// Attribute values nested deeper than this are refused on read (the ingest
+/// path refuses them earlier, so only corrupt data gets here).
+const MAX_VALUE_DEPTH: usize = 40;
+
+/// Largest decompressed column accepted, so a corrupt length cannot make us
+/// allocate without bound.
+pub const MAX_COLUMN_BYTES: usize = 256 << 20;
+
+// ---- writing ----------------------------------------------------------------
+
+/// Appends an unsigned LEB128 varint.
+pub fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Appends a signed varint (zigzag).
+pub fn put_ivarint(out: &mut Vec<u8>, v: i64) {
+    put_uvarint(out, ((v << 1) ^ (v >> 63)) as u64);
+}
+
+/// Appends a length-prefixed byte string.
+pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_uvarint(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+/// Interns strings of one block: each distinct string is stored once and
+/// referred to by its index, which is what makes repeated service names,
+/// attribute keys and values nearly free.
+#[derive(Default)]
+pub struct DictBuilder {
+    index: HashMap<String, u32>,
+    strings: Vec<String>,
+}
+
+impl DictBuilder {
+    /// The index of `s`, adding it on first sight. Index 0 is always "".
+    pub fn intern(&mut self, s: &str) -> u32 {
+        if self.strings.is_empty() {
+            self.strings.push(String::new());
+            self.index.insert(String::new(), 0);
+        }
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = self.strings.len() as u32;
+        self.strings.push(s.to_owned());
+        self.index.insert(s.to_owned(), i);
+        i
+    }
+
+    /// Serialises the dictionary as a column.
+    pub fn finish(self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let strings = if self.strings.is_empty() {
+            vec![String::new()]
+        } else {
+            self.strings
+        };
+        put_uvarint(&mut out, strings.len() as u64);
+        for s in &strings {
+            put_bytes(&mut out, s.as_bytes());
+        }
+        out
+    }
+}
+
+const TAG_EMPTY: u8 = 0;
+const TAG_STRING: u8 = 1;
+const TAG_BOOL_FALSE: u8 = 2;
+const TAG_BOOL_TRUE: u8 = 3;
+const TAG_INT: u8 = 4;
+const TAG_DOUBLE: u8 = 5;
+const TAG_BYTES: u8 = 6;
+const TAG_ARRAY: u8 = 7;
+const TAG_KVLIST: u8 = 8;
+
+/// Appends one value: a tag byte and its payload (strings by dictionary index).
+pub fn put_value(out: &mut Vec<u8>, dict: &mut DictBuilder, v: &AnyValue) {
+    match v {
+        AnyValue::Empty => out.push(TAG_EMPTY),
+        AnyValue::String(s) => {
+            out.push(TAG_STRING);
+            put_uvarint(out, u64::from(dict.intern(s)));
+        }
+        AnyValue::Bool(false) => out.push(TAG_BOOL_FALSE),
+        AnyValue::Bool(true) => out.push(TAG_BOOL_TRUE),
+        AnyValue::Int(i) => {
+            out.push(TAG_INT);
+            put_ivarint(out, *i);
+        }
+        AnyValue::Double(d) => {
+            out.push(TAG_DOUBLE);
+            out.extend_from_slice(&d.to_bits().to_le_bytes());
+        }
+        AnyValue::Bytes(b) => {
+            out.push(TAG_BYTES);
+            put_bytes(out, b);
+        }
+        AnyValue::Array(items) => {
+            out.push(TAG_ARRAY);
+            put_uvarint(out, items.len() as u64);
+            for item in items {
+                put_value(out, dict, item);
+            }
+        }
+        AnyValue::KvList(kvs) => {
+            out.push(TAG_KVLIST);
+            put_attrs(out, dict, kvs);
+        }
+    }
+}
+
+/// Appends a list of attributes: count, then (key index, value) pairs.
+pub fn put_attrs(out: &mut Vec<u8>, dict: &mut DictBuilder, kvs: &[KeyValue]) {
+    put_uvarint(out, kvs.len() as u64);
+    for kv in kvs {
+        put_uvarint(out, u64::from(dict.intern(&kv.key)));
+        put_value(out, dict, &kv.value);
+    }
+}
+
+// ---- reading ------------------------------------------------------------------
+
+/// A bounds-checked reader over stored bytes.
+pub struct Cursor<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(buf: &'a [u8]) -> Self {
+        Self { buf, pos: 0 }
+    }
+
+    /// True when every byte was read.
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    pub fn u8(&mut self) -> Result<u8, CodecError> {
+        let b = *self
+            .buf
+            .get(self.pos)
+            .ok_or(CodecError::Truncated("byte"))?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or(CodecError::Truncated("length"))?;
+        let s = self
+            .buf
+            .get(self.pos..end)
+            .ok_or(CodecError::Truncated("bytes"))?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    pub fn array<const N: usize>(&mut self) -> Result<[u8; N], CodecError> {
+        let s = self.take(N)?;
+        <[u8; N]>::try_from(s).map_err(|_| CodecError::Truncated("array"))
+    }
+
+    pub fn uvarint(&mut self) -> Result<u64, CodecError> {
+        let mut v: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(CodecError::Malformed("varint longer than 64 bits".into()))
+    }
+
+    pub fn ivarint(&mut self) -> Result<i64, CodecError> {
+        let u = self.uvarint()?;
+        Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
+    }
+
+    /// A varint used as a count or index; refuses values that cannot be
+    /// real for a buffer of this size (each element takes at least a byte).
+    pub fn len(&mut self) -> Result<usize, CodecError> {
+        let v = self.uvarint()?;
+        let remaining = self.buf.len().saturating_sub(self.pos);
+        usize::try_from(v)
+            .ok()
+            .filter(|n| *n <= remaining.saturating_add(1) * 8 + 16)
+            .ok_or_else(|| CodecError::Malformed(format!("count {v} exceeds the data")))
+    }
+
+    pub fn u32v(&mut self) -> Result<u32, CodecError> {
+        let v = self.uvarint()?;
+        u32::try_from(v).map_err(|_| CodecError::Malformed(format!("{v} does not fit 32 bits")))
+    }
+
+    pub fn bytes(&mut self) -> Result<&'a [u8], CodecError> {
+        let n = self.len()?;
+        self.take(n)
+    }
+}
+
+/// A decoded string dictionary.
+pub struct Dict {
+    strings: Vec<String>,
+}
+
+impl Dict {
+    pub fn decode(col: &[u8]) -> Result<Self, CodecError> {
+        let mut c = Cursor::new(col);
+        let n = c.len()?;
+        let mut strings = Vec::with_capacity(n);
+        for _ in 0..n {
+            let b = c.bytes()?;
+            strings.push(
+                std::str::from_utf8(b)
+                    .map_err(|_| CodecError::Malformed("dictionary string is not UTF-8".into()))?
+                    .to_owned(),
+            );
+        }
+        Ok(Self { strings })
+    }
+
+    pub fn get(&self, i: u32) -> Result<&str, CodecError> {
+        self.strings
+            .get(i as usize)
+            .map(String::as_str)
+            .ok_or_else(|| CodecError::Malformed(format!("dictionary index {i} out of range")))
+    }
+
+    pub fn read(&self, c: &mut Cursor<'_>) -> Result<String, CodecError> {
+        let i = c.u32v()?;
+        self.get(i).map(str::to_owned)
+    }
+}
+
+/// Reads one value written by [`put_value`].
+pub fn read_value(c: &mut Cursor<'_>, dict: &Dict) -> Result<AnyValue, CodecError> {
+    read_value_at(c, dict, 0)
+}
+
+fn read_value_at(c: &mut Cursor<'_>, dict: &Dict, depth: usize) -> Result<AnyValue, CodecError> {
+    if depth > MAX_VALUE_DEPTH {
+        return Err(CodecError::Malformed("value nested too deeply".into()));
+    }
+    Ok(match c.u8()? {
+        TAG_EMPTY => AnyValue::Empty,
+        TAG_STRING => AnyValue::String(dict.read(c)?),
+        TAG_BOOL_FALSE => AnyValue::Bool(false),
+        TAG_BOOL_TRUE => AnyValue::Bool(true),
+        TAG_INT => AnyValue::Int(c.ivarint()?),
+        TAG_DOUBLE => AnyValue::Double(f64::from_bits(u64::from_le_bytes(c.array()?))),
+        TAG_BYTES => AnyValue::Bytes(c.bytes()?.to_vec()),
+        TAG_ARRAY => {
+            let n = c.len()?;
+            let mut items = Vec::with_capacity(n.min(1024));
+            for _ in 0..n {
+                items.push(read_value_at(c, dict, depth + 1)?);
+            }
+            AnyValue::Array(items)
+        }
+        TAG_KVLIST => AnyValue::KvList(read_attrs_at(c, dict, depth + 1)?),
+        t => return Err(CodecError::Malformed(format!("unknown value tag {t}"))),
+    })
+}
+
+/// Reads a list written by [`put_attrs`].
+pub fn read_attrs(c: &mut Cursor<'_>, dict: &Dict) -> Result<Vec<KeyValue>, CodecError> {
+    read_attrs_at(c, dict, 0)
+}
+
+fn read_attrs_at(
+    c: &mut Cursor<'_>,
+    dict: &Dict,
+    depth: usize,
+) -> Result<Vec<KeyValue>, CodecError> {
+    let n = c.len()?;
+    let mut out = Vec::with_capacity(n.min(1024));
+    for _ in 0..n {
+        let key = dict.read(c)?;
+        let value = read_value_at(c, dict, depth)?;
+        out.push(KeyValue { key, value });
+    }
+    Ok(out)
+}
+
+// ---- the column container -----------------------------------------------------
+
+/// zstd level for block columns: blocks are written once and read many
+/// times, and ingest is far from zstd-bound at this level.
+const ZSTD_LEVEL: i32 = 9;
+
+/// Builds a block: a header of (id, raw length, compressed length) per
+/// column, then the zstd-compressed columns.
+pub struct ContainerWriter {
+    magic: [u8; 4],
+    version: u8,
+    columns: Vec<(u8, Vec<u8>)>,
+}
+
+impl ContainerWriter {
+    pub fn new(magic: [u8; 4], version: u8) -> Self {
+        Self {
+            magic,
+            version,
+            columns: Vec::new(),
+        }
+    }
+
+    pub fn column(&mut self, id: u8, data: Vec<u8>) {
+        self.columns.push((id, data));
+    }
+
+    /// Compresses every column and lays the block out.
+    pub fn finish(self) -> Result<Vec<u8>, CodecError> {
+        let mut header = Vec::new();
+        header.extend_from_slice(&self.magic);
+        header.push(self.version);
+        put_uvarint(&mut header, self.columns.len() as u64);
+        let mut body = Vec::new();
+        for (id, raw) in &self.columns {
+            let packed = if raw.is_empty() {
+                Vec::new()
+            } else {
+                zstd::bulk::compress(raw, ZSTD_LEVEL)?
+            };
+            header.push(*id);
+            put_uvarint(&mut header, raw.len() as u64);
+            put_uvarint(&mut header, packed.len() as u64);
+            body.extend_from_slice(&packed);
+        }
+        header.extend_from_slice(&body);
+        Ok(header)
+    }
+}
+
+/// A parsed block whose columns are decompressed on demand.
+pub struct ContainerReader<'a> {
+    pub version: u8,
+    columns: Vec<(u8, usize, &'a [u8])>,
+}
+
+impl<'a> ContainerReader<'a> {
+    pub fn parse(buf: &'a [u8], magic: [u8; 4], max_version: u8) -> Result<Self, CodecError> {
+        let mut c = Cursor::new(buf);
+        if c.array::<4>()? != magic {
+            return Err(CodecError::Malformed("wrong block magic".into()));
+        }
+        let version = c.u8()?;
+        if version == 0 || version > max_version {
+            return Err(CodecError::Version(version));
+        }
+        let n = c.len()?;
+        let mut heads = Vec::with_capacity(n.min(64));
+        for _ in 0..n {
+            let id = c.u8()?;
+            let raw = usize::try_from(c.uvarint()?).unwrap_or(usize::MAX);
+            if raw > MAX_COLUMN_BYTES {
+                return Err(CodecError::Malformed(format!(
+                    "column {id} claims {raw} bytes"
+                )));
+            }
+            let packed = c.len()?;
+            heads.push((id, raw, packed));
+        }
+        let mut columns = Vec::with_capacity(heads.len());
+        for (id, raw, packed) in heads {
+            columns.push((id, raw, c.take(packed)?));
+        }
+        Ok(Self { version, columns })
+    }
+
+    /// The decompressed bytes of column `id` (empty if the block lacks it).
+    pub fn column(&self, id: u8) -> Result<Vec<u8>, CodecError> {
+        let Some(&(_, raw, packed)) = self.columns.iter().find(|c| c.0 == id) else {
+            return Ok(Vec::new());
+        };
+        if raw == 0 {
+            return Ok(Vec::new());
+        }
+        let out = zstd::bulk::decompress(packed, raw)?;
+        if out.len() != raw {
+            return Err(CodecError::Malformed(format!(
+                "column {id} decompressed to the wrong size"
+            )));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn varints_round_trip(u in any::<u64>(), i in any::<i64>()) {
+            let mut b = Vec::new();
+            put_uvarint(&mut b, u);
+            put_ivarint(&mut b, i);
+            let mut c = Cursor::new(&b);
+            prop_assert_eq!(c.uvarint().unwrap(), u);
+            prop_assert_eq!(c.ivarint().unwrap(), i);
+            prop_assert!(c.is_empty());
+        }
+
+        #[test]
+        fn garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            let dict = Dict { strings: vec![String::new(), "a".into()] };
+            let mut c = Cursor::new(&bytes);
+            let _ = read_attrs(&mut c, &dict);
+            let _ = ContainerReader::parse(&bytes, *b"TEST", 1).map(|r| r.column(1));
+            let _ = Dict::decode(&bytes);
+        }
+    }
+
+    #[test]
+    fn values_round_trip_through_the_dictionary() {
+        let attrs = vec![
+            KeyValue::string("s", "hello"),
+            KeyValue {
+                key: "i".into(),
+                value: AnyValue::Int(i64::MIN),
+            },
+            KeyValue {
+                key: "d".into(),
+                value: AnyValue::Double(f64::NAN),
+            },
+            KeyValue {
+                key: "b".into(),
+                value: AnyValue::Bytes(vec![0, 255]),
+            },
+            KeyValue {
+                key: "nested".into(),
+                value: AnyValue::Array(vec![
+                    AnyValue::Bool(true),
+                    AnyValue::KvList(vec![KeyValue::string("k", "hello")]),
+                    AnyValue::Empty,
+                ]),
+            },
+        ];
+        let mut dict = DictBuilder::default();
+        let mut col = Vec::new();
+        put_attrs(&mut col, &mut dict, &attrs);
+        let dict = Dict::decode(&dict.finish()).unwrap();
+        let back = read_attrs(&mut Cursor::new(&col), &dict).unwrap();
+        assert_eq!(back.len(), attrs.len());
+        assert!(matches!(back[2].value, AnyValue::Double(d) if d.is_nan()));
+        assert_eq!(back[4], attrs[4]);
+        assert_eq!(back[0], attrs[0]);
+    }
+
+    #[test]
+    fn container_round_trip_and_lazy_columns() {
+        let mut w = ContainerWriter::new(*b"TEST", 1);
+        w.column(1, b"hello hello hello hello".to_vec());
+        w.column(2, Vec::new());
+        let bytes = w.finish().unwrap();
+        let r = ContainerReader::parse(&bytes, *b"TEST", 1).unwrap();
+        assert_eq!(r.column(1).unwrap(), b"hello hello hello hello");
+        assert!(r.column(2).unwrap().is_empty());
+        assert!(r.column(9).unwrap().is_empty());
+        assert!(matches!(
+            ContainerReader::parse(&bytes, *b"TEST", 0),
+            Err(CodecError::Version(1))
+        ));
+        assert!(ContainerReader::parse(&bytes[..bytes.len() - 1], *b"TEST", 1).is_err());
+    }
+}

@@ -1,0 +1,362 @@
+//! The log block: an immutable, columnar, zstd-compressed set of log records.
+//!
+//! Records are sorted by (trace id, time) with trace-less records first:
+//! the logs of one trace sit together, so the trace id column is
+//! run-length encoded (16 random bytes paid once per trace, not per record)
+//! and times are small deltas. Bodies and attributes share the block's
+//! string dictionary, which folds repeated messages into one copy.
+
+use std::sync::Arc;
+
+use shared::logs::LogRecord;
+use shared::trace::{Resource, Scope};
+use shared::{SpanId, TraceId, UnixNanos};
+
+use super::codec::{
+    CodecError, ContainerReader, ContainerWriter, Cursor, Dict, DictBuilder, put_attrs, put_bytes,
+    put_ivarint, put_uvarint, put_value, read_attrs, read_value,
+};
+
+const MAGIC: [u8; 4] = *b"SLLG";
+/// Current log block format.
+pub const FORMAT_VERSION: u8 = 1;
+
+mod col {
+    pub const COUNT: u8 = 0;
+    pub const DICT: u8 = 1;
+    pub const RESOURCES: u8 = 2;
+    pub const SCOPES: u8 = 3;
+    pub const TRACE_RUNS: u8 = 4;
+    pub const SPAN_IDS: u8 = 5;
+    pub const TIMES: u8 = 6;
+    pub const OBSERVED: u8 = 7;
+    pub const SEVERITY: u8 = 8;
+    pub const BODIES: u8 = 9;
+    pub const ATTRS: u8 = 10;
+    pub const REFS: u8 = 11;
+    pub const MISC: u8 = 12;
+}
+
+/// A log record with the resource and scope it was sent under.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogItem {
+    pub resource: Arc<Resource>,
+    pub scope: Arc<Scope>,
+    pub record: LogRecord,
+}
+
+/// The key logs are sorted by inside a block.
+fn sort_key(l: &LogRecord) -> (TraceId, u64) {
+    (l.trace_id.unwrap_or_default(), l.effective_time().0)
+}
+
+/// Sorts items into block order.
+pub fn sort_for_block(items: &mut [LogItem]) {
+    items.sort_by_key(|i| sort_key(&i.record));
+}
+
+fn table_index<T: PartialEq>(table: &mut Vec<Arc<T>>, v: &Arc<T>) -> u32 {
+    if let Some(i) = table.iter().position(|x| Arc::ptr_eq(x, v) || **x == **v) {
+        return i as u32;
+    }
+    table.push(v.clone());
+    (table.len() - 1) as u32
+}
+
+/// Encodes `items`, which must already be in [`sort_for_block`] order.
+pub fn encode(items: &[LogItem]) -> Result<Vec<u8>, CodecError> {
+    let mut dict = DictBuilder::default();
+    let mut resources: Vec<Arc<Resource>> = Vec::new();
+    let mut scopes: Vec<Arc<Scope>> = Vec::new();
+    let (mut span_ids, mut times, mut observed, mut severity) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut bodies, mut attrs, mut refs, mut misc) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut runs: Vec<(Option<TraceId>, u64)> = Vec::new();
+    let mut prev_time = 0u64;
+    for item in items {
+        let l = &item.record;
+        match runs.last_mut() {
+            Some((id, n)) if *id == l.trace_id => *n += 1,
+            _ => runs.push((l.trace_id, 1)),
+        }
+        match l.span_id {
+            Some(s) => {
+                span_ids.push(1);
+                span_ids.extend_from_slice(&s.0);
+            }
+            None => span_ids.push(0),
+        }
+        put_ivarint(&mut times, l.time.0.wrapping_sub(prev_time) as i64);
+        prev_time = l.time.0;
+        put_ivarint(
+            &mut observed,
+            l.observed_time.0.wrapping_sub(l.time.0) as i64,
+        );
+        put_ivarint(&mut severity, i64::from(l.severity_number));
+        put_uvarint(&mut severity, u64::from(dict.intern(&l.severity_text)));
+        put_value(&mut bodies, &mut dict, &l.body);
+        put_attrs(&mut attrs, &mut dict, &l.attributes);
+        put_uvarint(
+            &mut refs,
+            u64::from(table_index(&mut resources, &item.resource)),
+        );
+        put_uvarint(&mut refs, u64::from(table_index(&mut scopes, &item.scope)));
+        put_uvarint(&mut misc, u64::from(l.flags));
+        put_uvarint(&mut misc, u64::from(l.dropped_attributes_count));
+        put_uvarint(&mut misc, u64::from(dict.intern(&l.event_name)));
+    }
+    let mut trace_runs = Vec::new();
+    put_uvarint(&mut trace_runs, runs.len() as u64);
+    for (id, n) in &runs {
+        match id {
+            Some(id) => {
+                trace_runs.push(1);
+                trace_runs.extend_from_slice(&id.0);
+            }
+            None => trace_runs.push(0),
+        }
+        put_uvarint(&mut trace_runs, *n);
+    }
+    let mut res_col = Vec::new();
+    put_uvarint(&mut res_col, resources.len() as u64);
+    for r in &resources {
+        put_attrs(&mut res_col, &mut dict, &r.attributes);
+        put_uvarint(&mut res_col, u64::from(r.dropped_attributes_count));
+        put_bytes(&mut res_col, r.schema_url.as_bytes());
+    }
+    let mut scope_col = Vec::new();
+    put_uvarint(&mut scope_col, scopes.len() as u64);
+    for s in &scopes {
+        put_uvarint(&mut scope_col, u64::from(dict.intern(&s.name)));
+        put_uvarint(&mut scope_col, u64::from(dict.intern(&s.version)));
+        put_attrs(&mut scope_col, &mut dict, &s.attributes);
+        put_uvarint(&mut scope_col, u64::from(s.dropped_attributes_count));
+        put_bytes(&mut scope_col, s.schema_url.as_bytes());
+    }
+    let mut count = Vec::new();
+    put_uvarint(&mut count, items.len() as u64);
+    let mut w = ContainerWriter::new(MAGIC, FORMAT_VERSION);
+    w.column(col::COUNT, count);
+    w.column(col::DICT, dict.finish());
+    w.column(col::RESOURCES, res_col);
+    w.column(col::SCOPES, scope_col);
+    w.column(col::TRACE_RUNS, trace_runs);
+    w.column(col::SPAN_IDS, span_ids);
+    w.column(col::TIMES, times);
+    w.column(col::OBSERVED, observed);
+    w.column(col::SEVERITY, severity);
+    w.column(col::BODIES, bodies);
+    w.column(col::ATTRS, attrs);
+    w.column(col::REFS, refs);
+    w.column(col::MISC, misc);
+    w.finish()
+}
+
+/// A decoded log block.
+pub struct LogBlock {
+    pub resources: Vec<Resource>,
+    pub scopes: Vec<Scope>,
+    /// (resource index, scope index, record) in block order.
+    pub records: Vec<(u32, u32, LogRecord)>,
+}
+
+/// Decodes a log block; `keep(record)` chooses which records to return.
+pub fn decode(
+    bytes: &[u8],
+    mut keep: impl FnMut(&LogRecord) -> bool,
+) -> Result<LogBlock, CodecError> {
+    let c = ContainerReader::parse(bytes, MAGIC, FORMAT_VERSION)?;
+    let count_raw = c.column(col::COUNT)?;
+    let n = usize::try_from(Cursor::new(&count_raw).uvarint()?)
+        .map_err(|_| CodecError::Malformed("log count".into()))?;
+    let dict = Dict::decode(&c.column(col::DICT)?)?;
+    let res_raw = c.column(col::RESOURCES)?;
+    let mut rc = Cursor::new(&res_raw);
+    let n_res = rc.len()?;
+    let mut resources = Vec::with_capacity(n_res);
+    for _ in 0..n_res {
+        resources.push(Resource {
+            attributes: read_attrs(&mut rc, &dict)?,
+            dropped_attributes_count: rc.u32v()?,
+            schema_url: String::from_utf8_lossy(rc.bytes()?).into_owned(),
+        });
+    }
+    let scope_raw = c.column(col::SCOPES)?;
+    let mut sc = Cursor::new(&scope_raw);
+    let n_scopes = sc.len()?;
+    let mut scopes = Vec::with_capacity(n_scopes);
+    for _ in 0..n_scopes {
+        scopes.push(Scope {
+            name: dict.read(&mut sc)?,
+            version: dict.read(&mut sc)?,
+            attributes: read_attrs(&mut sc, &dict)?,
+            dropped_attributes_count: sc.u32v()?,
+            schema_url: String::from_utf8_lossy(sc.bytes()?).into_owned(),
+        });
+    }
+    let runs_raw = c.column(col::TRACE_RUNS)?;
+    let mut runs = Cursor::new(&runs_raw);
+    let n_runs = runs.len()?;
+    let mut trace_ids: Vec<Option<TraceId>> = Vec::with_capacity(n.min(1 << 20));
+    for _ in 0..n_runs {
+        let id = match runs.u8()? {
+            0 => None,
+            _ => Some(TraceId(runs.array()?)),
+        };
+        let len = runs.len()?;
+        if trace_ids.len() + len > n {
+            return Err(CodecError::Malformed(
+                "trace runs exceed the record count".into(),
+            ));
+        }
+        trace_ids.extend(std::iter::repeat_n(id, len));
+    }
+    if trace_ids.len() != n {
+        return Err(CodecError::Malformed(
+            "trace runs do not cover the records".into(),
+        ));
+    }
+    let cols: Vec<Vec<u8>> = [
+        col::SPAN_IDS,
+        col::TIMES,
+        col::OBSERVED,
+        col::SEVERITY,
+        col::BODIES,
+        col::ATTRS,
+        col::REFS,
+        col::MISC,
+    ]
+    .iter()
+    .map(|id| c.column(*id))
+    .collect::<Result<_, _>>()?;
+    let [ids, times, observed, severity, bodies, attrs, refs, misc] = cols.as_slice() else {
+        return Err(CodecError::Malformed("log columns".into()));
+    };
+    let (mut ids, mut times, mut observed, mut severity) = (
+        Cursor::new(ids),
+        Cursor::new(times),
+        Cursor::new(observed),
+        Cursor::new(severity),
+    );
+    let (mut bodies, mut attrs, mut refs, mut misc) = (
+        Cursor::new(bodies),
+        Cursor::new(attrs),
+        Cursor::new(refs),
+        Cursor::new(misc),
+    );
+    let mut records = Vec::new();
+    let mut prev_time = 0u64;
+    for trace_id in trace_ids {
+        let span_id = match ids.u8()? {
+            0 => None,
+            _ => Some(SpanId(ids.array()?)),
+        };
+        let time = prev_time.wrapping_add(times.ivarint()? as u64);
+        prev_time = time;
+        let observed_time = time.wrapping_add(observed.ivarint()? as u64);
+        let severity_number = i32::try_from(severity.ivarint()?)
+            .map_err(|_| CodecError::Malformed("severity".into()))?;
+        let severity_text = dict.read(&mut severity)?;
+        let body = read_value(&mut bodies, &dict)?;
+        let attributes = read_attrs(&mut attrs, &dict)?;
+        let (ri, si) = (refs.u32v()?, refs.u32v()?);
+        if ri as usize >= resources.len() || si as usize >= scopes.len() {
+            return Err(CodecError::Malformed(
+                "resource or scope index out of range".into(),
+            ));
+        }
+        let record = LogRecord {
+            time: UnixNanos(time),
+            observed_time: UnixNanos(observed_time),
+            severity_number,
+            severity_text,
+            body,
+            attributes,
+            flags: misc.u32v()?,
+            dropped_attributes_count: misc.u32v()?,
+            event_name: dict.read(&mut misc)?,
+            trace_id,
+            span_id,
+        };
+        if keep(&record) {
+            records.push((ri, si, record));
+        }
+    }
+    Ok(LogBlock {
+        resources,
+        scopes,
+        records,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::{AnyValue, KeyValue};
+
+    fn rec(trace: Option<u8>, t: u64, body: &str) -> LogItem {
+        LogItem {
+            resource: Arc::new(Resource {
+                attributes: vec![KeyValue::string("service.name", "cart")],
+                ..Default::default()
+            }),
+            scope: Arc::new(Scope {
+                name: "cart.log".into(),
+                ..Default::default()
+            }),
+            record: LogRecord {
+                time: UnixNanos(t),
+                observed_time: UnixNanos(t.wrapping_add(7)),
+                severity_number: 17,
+                severity_text: "ERROR".into(),
+                body: AnyValue::String(body.into()),
+                attributes: vec![KeyValue {
+                    key: "retry".into(),
+                    value: AnyValue::Bool(true),
+                }],
+                dropped_attributes_count: 2,
+                flags: 1,
+                trace_id: trace.map(|t| TraceId([t; 16])),
+                span_id: trace.map(|t| SpanId([t; 8])),
+                event_name: if t.is_multiple_of(2) {
+                    "ev".into()
+                } else {
+                    String::new()
+                },
+            },
+        }
+    }
+
+    #[test]
+    fn block_round_trip_is_lossless() {
+        let mut items = vec![
+            rec(Some(2), 100, "payment failed"),
+            rec(None, 50, "started"),
+            rec(Some(1), 0, "zero time"),
+            rec(Some(2), 90, "payment failed"),
+            rec(Some(1), u64::MAX, "end of time"),
+        ];
+        items[2].record.body = AnyValue::KvList(vec![KeyValue::string("msg", "structured")]);
+        sort_for_block(&mut items);
+        let bytes = encode(&items).unwrap();
+        let block = decode(&bytes, |_| true).unwrap();
+        assert_eq!(block.records.len(), items.len());
+        for (item, (ri, si, r)) in items.iter().zip(&block.records) {
+            assert_eq!(r, &item.record);
+            assert_eq!(&block.resources[*ri as usize], &*item.resource);
+            assert_eq!(&block.scopes[*si as usize], &*item.scope);
+        }
+        let only = decode(&bytes, |r| r.trace_id == Some(TraceId([2; 16]))).unwrap();
+        assert_eq!(only.records.len(), 2);
+    }
+
+    #[test]
+    fn truncated_blocks_are_errors() {
+        let items = vec![rec(Some(1), 1, "a"), rec(None, 2, "b")];
+        let bytes = encode(&items).unwrap();
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut], |_| true).is_err());
+        }
+    }
+}

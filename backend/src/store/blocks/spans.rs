@@ -1,0 +1,608 @@
+//! The span block: an immutable, columnar, zstd-compressed set of spans.
+//!
+//! Spans are sorted by (trace id, start time, span id), so a trace's spans
+//! are contiguous: the trace id column is run-length encoded, start times
+//! are small deltas, and a child usually finds its parent a few rows above
+//! it (stored as that distance instead of 8 random bytes). Every string
+//! (names, attribute keys and values, service names…) goes through one
+//! per-block dictionary; each column is compressed on its own so searches
+//! decompress only what they filter on.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use shared::trace::{Event, Link, Resource, Scope, Span, SpanKind, Status, StatusCode};
+use shared::{SpanId, TraceId, UnixNanos};
+
+use super::codec::{
+    CodecError, ContainerReader, ContainerWriter, Cursor, Dict, DictBuilder, put_attrs, put_bytes,
+    put_ivarint, put_uvarint, read_attrs,
+};
+
+const MAGIC: [u8; 4] = *b"SLSP";
+/// Current span block format.
+pub const FORMAT_VERSION: u8 = 1;
+
+mod col {
+    pub const DICT: u8 = 1;
+    pub const RESOURCES: u8 = 2;
+    pub const SCOPES: u8 = 3;
+    pub const TRACE_RUNS: u8 = 4;
+    pub const SPAN_IDS: u8 = 5;
+    pub const PARENTS: u8 = 6;
+    pub const PARENT_IDS: u8 = 7;
+    pub const STARTS: u8 = 8;
+    pub const DURATIONS: u8 = 9;
+    pub const RESOURCE_REFS: u8 = 10;
+    pub const SCOPE_REFS: u8 = 11;
+    pub const NAMES: u8 = 12;
+    pub const KINDS: u8 = 13;
+    pub const STATUS: u8 = 14;
+    pub const TRACE_STATE_FLAGS: u8 = 15;
+    pub const ATTRS: u8 = 16;
+    pub const EVENTS: u8 = 17;
+    pub const LINKS: u8 = 18;
+    pub const DROPPED: u8 = 19;
+}
+
+/// A span with the resource and scope it was sent under.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpanItem {
+    pub resource: Arc<Resource>,
+    pub scope: Arc<Scope>,
+    pub span: Span,
+}
+
+/// Sorts items into block order: by trace, then start, then span id.
+pub fn sort_for_block(items: &mut [SpanItem]) {
+    items.sort_by(|a, b| {
+        (a.span.trace_id, a.span.start_time, a.span.span_id).cmp(&(
+            b.span.trace_id,
+            b.span.start_time,
+            b.span.span_id,
+        ))
+    });
+}
+
+/// Interns resources/scopes by pointer first, then by value.
+struct Table<T: PartialEq> {
+    items: Vec<Arc<T>>,
+}
+
+impl<T: PartialEq> Table<T> {
+    fn index(&mut self, v: &Arc<T>) -> u32 {
+        if let Some(i) = self
+            .items
+            .iter()
+            .position(|x| Arc::ptr_eq(x, v) || **x == **v)
+        {
+            return i as u32;
+        }
+        self.items.push(v.clone());
+        (self.items.len() - 1) as u32
+    }
+}
+
+/// Encodes `items`, which must already be in [`sort_for_block`] order.
+pub fn encode(items: &[SpanItem]) -> Result<Vec<u8>, CodecError> {
+    let mut dict = DictBuilder::default();
+    let mut resources = Table { items: Vec::new() };
+    let mut scopes = Table { items: Vec::new() };
+    let (mut trace_runs, mut span_ids, mut parents, mut parent_ids) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut starts, mut durations, mut res_refs, mut scope_refs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut names, mut kinds, mut status, mut state_flags) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut attrs, mut events, mut links, mut dropped) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+
+    // Trace runs: (id, count) for each maximal run of one trace id.
+    let mut runs: Vec<(TraceId, u64)> = Vec::new();
+    // Rows of the current trace run, by span id, to find parents.
+    let mut run_rows: HashMap<SpanId, usize> = HashMap::new();
+    let mut prev_start: u64 = 0;
+    for (i, item) in items.iter().enumerate() {
+        let s = &item.span;
+        match runs.last_mut() {
+            Some((id, n)) if *id == s.trace_id => *n += 1,
+            _ => {
+                runs.push((s.trace_id, 1));
+                run_rows.clear();
+            }
+        }
+        span_ids.extend_from_slice(&s.span_id.0);
+        // Parent: 0 none, 1 explicit id, k >= 2: the row k-1 above, same trace.
+        match s.parent_span_id {
+            None => put_uvarint(&mut parents, 0),
+            Some(pid) => match run_rows.get(&pid).map(|p| i - p) {
+                Some(dist) => put_uvarint(&mut parents, dist as u64 + 1),
+                None => {
+                    put_uvarint(&mut parents, 1);
+                    parent_ids.extend_from_slice(&pid.0);
+                }
+            },
+        }
+        run_rows.entry(s.span_id).or_insert(i);
+        put_ivarint(&mut starts, s.start_time.0.wrapping_sub(prev_start) as i64);
+        prev_start = s.start_time.0;
+        put_ivarint(
+            &mut durations,
+            s.end_time.0.wrapping_sub(s.start_time.0) as i64,
+        );
+        put_uvarint(&mut res_refs, u64::from(resources.index(&item.resource)));
+        put_uvarint(&mut scope_refs, u64::from(scopes.index(&item.scope)));
+        put_uvarint(&mut names, u64::from(dict.intern(&s.name)));
+        kinds.push(s.kind.as_otlp() as u8);
+        status.push(s.status.code.as_otlp() as u8);
+        put_uvarint(&mut status, u64::from(dict.intern(&s.status.message)));
+        put_uvarint(&mut state_flags, u64::from(dict.intern(&s.trace_state)));
+        put_uvarint(&mut state_flags, u64::from(s.flags));
+        put_attrs(&mut attrs, &mut dict, &s.attributes);
+        put_uvarint(&mut events, s.events.len() as u64);
+        for e in &s.events {
+            put_ivarint(&mut events, e.time.0.wrapping_sub(s.start_time.0) as i64);
+            put_uvarint(&mut events, u64::from(dict.intern(&e.name)));
+            put_attrs(&mut events, &mut dict, &e.attributes);
+            put_uvarint(&mut events, u64::from(e.dropped_attributes_count));
+        }
+        put_uvarint(&mut links, s.links.len() as u64);
+        for l in &s.links {
+            links.extend_from_slice(&l.trace_id.0);
+            links.extend_from_slice(&l.span_id.0);
+            put_uvarint(&mut links, u64::from(dict.intern(&l.trace_state)));
+            put_attrs(&mut links, &mut dict, &l.attributes);
+            put_uvarint(&mut links, u64::from(l.dropped_attributes_count));
+            put_uvarint(&mut links, u64::from(l.flags));
+        }
+        put_uvarint(&mut dropped, u64::from(s.dropped_attributes_count));
+        put_uvarint(&mut dropped, u64::from(s.dropped_events_count));
+        put_uvarint(&mut dropped, u64::from(s.dropped_links_count));
+    }
+    put_uvarint(&mut trace_runs, runs.len() as u64);
+    for (id, n) in &runs {
+        trace_runs.extend_from_slice(&id.0);
+        put_uvarint(&mut trace_runs, *n);
+    }
+    let mut res_col = Vec::new();
+    put_uvarint(&mut res_col, resources.items.len() as u64);
+    for r in &resources.items {
+        put_attrs(&mut res_col, &mut dict, &r.attributes);
+        put_uvarint(&mut res_col, u64::from(r.dropped_attributes_count));
+        put_bytes(&mut res_col, r.schema_url.as_bytes());
+    }
+    let mut scope_col = Vec::new();
+    put_uvarint(&mut scope_col, scopes.items.len() as u64);
+    for s in &scopes.items {
+        put_uvarint(&mut scope_col, u64::from(dict.intern(&s.name)));
+        put_uvarint(&mut scope_col, u64::from(dict.intern(&s.version)));
+        put_attrs(&mut scope_col, &mut dict, &s.attributes);
+        put_uvarint(&mut scope_col, u64::from(s.dropped_attributes_count));
+        put_bytes(&mut scope_col, s.schema_url.as_bytes());
+    }
+
+    let mut w = ContainerWriter::new(MAGIC, FORMAT_VERSION);
+    let mut count = Vec::new();
+    put_uvarint(&mut count, items.len() as u64);
+    w.column(0, count);
+    w.column(col::DICT, dict.finish());
+    w.column(col::RESOURCES, res_col);
+    w.column(col::SCOPES, scope_col);
+    w.column(col::TRACE_RUNS, trace_runs);
+    w.column(col::SPAN_IDS, span_ids);
+    w.column(col::PARENTS, parents);
+    w.column(col::PARENT_IDS, parent_ids);
+    w.column(col::STARTS, starts);
+    w.column(col::DURATIONS, durations);
+    w.column(col::RESOURCE_REFS, res_refs);
+    w.column(col::SCOPE_REFS, scope_refs);
+    w.column(col::NAMES, names);
+    w.column(col::KINDS, kinds);
+    w.column(col::STATUS, status);
+    w.column(col::TRACE_STATE_FLAGS, state_flags);
+    w.column(col::ATTRS, attrs);
+    w.column(col::EVENTS, events);
+    w.column(col::LINKS, links);
+    w.column(col::DROPPED, dropped);
+    w.finish()
+}
+
+/// The cheap-to-decode part of every span, used to filter before a full
+/// decode: identity, timing, service, name, kind, status.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpanHead {
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
+    pub parent_span_id: Option<SpanId>,
+    pub start: u64,
+    pub end: u64,
+    pub resource: u32,
+    pub name: String,
+    pub kind: SpanKind,
+    pub status: StatusCode,
+}
+
+/// A decoded span block.
+pub struct SpanBlock {
+    pub resources: Vec<Resource>,
+    pub scopes: Vec<Scope>,
+    /// (resource index, scope index, span) in block order.
+    pub spans: Vec<(u32, u32, Span)>,
+}
+
+/// Reads a span block column by column.
+pub struct SpanBlockReader<'a> {
+    container: ContainerReader<'a>,
+    count: usize,
+    dict: Dict,
+}
+
+impl<'a> SpanBlockReader<'a> {
+    pub fn open(bytes: &'a [u8]) -> Result<Self, CodecError> {
+        let container = ContainerReader::parse(bytes, MAGIC, FORMAT_VERSION)?;
+        let count_col = container.column(0)?;
+        let count = usize::try_from(Cursor::new(&count_col).uvarint()?)
+            .map_err(|_| CodecError::Malformed("span count".into()))?;
+        let dict = Dict::decode(&container.column(col::DICT)?)?;
+        Ok(Self {
+            container,
+            count,
+            dict,
+        })
+    }
+
+    /// Number of spans in the block.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// True for a block without spans.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The service name of each resource of the block.
+    pub fn resources(&self) -> Result<Vec<Resource>, CodecError> {
+        let raw = self.container.column(col::RESOURCES)?;
+        let mut c = Cursor::new(&raw);
+        let n = c.len()?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let attributes = read_attrs(&mut c, &self.dict)?;
+            let dropped_attributes_count = c.u32v()?;
+            let schema_url = String::from_utf8_lossy(c.bytes()?).into_owned();
+            out.push(Resource {
+                attributes,
+                dropped_attributes_count,
+                schema_url,
+            });
+        }
+        Ok(out)
+    }
+
+    fn scopes(&self) -> Result<Vec<Scope>, CodecError> {
+        let raw = self.container.column(col::SCOPES)?;
+        let mut c = Cursor::new(&raw);
+        let n = c.len()?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(Scope {
+                name: self.dict.read(&mut c)?,
+                version: self.dict.read(&mut c)?,
+                attributes: read_attrs(&mut c, &self.dict)?,
+                dropped_attributes_count: c.u32v()?,
+                schema_url: String::from_utf8_lossy(c.bytes()?).into_owned(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Decodes the filterable head of every span.
+    pub fn heads(&self) -> Result<Vec<SpanHead>, CodecError> {
+        let n = self.count;
+        let runs_raw = self.container.column(col::TRACE_RUNS)?;
+        let ids_raw = self.container.column(col::SPAN_IDS)?;
+        let parents_raw = self.container.column(col::PARENTS)?;
+        let pids_raw = self.container.column(col::PARENT_IDS)?;
+        let starts_raw = self.container.column(col::STARTS)?;
+        let durs_raw = self.container.column(col::DURATIONS)?;
+        let res_raw = self.container.column(col::RESOURCE_REFS)?;
+        let names_raw = self.container.column(col::NAMES)?;
+        let kinds_raw = self.container.column(col::KINDS)?;
+        let status_raw = self.container.column(col::STATUS)?;
+        if ids_raw.len() != n * 8 || kinds_raw.len() != n {
+            return Err(CodecError::Malformed(
+                "span column sizes disagree with the count".into(),
+            ));
+        }
+        let mut runs = Cursor::new(&runs_raw);
+        let n_runs = runs.len()?;
+        let mut trace_ids = Vec::with_capacity(n);
+        for _ in 0..n_runs {
+            let id = TraceId(runs.array()?);
+            let len = runs.len()?;
+            if trace_ids.len() + len > n {
+                return Err(CodecError::Malformed(
+                    "trace runs exceed the span count".into(),
+                ));
+            }
+            trace_ids.extend(std::iter::repeat_n(id, len));
+        }
+        if trace_ids.len() != n {
+            return Err(CodecError::Malformed(
+                "trace runs do not cover the spans".into(),
+            ));
+        }
+        let (mut ids, mut parents, mut pids) = (
+            Cursor::new(&ids_raw),
+            Cursor::new(&parents_raw),
+            Cursor::new(&pids_raw),
+        );
+        let (mut starts, mut durs, mut res) = (
+            Cursor::new(&starts_raw),
+            Cursor::new(&durs_raw),
+            Cursor::new(&res_raw),
+        );
+        let (mut names, mut status) = (Cursor::new(&names_raw), Cursor::new(&status_raw));
+        let mut out: Vec<SpanHead> = Vec::with_capacity(n);
+        let mut prev_start = 0u64;
+        for (i, trace_id) in trace_ids.into_iter().enumerate() {
+            let span_id = SpanId(ids.array()?);
+            let parent_span_id = match parents.uvarint()? {
+                0 => None,
+                1 => Some(SpanId(pids.array()?)),
+                k => {
+                    let dist = usize::try_from(k - 1)
+                        .map_err(|_| CodecError::Malformed("parent distance".into()))?;
+                    let p = i
+                        .checked_sub(dist)
+                        .and_then(|p| out.get(p))
+                        .ok_or_else(|| CodecError::Malformed("parent row out of range".into()))?;
+                    Some(p.span_id)
+                }
+            };
+            let start = prev_start.wrapping_add(starts.ivarint()? as u64);
+            prev_start = start;
+            let end = start.wrapping_add(durs.ivarint()? as u64);
+            let kind = SpanKind::from_otlp(i32::from(kinds_raw[i]));
+            let code = StatusCode::from_otlp(i32::from(status.u8()?));
+            let _message = status.u32v()?;
+            out.push(SpanHead {
+                trace_id,
+                span_id,
+                parent_span_id,
+                start,
+                end,
+                resource: res.u32v()?,
+                name: self.dict.read(&mut names)?,
+                kind,
+                status: code,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Decodes the whole block; `keep(i, head)` chooses which spans to
+    /// build in full (the rest are skipped cheaply).
+    pub fn decode(
+        &self,
+        mut keep: impl FnMut(usize, &SpanHead) -> bool,
+    ) -> Result<SpanBlock, CodecError> {
+        let heads = self.heads()?;
+        let resources = self.resources()?;
+        let scopes = self.scopes()?;
+        let status_raw = self.container.column(col::STATUS)?;
+        let scope_raw = self.container.column(col::SCOPE_REFS)?;
+        let sf_raw = self.container.column(col::TRACE_STATE_FLAGS)?;
+        let attrs_raw = self.container.column(col::ATTRS)?;
+        let events_raw = self.container.column(col::EVENTS)?;
+        let links_raw = self.container.column(col::LINKS)?;
+        let dropped_raw = self.container.column(col::DROPPED)?;
+        let (mut status, mut scope_c, mut sf) = (
+            Cursor::new(&status_raw),
+            Cursor::new(&scope_raw),
+            Cursor::new(&sf_raw),
+        );
+        let (mut attrs, mut events, mut links, mut dropped) = (
+            Cursor::new(&attrs_raw),
+            Cursor::new(&events_raw),
+            Cursor::new(&links_raw),
+            Cursor::new(&dropped_raw),
+        );
+        let mut spans = Vec::new();
+        for (i, head) in heads.iter().enumerate() {
+            // Every column is read in step, kept or not, to stay aligned.
+            let _code = status.u8()?;
+            let message = self.dict.read(&mut status)?;
+            let scope_idx = scope_c.u32v()?;
+            let trace_state = self.dict.read(&mut sf)?;
+            let flags = sf.u32v()?;
+            let attributes = read_attrs(&mut attrs, &self.dict)?;
+            let n_events = events.len()?;
+            let mut evs = Vec::with_capacity(n_events.min(1024));
+            for _ in 0..n_events {
+                let dt = events.ivarint()?;
+                evs.push(Event {
+                    time: UnixNanos(head.start.wrapping_add(dt as u64)),
+                    name: self.dict.read(&mut events)?,
+                    attributes: read_attrs(&mut events, &self.dict)?,
+                    dropped_attributes_count: events.u32v()?,
+                });
+            }
+            let n_links = links.len()?;
+            let mut ls = Vec::with_capacity(n_links.min(1024));
+            for _ in 0..n_links {
+                ls.push(Link {
+                    trace_id: TraceId(links.array()?),
+                    span_id: SpanId(links.array()?),
+                    trace_state: self.dict.read(&mut links)?,
+                    attributes: read_attrs(&mut links, &self.dict)?,
+                    dropped_attributes_count: links.u32v()?,
+                    flags: links.u32v()?,
+                });
+            }
+            let (da, de, dl) = (dropped.u32v()?, dropped.u32v()?, dropped.u32v()?);
+            if !keep(i, head) {
+                continue;
+            }
+            if head.resource as usize >= resources.len() || scope_idx as usize >= scopes.len() {
+                return Err(CodecError::Malformed(
+                    "resource or scope index out of range".into(),
+                ));
+            }
+            spans.push((
+                head.resource,
+                scope_idx,
+                Span {
+                    trace_id: head.trace_id,
+                    span_id: head.span_id,
+                    parent_span_id: head.parent_span_id,
+                    trace_state,
+                    flags,
+                    name: head.name.clone(),
+                    kind: head.kind,
+                    start_time: UnixNanos(head.start),
+                    end_time: UnixNanos(head.end),
+                    attributes,
+                    dropped_attributes_count: da,
+                    events: evs,
+                    dropped_events_count: de,
+                    links: ls,
+                    dropped_links_count: dl,
+                    status: Status {
+                        code: head.status,
+                        message,
+                    },
+                },
+            ));
+        }
+        Ok(SpanBlock {
+            resources,
+            scopes,
+            spans,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::{AnyValue, KeyValue};
+
+    fn item(trace: u8, span: u8, parent: Option<u8>, start: u64, svc: &Arc<Resource>) -> SpanItem {
+        SpanItem {
+            resource: svc.clone(),
+            scope: Arc::new(Scope {
+                name: "lib".into(),
+                version: "1".into(),
+                ..Default::default()
+            }),
+            span: Span {
+                trace_id: TraceId([trace; 16]),
+                span_id: SpanId([span; 8]),
+                parent_span_id: parent.map(|p| SpanId([p; 8])),
+                trace_state: if span.is_multiple_of(2) {
+                    "a=b".into()
+                } else {
+                    String::new()
+                },
+                flags: 0x301,
+                name: format!("op{}", span % 3),
+                kind: SpanKind::from_otlp(i32::from(span % 6)),
+                start_time: UnixNanos(start),
+                end_time: UnixNanos(start.wrapping_add(u64::from(span) * 1000)),
+                attributes: vec![
+                    KeyValue::string("http.route", "/x"),
+                    KeyValue {
+                        key: "n".into(),
+                        value: AnyValue::Int(i64::from(span)),
+                    },
+                ],
+                dropped_attributes_count: 1,
+                events: vec![Event {
+                    time: UnixNanos(start + 5),
+                    name: "exception".into(),
+                    attributes: vec![KeyValue::string("exception.message", "boom")],
+                    dropped_attributes_count: 2,
+                }],
+                dropped_events_count: 3,
+                links: vec![Link {
+                    trace_id: TraceId([9; 16]),
+                    span_id: SpanId([8; 8]),
+                    trace_state: "x=y".into(),
+                    attributes: vec![],
+                    dropped_attributes_count: 4,
+                    flags: 1,
+                }],
+                dropped_links_count: 5,
+                status: Status {
+                    code: if span == 3 {
+                        StatusCode::Error
+                    } else {
+                        StatusCode::Unset
+                    },
+                    message: if span == 3 {
+                        "bad".into()
+                    } else {
+                        String::new()
+                    },
+                },
+            },
+        }
+    }
+
+    #[test]
+    fn block_round_trip_is_lossless() {
+        let a = Arc::new(Resource {
+            attributes: vec![KeyValue::string("service.name", "a")],
+            ..Default::default()
+        });
+        let b = Arc::new(Resource {
+            attributes: vec![KeyValue::string("service.name", "b")],
+            dropped_attributes_count: 2,
+            schema_url: "https://opentelemetry.io/schemas/1.26.0".into(),
+        });
+        let mut items = vec![
+            item(2, 1, None, 1_000, &a),
+            item(2, 2, Some(1), 1_100, &b),
+            item(2, 3, Some(2), 900, &b), // clock skew: child starts before parent
+            item(1, 4, Some(77), 50, &a), // parent not in the block
+            item(1, 5, None, u64::MAX - 10, &a),
+            item(3, 6, Some(6), 0, &b), // self-parent, bad data kept as sent
+        ];
+        sort_for_block(&mut items);
+        let bytes = encode(&items).unwrap();
+        let r = SpanBlockReader::open(&bytes).unwrap();
+        assert_eq!(r.len(), items.len());
+        let block = r.decode(|_, _| true).unwrap();
+        assert_eq!(block.spans.len(), items.len());
+        for (item, (ri, si, span)) in items.iter().zip(&block.spans) {
+            assert_eq!(span, &item.span);
+            assert_eq!(&block.resources[*ri as usize], &*item.resource);
+            assert_eq!(&block.scopes[*si as usize], &*item.scope);
+        }
+        let kept = r.decode(|_, h| h.status == StatusCode::Error).unwrap();
+        assert_eq!(kept.spans.len(), 1);
+        assert_eq!(kept.spans[0].2.span_id, SpanId([3; 8]));
+    }
+
+    #[test]
+    fn corrupt_blocks_are_errors_not_panics() {
+        let a = Arc::new(Resource::default());
+        let items = vec![item(1, 1, None, 10, &a), item(1, 2, Some(1), 20, &a)];
+        let bytes = encode(&items).unwrap();
+        for cut in 0..bytes.len() {
+            if let Ok(r) = SpanBlockReader::open(&bytes[..cut]) {
+                let _ = r.decode(|_, _| true);
+            }
+        }
+        let mut flipped = bytes.clone();
+        for i in 0..flipped.len() {
+            flipped[i] ^= 0x5a;
+            if let Ok(r) = SpanBlockReader::open(&flipped) {
+                let _ = r.decode(|_, _| true);
+            }
+            flipped[i] ^= 0x5a;
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Writing logs: one block per commit, plus its index rows (log groups,
+//! Bloom filter of words and indexed attributes, and each trace's list of
+//! log blocks for trace→logs correlation).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use shared::logs::ResourceLogs;
+use shared::{AnyValue, TraceId};
+
+use super::StoreError;
+use super::blocks::bloom::{BloomBuilder, Namespace, terms};
+use super::blocks::logs::{self, LogItem};
+use super::strings::Interner;
+use super::varlist;
+
+/// Signal number of log blocks in `blocks.signal`.
+pub const SIGNAL_LOGS: i64 = 2;
+
+/// Indexes and stores logs for the writer.
+pub struct LogIndexer {
+    indexed: Arc<Vec<String>>,
+}
+
+/// Adds the words of every string inside a value to the filter.
+pub fn add_value_terms(bloom: &mut BloomBuilder, v: &AnyValue, seen: &mut HashSet<String>) {
+    match v {
+        AnyValue::String(s) => {
+            for t in terms(s) {
+                if seen.insert(t.clone()) {
+                    bloom.add(Namespace::Term, t.as_bytes());
+                }
+            }
+        }
+        AnyValue::Array(items) => items.iter().for_each(|i| add_value_terms(bloom, i, seen)),
+        AnyValue::KvList(kvs) => kvs
+            .iter()
+            .for_each(|kv| add_value_terms(bloom, &kv.value, seen)),
+        _ => {}
+    }
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl LogIndexer {
+    pub fn new(indexed: Arc<Vec<String>>) -> Self {
+        Self { indexed }
+    }
+
+    /// Stores the logs of several requests as one block; returns the
+    /// accepted count per request index.
+    pub fn write(
+        &mut self,
+        tx: &Transaction<'_>,
+        interner: &mut Interner,
+        batches: Vec<(usize, Vec<ResourceLogs>)>,
+    ) -> Result<Vec<(usize, u64)>, StoreError> {
+        let mut accepted = Vec::with_capacity(batches.len());
+        let mut items: Vec<LogItem> = Vec::new();
+        for (job, batch) in batches {
+            let mut n = 0u64;
+            for rl in batch {
+                let resource = Arc::new(rl.resource);
+                for sl in rl.scope_logs {
+                    let scope = Arc::new(sl.scope);
+                    for record in sl.log_records {
+                        n += 1;
+                        items.push(LogItem {
+                            resource: resource.clone(),
+                            scope: scope.clone(),
+                            record,
+                        });
+                    }
+                }
+            }
+            accepted.push((job, n));
+        }
+        if items.is_empty() {
+            return Ok(accepted);
+        }
+        logs::sort_for_block(&mut items);
+        let data = logs::encode(&items).map_err(|e| StoreError::Encode(e.to_string()))?;
+        let min_time = items
+            .iter()
+            .map(|i| i.record.effective_time().0)
+            .min()
+            .unwrap_or(0);
+        let max_time = items
+            .iter()
+            .map(|i| i.record.effective_time().0)
+            .max()
+            .unwrap_or(0);
+        tx.prepare_cached(
+            "INSERT INTO blocks (signal, format, item_count, min_time, max_time, bytes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            SIGNAL_LOGS,
+            logs::FORMAT_VERSION,
+            items.len() as i64,
+            to_i64(min_time),
+            to_i64(max_time),
+            data.len() as i64
+        ])?;
+        let block_id = tx.last_insert_rowid();
+        tx.prepare_cached("INSERT INTO block_data (block_id, data) VALUES (?1, ?2)")?
+            .execute(params![block_id, data])?;
+
+        let mut service_of: HashMap<*const shared::trace::Resource, i64> = HashMap::new();
+        let mut groups: HashMap<(i64, i32), (i64, u64, u64)> = HashMap::new();
+        let mut traces: HashMap<TraceId, (i64, u64, u64)> = HashMap::new();
+        let mut bloom = BloomBuilder::default();
+        let mut seen_terms = HashSet::new();
+        let mut seen_services = HashSet::new();
+        for item in &items {
+            let service = match service_of.get(&Arc::as_ptr(&item.resource)) {
+                Some(&id) => id,
+                None => {
+                    let name = item.resource.service_name();
+                    let id = interner.id(tx, name)?;
+                    service_of.insert(Arc::as_ptr(&item.resource), id);
+                    if seen_services.insert(id) {
+                        bloom.add(Namespace::Service, name.as_bytes());
+                    }
+                    id
+                }
+            };
+            let r = &item.record;
+            let t = r.effective_time().0;
+            let g = groups
+                .entry((service, r.severity_number))
+                .or_insert((0, u64::MAX, 0));
+            g.0 += 1;
+            g.1 = g.1.min(t);
+            g.2 = g.2.max(t);
+            add_value_terms(&mut bloom, &r.body, &mut seen_terms);
+            for kv in &r.attributes {
+                if self.indexed.contains(&kv.key) {
+                    let entry = format!("{}={}", kv.key, kv.value.to_display_string());
+                    bloom.add(Namespace::Attribute, entry.as_bytes());
+                }
+            }
+            if let Some(tid) = r.trace_id {
+                let e = traces.entry(tid).or_insert((0, u64::MAX, 0));
+                e.0 += 1;
+                e.1 = e.1.min(t);
+                e.2 = e.2.max(t);
+            }
+            if let Some(sid) = r.span_id {
+                bloom.add(Namespace::SpanId, &sid.0);
+            }
+        }
+        tx.prepare_cached("INSERT INTO block_filters (block_id, filter) VALUES (?1, ?2)")?
+            .execute(params![block_id, bloom.finish()])?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO log_groups (block_id, service_id, severity_number, log_count, min_time, max_time)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for ((service, sev), (count, min_t, max_t)) in &groups {
+                stmt.execute(params![
+                    block_id,
+                    service,
+                    sev,
+                    count,
+                    to_i64(*min_t),
+                    to_i64(*max_t)
+                ])?;
+            }
+        }
+        for (trace_id, (count, min_t, max_t)) in traces {
+            let existing: Option<(i64, Vec<u8>)> = tx
+                .prepare_cached("SELECT id, log_blocks FROM traces WHERE trace_id = ?1")?
+                .query_row(params![trace_id.0.as_slice()], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            match existing {
+                Some((row, blocks)) => {
+                    tx.prepare_cached(
+                        "UPDATE traces SET log_count = log_count + ?2, log_blocks = ?3,
+                           max_block = max(max_block, ?4),
+                           start_time = CASE WHEN span_count = 0 THEN min(start_time, ?5) ELSE start_time END,
+                           end_time = CASE WHEN span_count = 0 THEN max(end_time, ?6) ELSE end_time END
+                         WHERE id = ?1",
+                    )?
+                    .execute(params![
+                        row,
+                        count,
+                        varlist::encode(&varlist::merge(&blocks, [block_id])),
+                        block_id,
+                        to_i64(min_t),
+                        to_i64(max_t)
+                    ])?;
+                }
+                None => {
+                    tx.prepare_cached(
+                        "INSERT INTO traces (trace_id, start_time, end_time, span_count, error_count,
+                           root_service_id, root_name_id, root_start, root_is_real, services, span_blocks,
+                           log_count, log_blocks, max_block)
+                         VALUES (?1, ?2, ?3, 0, 0, 0, 0, 0, 0, x'', x'', ?4, ?5, ?6)",
+                    )?
+                    .execute(params![
+                        trace_id.0.as_slice(),
+                        to_i64(min_t),
+                        to_i64(max_t),
+                        count,
+                        varlist::encode(&[block_id]),
+                        block_id
+                    ])?;
+                }
+            }
+        }
+        Ok(accepted)
+    }
+}

@@ -1,0 +1,424 @@
+//! Writing spans: one block per commit, plus its index rows (span groups,
+//! Bloom filter, trace summaries, trace→service rows).
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use shared::trace::{ResourceSpans, SpanKind, StatusCode};
+use shared::{SpanId, TraceId};
+
+use super::StoreError;
+use super::blocks::bloom::{BloomBuilder, Namespace};
+use super::blocks::spans::{self, SpanItem};
+use super::strings::Interner;
+use super::varlist;
+
+/// Signal number of span blocks in `blocks.signal`.
+pub const SIGNAL_SPANS: i64 = 1;
+
+/// How many recent (trace id, span id) pairs are remembered to drop
+/// re-sent spans (exporter retries re-send whole batches).
+const RECENT_CAPACITY: usize = 1 << 20;
+
+fn span_key(t: &TraceId, s: &SpanId) -> u64 {
+    let mut b = [0u8; 24];
+    b[..16].copy_from_slice(&t.0);
+    b[16..].copy_from_slice(&s.0);
+    xxhash_rust::xxh3::xxh3_64(&b)
+}
+
+/// Remembers recently stored spans, oldest forgotten first.
+#[derive(Default)]
+struct Recent {
+    set: HashSet<u64>,
+    order: VecDeque<u64>,
+}
+
+impl Recent {
+    fn insert(&mut self, k: u64) {
+        if self.set.insert(k) {
+            self.order.push_back(k);
+            if self.order.len() > RECENT_CAPACITY
+                && let Some(old) = self.order.pop_front()
+            {
+                self.set.remove(&old);
+            }
+        }
+    }
+}
+
+/// Indexes and stores spans for the writer.
+pub struct SpanIndexer {
+    indexed: Arc<Vec<String>>,
+    recent: Recent,
+    /// Keys added by the open transaction, forgotten if it rolls back.
+    pending: Vec<u64>,
+}
+
+#[derive(Default)]
+struct GroupAgg {
+    count: i64,
+    errors: i64,
+    min_start: u64,
+    max_start: u64,
+    min_dur: u64,
+    max_dur: u64,
+}
+
+/// A trace's root candidate: a span without parent beats one with, then
+/// the earlier start wins.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Root {
+    is_not_real: bool,
+    start: u64,
+    service: i64,
+    name: i64,
+}
+
+struct TraceAgg {
+    start: u64,
+    end: u64,
+    count: i64,
+    errors: i64,
+    root: Root,
+    services: BTreeSet<i64>,
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn from_i64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+impl SpanIndexer {
+    pub fn new(indexed: Arc<Vec<String>>) -> Self {
+        Self {
+            indexed,
+            recent: Recent::default(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Reloads the ids of the newest stored spans so a retry right after a
+    /// restart is still recognised as a duplicate.
+    pub fn warm_up(&mut self, conn: &rusqlite::Connection) -> Result<(), StoreError> {
+        let mut stmt = conn.prepare(
+            "SELECT d.data FROM blocks b JOIN block_data d ON d.block_id = b.id
+             WHERE b.signal = ?1 ORDER BY b.id DESC LIMIT 64",
+        )?;
+        let mut rows = stmt.query(params![SIGNAL_SPANS])?;
+        let mut loaded = 0usize;
+        while let Some(row) = rows.next()? {
+            let data: Vec<u8> = row.get(0)?;
+            let Ok(reader) = spans::SpanBlockReader::open(&data) else {
+                continue;
+            };
+            if let Ok(heads) = reader.heads() {
+                loaded += heads.len();
+                for h in heads {
+                    self.recent.insert(span_key(&h.trace_id, &h.span_id));
+                }
+            }
+            if loaded > RECENT_CAPACITY / 4 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The open transaction committed: its spans are now "seen".
+    pub fn committed(&mut self) {
+        self.pending.clear();
+    }
+
+    /// The open transaction rolled back: forget what it added.
+    pub fn forget_pending(&mut self) {
+        for k in self.pending.drain(..) {
+            self.recent.set.remove(&k);
+        }
+    }
+
+    /// Stores the spans of several requests as one block; returns the
+    /// accepted count per request index.
+    pub fn write(
+        &mut self,
+        tx: &Transaction<'_>,
+        interner: &mut Interner,
+        batches: Vec<(usize, Vec<ResourceSpans>)>,
+    ) -> Result<Vec<(usize, u64)>, StoreError> {
+        let mut accepted = Vec::with_capacity(batches.len());
+        let mut items: Vec<SpanItem> = Vec::new();
+        for (job, batch) in batches {
+            let mut n = 0u64;
+            for rs in batch {
+                let resource = Arc::new(rs.resource);
+                for ss in rs.scope_spans {
+                    let scope = Arc::new(ss.scope);
+                    for span in ss.spans {
+                        n += 1;
+                        let key = span_key(&span.trace_id, &span.span_id);
+                        if self.recent.set.contains(&key) {
+                            continue;
+                        }
+                        self.recent.insert(key);
+                        self.pending.push(key);
+                        items.push(SpanItem {
+                            resource: resource.clone(),
+                            scope: scope.clone(),
+                            span,
+                        });
+                    }
+                }
+            }
+            accepted.push((job, n));
+        }
+        if items.is_empty() {
+            return Ok(accepted);
+        }
+        spans::sort_for_block(&mut items);
+        let data = spans::encode(&items).map_err(|e| StoreError::Encode(e.to_string()))?;
+        let min_start = items.iter().map(|i| i.span.start_time.0).min().unwrap_or(0);
+        let max_start = items.iter().map(|i| i.span.start_time.0).max().unwrap_or(0);
+        tx.prepare_cached(
+            "INSERT INTO blocks (signal, format, item_count, min_time, max_time, bytes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            SIGNAL_SPANS,
+            spans::FORMAT_VERSION,
+            items.len() as i64,
+            to_i64(min_start),
+            to_i64(max_start),
+            data.len() as i64
+        ])?;
+        let block_id = tx.last_insert_rowid();
+        tx.prepare_cached("INSERT INTO block_data (block_id, data) VALUES (?1, ?2)")?
+            .execute(params![block_id, data])?;
+
+        // Service ids per resource (resources are shared by pointer).
+        let mut service_of: HashMap<*const shared::trace::Resource, i64> = HashMap::new();
+        let mut groups: HashMap<(i64, i64, i32), GroupAgg> = HashMap::new();
+        let mut traces: HashMap<TraceId, TraceAgg> = HashMap::new();
+        let mut bloom = BloomBuilder::default();
+        let mut seen_service_names: HashSet<i64> = HashSet::new();
+        for item in &items {
+            let service = match service_of.get(&Arc::as_ptr(&item.resource)) {
+                Some(&id) => id,
+                None => {
+                    let name = item.resource.service_name();
+                    let id = interner.id(tx, name)?;
+                    service_of.insert(Arc::as_ptr(&item.resource), id);
+                    if seen_service_names.insert(id) {
+                        bloom.add(Namespace::Service, name.as_bytes());
+                        for kv in &item.resource.attributes {
+                            if self.indexed.contains(&kv.key) {
+                                let entry = format!("{}={}", kv.key, kv.value.to_display_string());
+                                bloom.add(Namespace::Attribute, entry.as_bytes());
+                            }
+                        }
+                    }
+                    id
+                }
+            };
+            let s = &item.span;
+            let name = interner.id(tx, &s.name)?;
+            let dur = s.duration_nanos();
+            let is_error = s.status.code == StatusCode::Error;
+            let g = groups
+                .entry((service, name, s.kind.as_otlp()))
+                .or_insert_with(|| GroupAgg {
+                    min_start: u64::MAX,
+                    min_dur: u64::MAX,
+                    ..Default::default()
+                });
+            g.count += 1;
+            g.errors += i64::from(is_error);
+            g.min_start = g.min_start.min(s.start_time.0);
+            g.max_start = g.max_start.max(s.start_time.0);
+            g.min_dur = g.min_dur.min(dur);
+            g.max_dur = g.max_dur.max(dur);
+
+            bloom.add(Namespace::SpanId, &s.span_id.0);
+            for kv in &s.attributes {
+                if self.indexed.contains(&kv.key) {
+                    let entry = format!("{}={}", kv.key, kv.value.to_display_string());
+                    bloom.add(Namespace::Attribute, entry.as_bytes());
+                }
+            }
+
+            let root = Root {
+                is_not_real: s.parent_span_id.is_some(),
+                start: s.start_time.0,
+                service,
+                name,
+            };
+            let t = traces.entry(s.trace_id).or_insert_with(|| TraceAgg {
+                start: u64::MAX,
+                end: 0,
+                count: 0,
+                errors: 0,
+                root,
+                services: BTreeSet::new(),
+            });
+            t.start = t.start.min(s.start_time.0);
+            t.end = t.end.max(s.end_time.0.max(s.start_time.0));
+            t.count += 1;
+            t.errors += i64::from(is_error);
+            t.root = t.root.min(root);
+            t.services.insert(service);
+        }
+        tx.prepare_cached("INSERT INTO block_filters (block_id, filter) VALUES (?1, ?2)")?
+            .execute(params![block_id, bloom.finish()])?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO span_groups (block_id, service_id, name_id, kind, span_count, error_count,
+                   min_start, max_start, min_duration, max_duration)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for ((service, name, kind), g) in &groups {
+                stmt.execute(params![
+                    block_id,
+                    service,
+                    name,
+                    kind,
+                    g.count,
+                    g.errors,
+                    to_i64(g.min_start),
+                    to_i64(g.max_start),
+                    to_i64(g.min_dur),
+                    to_i64(g.max_dur)
+                ])?;
+            }
+        }
+        for (trace_id, agg) in traces {
+            merge_trace(tx, block_id, &trace_id, agg)?;
+        }
+        Ok(accepted)
+    }
+}
+
+/// Merges one trace's spans of this block into its summary row.
+fn merge_trace(
+    tx: &Transaction<'_>,
+    block_id: i64,
+    trace_id: &TraceId,
+    agg: TraceAgg,
+) -> Result<(), StoreError> {
+    let existing = tx
+        .prepare_cached(
+            "SELECT id, start_time, end_time, span_count, error_count, root_service_id, root_name_id,
+                    root_start, root_is_real, services, span_blocks
+             FROM traces WHERE trace_id = ?1",
+        )?
+        .query_row(params![trace_id.0.as_slice()], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+                Root {
+                    service: r.get(5)?,
+                    name: r.get(6)?,
+                    start: from_i64(r.get(7)?),
+                    is_not_real: r.get::<_, i64>(8)? == 0,
+                },
+                r.get::<_, Vec<u8>>(9)?,
+                r.get::<_, Vec<u8>>(10)?,
+            ))
+        })
+        .optional()?;
+    match existing {
+        None => {
+            let services: Vec<i64> = agg.services.iter().copied().collect();
+            tx.prepare_cached(
+                "INSERT INTO traces (trace_id, start_time, end_time, span_count, error_count, root_service_id,
+                   root_name_id, root_start, root_is_real, services, span_blocks, log_count, log_blocks, max_block)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, x'', ?12)",
+            )?
+            .execute(params![
+                trace_id.0.as_slice(),
+                to_i64(agg.start),
+                to_i64(agg.end),
+                agg.count,
+                agg.errors,
+                agg.root.service,
+                agg.root.name,
+                to_i64(agg.root.start),
+                i64::from(!agg.root.is_not_real),
+                varlist::encode(&services),
+                varlist::encode(&[block_id]),
+                block_id
+            ])?;
+            let row = tx.last_insert_rowid();
+            insert_trace_services(tx, row, to_i64(agg.start), services.iter().copied())?;
+        }
+        Some((row, start, end, count, errors, root, services_blob, blocks_blob)) => {
+            let had_spans = count > 0;
+            let (start, end) = if had_spans {
+                (start.min(to_i64(agg.start)), end.max(to_i64(agg.end)))
+            } else {
+                (to_i64(agg.start), to_i64(agg.end))
+            };
+            let root = if had_spans {
+                root.min(agg.root)
+            } else {
+                agg.root
+            };
+            let old_services: HashSet<i64> = varlist::decode(&services_blob).into_iter().collect();
+            let new_services: Vec<i64> = agg
+                .services
+                .iter()
+                .copied()
+                .filter(|s| !old_services.contains(s))
+                .collect();
+            let services = varlist::merge(&services_blob, agg.services.iter().copied());
+            let blocks = varlist::merge(&blocks_blob, [block_id]);
+            tx.prepare_cached(
+                "UPDATE traces SET start_time = ?2, end_time = ?3, span_count = ?4, error_count = ?5,
+                   root_service_id = ?6, root_name_id = ?7, root_start = ?8, root_is_real = ?9,
+                   services = ?10, span_blocks = ?11, max_block = max(max_block, ?12)
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                row,
+                start,
+                end,
+                count + agg.count,
+                errors + agg.errors,
+                root.service,
+                root.name,
+                to_i64(root.start),
+                i64::from(!root.is_not_real),
+                varlist::encode(&services),
+                varlist::encode(&blocks),
+                block_id
+            ])?;
+            insert_trace_services(tx, row, start, new_services.into_iter())?;
+        }
+    }
+    Ok(())
+}
+
+fn insert_trace_services(
+    tx: &Transaction<'_>,
+    row: i64,
+    start: i64,
+    services: impl Iterator<Item = i64>,
+) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR IGNORE INTO trace_services (service_id, start_time, trace_row) VALUES (?1, ?2, ?3)",
+    )?;
+    for s in services {
+        stmt.execute(params![s, start, row])?;
+    }
+    Ok(())
+}
+
+/// Kinds that mark where a request enters a service (for RED metrics).
+pub fn is_entry_kind(kind: SpanKind) -> bool {
+    matches!(kind, SpanKind::Server | SpanKind::Consumer)
+}

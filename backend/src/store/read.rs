@@ -1,0 +1,408 @@
+//! The read side: read-only connections (queries never wait for the writer)
+//! and the queries the API needs. Every list has an explicit order.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use shared::api::{
+    LogEntry, LogsResponse, RawSeries, RawSeriesResponse, SpanRecord, TraceDetail, TraceSummary,
+};
+use shared::logs::LogRecord;
+use shared::metrics::{MetricData, MetricKind, Temporality};
+use shared::trace::{Resource, Scope};
+use shared::{KeyValue, SpanId, TraceId, UnixNanos};
+
+use super::blocks::{logs as log_blocks, spans as span_blocks};
+use super::ingest_metrics::StoredPoint;
+use super::{StoreError, connection, strings, varlist};
+
+/// A small pool of read-only connections.
+pub struct ReaderPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReaderPool {
+    pub fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `f` on a pooled connection (blocking: call from a blocking task).
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let conn = match self.idle.lock().ok().and_then(|mut v| v.pop()) {
+            Some(c) => c,
+            None => connection::open_reader(&self.path)?,
+        };
+        let result = f(&conn);
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < 8
+        {
+            idle.push(conn);
+        }
+        result
+    }
+}
+
+fn from_i64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// Adds `v` to `table` unless an equal one is there; returns its index.
+fn intern<T: PartialEq>(table: &mut Vec<T>, v: T) -> u32 {
+    if let Some(i) = table.iter().position(|x| *x == v) {
+        return i as u32;
+    }
+    table.push(v);
+    (table.len() - 1) as u32
+}
+
+fn block_data(conn: &Connection, block_id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT data FROM block_data WHERE block_id = ?1")?
+        .query_row(params![block_id], |r| r.get(0))
+        .optional()?)
+}
+
+/// A trace's summary plus its span and log block lists (varint blobs).
+type SummaryRow = (TraceSummary, Vec<u8>, Vec<u8>);
+
+/// Loads the summary row of a trace.
+pub fn trace_summary(
+    conn: &Connection,
+    trace_id: &TraceId,
+) -> Result<Option<SummaryRow>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT start_time, end_time, span_count, error_count, root_service_id, root_name_id, root_is_real,
+                    services, span_blocks, log_count, log_blocks
+             FROM traces WHERE trace_id = ?1",
+        )?
+        .query_row(params![trace_id.0.as_slice()], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, i64>(6)?,
+                r.get::<_, Vec<u8>>(7)?,
+                r.get::<_, Vec<u8>>(8)?,
+                r.get::<_, i64>(9)?,
+                r.get::<_, Vec<u8>>(10)?,
+            ))
+        })
+        .optional()?;
+    let Some((
+        start,
+        end,
+        spans,
+        errors,
+        root_service,
+        root_name,
+        root_real,
+        services,
+        span_blocks,
+        logs,
+        log_blocks,
+    )) = row
+    else {
+        return Ok(None);
+    };
+    let services = varlist::decode(&services)
+        .into_iter()
+        .map(|id| strings::value(conn, id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let summary = TraceSummary {
+        trace_id: *trace_id,
+        start_time: UnixNanos(from_i64(start)),
+        end_time: UnixNanos(from_i64(end)),
+        duration: UnixNanos(from_i64(end).saturating_sub(from_i64(start))),
+        root_service: if spans > 0 {
+            strings::value(conn, root_service)?
+        } else {
+            String::new()
+        },
+        root_name: if spans > 0 {
+            strings::value(conn, root_name)?
+        } else {
+            String::new()
+        },
+        root_is_real: root_real != 0,
+        span_count: from_i64(spans),
+        error_count: from_i64(errors),
+        services,
+        log_count: from_i64(logs),
+    };
+    Ok(Some((summary, span_blocks, log_blocks)))
+}
+
+/// Everything stored about one trace; `None` when unknown or span-less.
+pub fn trace_detail(
+    conn: &Connection,
+    trace_id: &TraceId,
+) -> Result<Option<TraceDetail>, StoreError> {
+    let Some((summary, span_block_ids, _)) = trace_summary(conn, trace_id)? else {
+        return Ok(None);
+    };
+    if summary.span_count == 0 {
+        return Ok(None);
+    }
+    let mut resources: Vec<Resource> = Vec::new();
+    let mut scopes: Vec<Scope> = Vec::new();
+    let mut spans: Vec<SpanRecord> = Vec::new();
+    let mut seen: HashSet<SpanId> = HashSet::new();
+    for block_id in varlist::decode(&span_block_ids) {
+        let Some(data) = block_data(conn, block_id)? else {
+            continue;
+        };
+        let reader = span_blocks::SpanBlockReader::open(&data)
+            .map_err(|e| StoreError::Corrupt(block_id, e.to_string()))?;
+        let block = reader
+            .decode(|_, h| h.trace_id == *trace_id)
+            .map_err(|e| StoreError::Corrupt(block_id, e.to_string()))?;
+        for (ri, si, span) in block.spans {
+            if !seen.insert(span.span_id) {
+                continue;
+            }
+            let (Some(res), Some(sc)) = (
+                block.resources.get(ri as usize),
+                block.scopes.get(si as usize),
+            ) else {
+                continue;
+            };
+            let service = res.service_name().to_owned();
+            spans.push(SpanRecord {
+                resource: intern(&mut resources, res.clone()),
+                scope: intern(&mut scopes, sc.clone()),
+                service,
+                span,
+            });
+        }
+    }
+    spans.sort_by(|a, b| {
+        (a.span.start_time, a.span.span_id).cmp(&(b.span.start_time, b.span.span_id))
+    });
+    Ok(Some(TraceDetail {
+        summary,
+        resources,
+        scopes,
+        spans,
+    }))
+}
+
+/// Filters of a log query.
+#[derive(Clone, Debug, Default)]
+pub struct LogQuery {
+    pub trace_id: Option<TraceId>,
+    pub span_id: Option<SpanId>,
+    pub from: Option<u64>,
+    pub to: Option<u64>,
+    pub limit: usize,
+}
+
+fn collect_logs(
+    data: &[u8],
+    block_id: i64,
+    q: &LogQuery,
+    out: &mut Vec<LogEntry>,
+) -> Result<(), StoreError> {
+    let keep = |r: &LogRecord| {
+        q.trace_id.is_none_or(|t| r.trace_id == Some(t))
+            && q.span_id.is_none_or(|s| r.span_id == Some(s))
+            && q.from.is_none_or(|f| r.effective_time().0 >= f)
+            && q.to.is_none_or(|t| r.effective_time().0 <= t)
+    };
+    let block =
+        log_blocks::decode(data, keep).map_err(|e| StoreError::Corrupt(block_id, e.to_string()))?;
+    for (ri, si, record) in block.records {
+        let (Some(res), Some(sc)) = (
+            block.resources.get(ri as usize),
+            block.scopes.get(si as usize),
+        ) else {
+            continue;
+        };
+        out.push(LogEntry {
+            service: res.service_name().to_owned(),
+            resource: res.clone(),
+            scope: sc.clone(),
+            record,
+        });
+    }
+    Ok(())
+}
+
+/// Logs matching `q`, newest first.
+pub fn logs(conn: &Connection, q: &LogQuery) -> Result<LogsResponse, StoreError> {
+    let mut out = Vec::new();
+    let block_ids: Vec<i64> = match q.trace_id {
+        Some(t) => match trace_summary(conn, &t)? {
+            Some((_, _, log_blocks)) => varlist::decode(&log_blocks),
+            None => Vec::new(),
+        },
+        None => conn
+            .prepare_cached(
+                "SELECT id FROM blocks WHERE signal = 2 ORDER BY max_time DESC, id DESC",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?,
+    };
+    for block_id in block_ids {
+        if let Some(data) = block_data(conn, block_id)? {
+            collect_logs(&data, block_id, q, &mut out)?;
+        }
+        if q.trace_id.is_none() && out.len() >= q.limit {
+            break;
+        }
+    }
+    out.sort_by_key(|e| std::cmp::Reverse(e.record.effective_time()));
+    out.truncate(q.limit);
+    Ok(LogsResponse {
+        logs: out,
+        next_cursor: None,
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct Identity {
+    resource: Vec<KeyValue>,
+    scope_name: String,
+    scope_version: String,
+    attributes: Vec<KeyValue>,
+}
+
+/// Every series of metric `name` with its raw points in time order.
+pub fn raw_series(conn: &Connection, name: &str) -> Result<Option<RawSeriesResponse>, StoreError> {
+    let Some(name_id) = strings::lookup(conn, name)? else {
+        return Ok(None);
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, kind, unit, description, temporality, monotonic, service_id, identity
+         FROM metric_series WHERE name_id = ?1 ORDER BY id",
+    )?;
+    type SeriesRow = (i64, u8, String, String, i32, bool, i64, Vec<u8>);
+    let rows: Vec<SeriesRow> = stmt
+        .query_map(params![name_id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut series = Vec::with_capacity(rows.len());
+    for (id, kind, unit, description, temporality, monotonic, service_id, identity) in rows {
+        let kind = MetricKind::from_code(kind)
+            .ok_or_else(|| StoreError::Corrupt(id, "metric kind".into()))?;
+        let ident: Identity = serde_json::from_slice(&identity)
+            .map_err(|e| StoreError::Corrupt(id, e.to_string()))?;
+        let points = super::metric_read::series_points(conn, id)?;
+        let temporality = Temporality::from_otlp(temporality);
+        let data = assemble(kind, temporality, monotonic, points);
+        series.push(RawSeries {
+            name: name.to_owned(),
+            description,
+            unit,
+            kind,
+            temporality,
+            is_monotonic: monotonic,
+            service: strings::value(conn, service_id)?,
+            resource: ident.resource,
+            scope_name: ident.scope_name,
+            scope_version: ident.scope_version,
+            attributes: ident.attributes,
+            data,
+        });
+    }
+    Ok(Some(RawSeriesResponse { series }))
+}
+
+fn assemble(
+    kind: MetricKind,
+    temporality: Temporality,
+    is_monotonic: bool,
+    points: Vec<StoredPoint>,
+) -> MetricData {
+    match kind {
+        MetricKind::Gauge => MetricData::Gauge {
+            points: points
+                .into_iter()
+                .filter_map(|p| {
+                    if let StoredPoint::Number(n) = p {
+                        Some(n)
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
+        },
+        MetricKind::Sum => MetricData::Sum {
+            points: points
+                .into_iter()
+                .filter_map(|p| {
+                    if let StoredPoint::Number(n) = p {
+                        Some(n)
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
+            temporality,
+            is_monotonic,
+        },
+        MetricKind::Histogram => MetricData::Histogram {
+            points: points
+                .into_iter()
+                .filter_map(|p| {
+                    if let StoredPoint::Histogram(n) = p {
+                        Some(n)
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
+            temporality,
+        },
+        MetricKind::ExponentialHistogram => MetricData::ExponentialHistogram {
+            points: points
+                .into_iter()
+                .filter_map(|p| {
+                    if let StoredPoint::ExpHistogram(n) = p {
+                        Some(n)
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
+            temporality,
+        },
+        MetricKind::Summary => MetricData::Summary {
+            points: points
+                .into_iter()
+                .filter_map(|p| {
+                    if let StoredPoint::Summary(n) = p {
+                        Some(n)
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
+        },
+    }
+}
