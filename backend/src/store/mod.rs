@@ -1,6 +1,7 @@
 //! Storage: one SQLite database file in the data directory. Only this module
 //! writes SQL.
 
+pub mod chunk;
 pub mod connection;
 pub mod migrate;
 
