@@ -2,6 +2,7 @@
 //! writes SQL.
 
 pub mod blocks;
+pub mod chunk;
 pub mod connection;
 pub mod ingest_logs;
 pub mod ingest_metrics;
