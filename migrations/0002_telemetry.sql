@@ -19,6 +19,7 @@ CREATE TABLE blocks (
     bytes      INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX blocks_by_signal ON blocks (signal, max_time);
+CREATE INDEX blocks_by_time ON blocks (max_time);
 
 -- The compressed block itself, apart so index scans never page through it.
 CREATE TABLE block_data (

@@ -18,6 +18,9 @@ use super::varlist;
 /// Signal number of log blocks in `blocks.signal`.
 pub const SIGNAL_LOGS: i64 = 2;
 
+/// What one block holds of one trace: (records, min time, max time).
+pub type TraceLogs = (i64, u64, u64);
+
 /// Indexes and stores logs for the writer.
 pub struct LogIndexer {
     indexed: Arc<Vec<String>>,
@@ -81,8 +84,23 @@ impl LogIndexer {
         if items.is_empty() {
             return Ok(accepted);
         }
-        logs::sort_for_block(&mut items);
-        let data = logs::encode(&items).map_err(|e| StoreError::Encode(e.to_string()))?;
+        let (block_id, traces) = self.insert_block(tx, interner, &mut items)?;
+        for (trace_id, (count, min_t, max_t)) in traces {
+            link_trace(tx, block_id, &trace_id, count, min_t, max_t)?;
+        }
+        Ok(accepted)
+    }
+
+    /// Writes `items` as one new block with its log groups and filter;
+    /// returns the block id and, per trace, (records, min time, max time).
+    pub fn insert_block(
+        &mut self,
+        tx: &Transaction<'_>,
+        interner: &mut Interner,
+        items: &mut [LogItem],
+    ) -> Result<(i64, HashMap<TraceId, TraceLogs>), StoreError> {
+        logs::sort_for_block(items);
+        let data = logs::encode(items).map_err(|e| StoreError::Encode(e.to_string()))?;
         let min_time = items
             .iter()
             .map(|i| i.record.effective_time().0)
@@ -115,7 +133,7 @@ impl LogIndexer {
         let mut bloom = BloomBuilder::default();
         let mut seen_terms = HashSet::new();
         let mut seen_services = HashSet::new();
-        for item in &items {
+        for item in items.iter() {
             let service = match service_of.get(&Arc::as_ptr(&item.resource)) {
                 Some(&id) => id,
                 None => {
@@ -171,49 +189,60 @@ impl LogIndexer {
                 ])?;
             }
         }
-        for (trace_id, (count, min_t, max_t)) in traces {
-            let existing: Option<(i64, Vec<u8>)> = tx
-                .prepare_cached("SELECT id, log_blocks FROM traces WHERE trace_id = ?1")?
-                .query_row(params![trace_id.0.as_slice()], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .optional()?;
-            match existing {
-                Some((row, blocks)) => {
-                    tx.prepare_cached(
-                        "UPDATE traces SET log_count = log_count + ?2, log_blocks = ?3,
-                           max_block = max(max_block, ?4),
-                           start_time = CASE WHEN span_count = 0 THEN min(start_time, ?5) ELSE start_time END,
-                           end_time = CASE WHEN span_count = 0 THEN max(end_time, ?6) ELSE end_time END
-                         WHERE id = ?1",
-                    )?
-                    .execute(params![
-                        row,
-                        count,
-                        varlist::encode(&varlist::merge(&blocks, [block_id])),
-                        block_id,
-                        to_i64(min_t),
-                        to_i64(max_t)
-                    ])?;
-                }
-                None => {
-                    tx.prepare_cached(
-                        "INSERT INTO traces (trace_id, start_time, end_time, span_count, error_count,
-                           root_service_id, root_name_id, root_start, root_is_real, services, span_blocks,
-                           log_count, log_blocks, max_block)
-                         VALUES (?1, ?2, ?3, 0, 0, 0, 0, 0, 0, x'', x'', ?4, ?5, ?6)",
-                    )?
-                    .execute(params![
-                        trace_id.0.as_slice(),
-                        to_i64(min_t),
-                        to_i64(max_t),
-                        count,
-                        varlist::encode(&[block_id]),
-                        block_id
-                    ])?;
-                }
-            }
-        }
-        Ok(accepted)
+        Ok((block_id, traces))
     }
+}
+
+/// Adds a block of `count` log records of a trace to its summary row
+/// (creating a span-less row when the trace's spans have not arrived).
+fn link_trace(
+    tx: &Transaction<'_>,
+    block_id: i64,
+    trace_id: &TraceId,
+    count: i64,
+    min_t: u64,
+    max_t: u64,
+) -> Result<(), StoreError> {
+    let existing: Option<(i64, Vec<u8>)> = tx
+        .prepare_cached("SELECT id, log_blocks FROM traces WHERE trace_id = ?1")?
+        .query_row(params![trace_id.0.as_slice()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    match existing {
+        Some((row, blocks)) => {
+            tx.prepare_cached(
+                    "UPDATE traces SET log_count = log_count + ?2, log_blocks = ?3,
+                       max_block = max(max_block, ?4),
+                       start_time = CASE WHEN span_count = 0 THEN min(start_time, ?5) ELSE start_time END,
+                       end_time = CASE WHEN span_count = 0 THEN max(end_time, ?6) ELSE end_time END
+                     WHERE id = ?1",
+                )?
+                .execute(params![
+                    row,
+                    count,
+                    varlist::encode(&varlist::merge(&blocks, [block_id])),
+                    block_id,
+                    to_i64(min_t),
+                    to_i64(max_t)
+                ])?;
+        }
+        None => {
+            tx.prepare_cached(
+                    "INSERT INTO traces (trace_id, start_time, end_time, span_count, error_count,
+                       root_service_id, root_name_id, root_start, root_is_real, services, span_blocks,
+                       log_count, log_blocks, max_block)
+                     VALUES (?1, ?2, ?3, 0, 0, 0, 0, 0, 0, x'', x'', ?4, ?5, ?6)",
+                )?
+                .execute(params![
+                    trace_id.0.as_slice(),
+                    to_i64(min_t),
+                    to_i64(max_t),
+                    count,
+                    varlist::encode(&[block_id]),
+                    block_id
+                ])?;
+        }
+    }
+    Ok(())
 }

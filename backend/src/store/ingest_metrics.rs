@@ -59,6 +59,9 @@ pub struct MetricIndexer {
     seq: i64,
     /// Points refused over the cardinality limit since start.
     pub cardinality_rejections: u64,
+    /// Per series with points in the head: (how many, since when).
+    pub head: HashMap<i64, (u32, std::time::Instant)>,
+    head_loaded: bool,
 }
 
 fn to_i64(v: u64) -> i64 {
@@ -73,6 +76,8 @@ impl MetricIndexer {
             per_metric: HashMap::new(),
             seq: 0,
             cardinality_rejections: 0,
+            head: HashMap::new(),
+            head_loaded: false,
         }
     }
 
@@ -80,6 +85,8 @@ impl MetricIndexer {
     pub fn forget(&mut self) {
         self.series.clear();
         self.per_metric.clear();
+        self.head.clear();
+        self.head_loaded = false;
     }
 
     /// Stores every point of a request; points of series over the limit are
@@ -219,8 +226,34 @@ impl MetricIndexer {
                 "UPDATE metric_series SET first_time = min(first_time, ?2), last_time = max(last_time, ?2) WHERE id = ?1",
             )?
             .execute(params![series, to_i64(time)])?;
+            let h = self
+                .head
+                .entry(series)
+                .or_insert((0, std::time::Instant::now()));
+            h.0 += 1;
             out.accepted += 1;
         }
+        Ok(())
+    }
+
+    /// Loads the head's per-series counts once (after a restart the head
+    /// may already hold points).
+    pub fn load_head(&mut self, conn: &rusqlite::Connection) -> Result<(), StoreError> {
+        if self.head_loaded {
+            return Ok(());
+        }
+        let now = std::time::Instant::now();
+        let mut stmt = conn
+            .prepare("SELECT series_id, count(*), max(seq) FROM metric_head GROUP BY series_id")?;
+        let rows: Vec<(i64, i64, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        for (series, n, seq) in rows {
+            self.head
+                .insert(series, (u32::try_from(n).unwrap_or(u32::MAX), now));
+            self.seq = self.seq.max(seq);
+        }
+        self.head_loaded = true;
         Ok(())
     }
 

@@ -76,7 +76,8 @@ struct Root {
     name: i64,
 }
 
-struct TraceAgg {
+/// What one block holds of one trace.
+pub struct TraceAgg {
     start: u64,
     end: u64,
     count: i64,
@@ -178,8 +179,23 @@ impl SpanIndexer {
         if items.is_empty() {
             return Ok(accepted);
         }
-        spans::sort_for_block(&mut items);
-        let data = spans::encode(&items).map_err(|e| StoreError::Encode(e.to_string()))?;
+        let (block_id, traces) = self.insert_block(tx, interner, &mut items)?;
+        for (trace_id, agg) in traces {
+            merge_trace(tx, block_id, &trace_id, agg)?;
+        }
+        Ok(accepted)
+    }
+
+    /// Writes `items` as one new block with its span groups and filter;
+    /// returns the block id and what each trace contributed.
+    pub fn insert_block(
+        &mut self,
+        tx: &Transaction<'_>,
+        interner: &mut Interner,
+        items: &mut [SpanItem],
+    ) -> Result<(i64, HashMap<TraceId, TraceAgg>), StoreError> {
+        spans::sort_for_block(items);
+        let data = spans::encode(items).map_err(|e| StoreError::Encode(e.to_string()))?;
         let min_start = items.iter().map(|i| i.span.start_time.0).min().unwrap_or(0);
         let max_start = items.iter().map(|i| i.span.start_time.0).max().unwrap_or(0);
         tx.prepare_cached(
@@ -204,7 +220,7 @@ impl SpanIndexer {
         let mut traces: HashMap<TraceId, TraceAgg> = HashMap::new();
         let mut bloom = BloomBuilder::default();
         let mut seen_service_names: HashSet<i64> = HashSet::new();
-        for item in &items {
+        for item in items.iter() {
             let service = match service_of.get(&Arc::as_ptr(&item.resource)) {
                 Some(&id) => id,
                 None => {
@@ -293,10 +309,7 @@ impl SpanIndexer {
                 ])?;
             }
         }
-        for (trace_id, agg) in traces {
-            merge_trace(tx, block_id, &trace_id, agg)?;
-        }
-        Ok(accepted)
+        Ok((block_id, traces))
     }
 }
 

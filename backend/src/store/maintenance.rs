@@ -4,13 +4,16 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::StoreError;
+use super::ingest_logs::LogIndexer;
 use super::ingest_metrics::MetricIndexer;
+use super::ingest_spans::SpanIndexer;
 use super::strings::Interner;
+use super::{compaction, sealing};
 
 /// Counters shared with the read side (`/api/stats`).
 #[derive(Default, Debug)]
@@ -22,6 +25,18 @@ pub struct StoreCounters {
     pub commits: AtomicU64,
     pub commit_nanos_total: AtomicU64,
 }
+
+/// The writer's indexers, lent to maintenance.
+pub struct Indexers<'a> {
+    pub interner: &'a mut Interner,
+    pub spans: &'a mut SpanIndexer,
+    pub logs: &'a mut LogIndexer,
+    pub metrics: &'a mut MetricIndexer,
+}
+
+/// Longest a maintenance round spends compacting before ingest gets the
+/// writer back.
+const COMPACTION_BUDGET: Duration = Duration::from_millis(250);
 
 /// Retention and statistics, owned by the writer thread.
 pub struct Maintenance {
@@ -51,17 +66,25 @@ impl Maintenance {
         );
     }
 
-    /// One round of upkeep.
-    pub fn run(
-        &mut self,
-        conn: &mut Connection,
-        _interner: &mut Interner,
-        metrics: &mut MetricIndexer,
-    ) -> Result<(), StoreError> {
+    /// One round of upkeep; returns true when work is left over (the
+    /// writer then comes back sooner).
+    pub fn run(&mut self, conn: &mut Connection, w: Indexers<'_>) -> Result<bool, StoreError> {
         self.counters
             .cardinality_rejections
-            .store(metrics.cardinality_rejections, Ordering::Relaxed);
-        self.enforce_size(conn)
+            .store(w.metrics.cardinality_rejections, Ordering::Relaxed);
+        let started = Instant::now();
+        let mut more = false;
+        while started.elapsed() < COMPACTION_BUDGET {
+            let a = compaction::compact_spans(conn, w.interner, w.spans)?;
+            let b = compaction::compact_logs(conn, w.interner, w.logs)?;
+            more = a || b;
+            if !more {
+                break;
+            }
+        }
+        more |= sealing::seal_due(conn, w.metrics, COMPACTION_BUDGET, false)?;
+        self.enforce_size(conn)?;
+        Ok(more)
     }
 
     fn used_bytes(conn: &Connection) -> Result<u64, StoreError> {
@@ -90,45 +113,41 @@ impl Maintenance {
         Ok(())
     }
 
-    /// Evicts the oldest batch of blocks (and metric data as old); false when
-    /// nothing is left to evict.
+    /// Evicts the oldest ~2 % of blocks (by data time) and metric data as
+    /// old; false when nothing is left to evict.
     fn evict_oldest(&mut self, conn: &mut Connection) -> Result<bool, StoreError> {
         let tx = conn.transaction()?;
-        let oldest: Option<(i64, i64)> = tx
-            .query_row("SELECT min(id), count(*) FROM blocks", [], |r| {
-                Ok(r.get::<_, Option<i64>>(0)?
-                    .map(|id| (id, r.get::<_, i64>(1).unwrap_or(0))))
-            })
-            .optional()?
-            .flatten();
+        let count: i64 = tx.query_row("SELECT count(*) FROM blocks", [], |r| r.get(0))?;
         let mut evicted_any = false;
-        if let Some((min_id, count)) = oldest {
-            // Evict ~2 % of the blocks at a time (at least one).
-            let upto = min_id + (count / 50).max(1) - 1;
-            let (items, max_time): (i64, Option<i64>) = tx.query_row(
-                "SELECT coalesce(sum(item_count), 0), max(max_time) FROM blocks WHERE id <= ?1",
-                params![upto],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            let n = tx.execute("DELETE FROM blocks WHERE id <= ?1", params![upto])?;
-            tx.execute("DELETE FROM traces WHERE max_block <= ?1", params![upto])?;
-            if let Some(t) = max_time {
-                tx.execute(
-                    "DELETE FROM trace_services WHERE start_time <= ?1 AND trace_row NOT IN (SELECT id FROM traces)",
-                    params![t],
-                )?;
-                let points = evict_metrics_before(&tx, t)?;
-                self.counters
-                    .evicted_points
-                    .fetch_add(points, Ordering::Relaxed);
+        if count > 0 {
+            let victims: Vec<(i64, i64, i64)> = tx
+                .prepare(
+                    "SELECT id, item_count, max_time FROM blocks ORDER BY max_time, id LIMIT ?1",
+                )?
+                .query_map(params![(count / 50).max(1)], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            let ids: Vec<i64> = victims.iter().map(|v| v.0).collect();
+            let items: i64 = victims.iter().map(|v| v.1).sum();
+            let max_time = victims.iter().map(|v| v.2).max().unwrap_or(0);
+            let mut del = tx.prepare_cached("DELETE FROM blocks WHERE id = ?1")?;
+            for id in &ids {
+                del.execute(params![id])?;
             }
+            drop(del);
+            unlink_traces(&tx, &ids)?;
+            let points = evict_metrics_before(&tx, max_time)?;
+            self.counters
+                .evicted_points
+                .fetch_add(points, Ordering::Relaxed);
             self.counters
                 .evicted_blocks
-                .fetch_add(n as u64, Ordering::Relaxed);
+                .fetch_add(ids.len() as u64, Ordering::Relaxed);
             self.counters
                 .evicted_items
                 .fetch_add(u64::try_from(items).unwrap_or(0), Ordering::Relaxed);
-            evicted_any = n > 0;
+            evicted_any = !ids.is_empty();
         } else {
             // Only metrics left: drop the oldest hour of them.
             let oldest_metric: Option<i64> = tx.query_row(
@@ -147,6 +166,59 @@ impl Maintenance {
         tx.commit()?;
         Ok(evicted_any)
     }
+}
+
+/// Drops evicted block ids from the trace summaries whose newest block was
+/// evicted; a summary left without any block is deleted with its
+/// trace→service rows.
+fn unlink_traces(tx: &rusqlite::Transaction<'_>, evicted: &[i64]) -> Result<(), StoreError> {
+    let gone: std::collections::HashSet<i64> = evicted.iter().copied().collect();
+    let mut select = tx.prepare_cached(
+        "SELECT id, span_blocks, log_blocks, start_time, services FROM traces WHERE max_block = ?1",
+    )?;
+    let mut rows = Vec::new();
+    for id in evicted {
+        type Row = (i64, Vec<u8>, Vec<u8>, i64, Vec<u8>);
+        let found: Vec<Row> = select
+            .query_map(params![id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        rows.extend(found);
+    }
+    drop(select);
+    for (row, spans, logs, start, services) in rows {
+        let spans: Vec<i64> = super::varlist::decode(&spans)
+            .into_iter()
+            .filter(|b| !gone.contains(b))
+            .collect();
+        let logs: Vec<i64> = super::varlist::decode(&logs)
+            .into_iter()
+            .filter(|b| !gone.contains(b))
+            .collect();
+        match spans.iter().chain(&logs).max() {
+            None => {
+                tx.prepare_cached("DELETE FROM traces WHERE id = ?1")?
+                    .execute(params![row])?;
+                let mut del = tx.prepare_cached(
+                    "DELETE FROM trace_services WHERE service_id = ?1 AND start_time = ?2 AND trace_row = ?3",
+                )?;
+                for service in super::varlist::decode(&services) {
+                    del.execute(params![service, start, row])?;
+                }
+            }
+            Some(&newest) => {
+                tx.prepare_cached("UPDATE traces SET span_blocks = ?2, log_blocks = ?3, max_block = ?4 WHERE id = ?1")?
+                    .execute(params![
+                        row,
+                        super::varlist::encode(&spans),
+                        super::varlist::encode(&logs),
+                        newest
+                    ])?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn evict_metrics_before(tx: &rusqlite::Transaction<'_>, t: i64) -> Result<u64, StoreError> {

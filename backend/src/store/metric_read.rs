@@ -1,16 +1,30 @@
-//! Reading metric points back: sealed chunks first, then the head.
+//! Reading metric points back: sealed chunks, then the head.
 
 use rusqlite::{Connection, params};
 
 use super::StoreError;
 use super::ingest_metrics::StoredPoint;
+use super::metric_chunks;
+use super::sealing::series_attributes;
 
 /// Every point of a series in time order (stable for equal times).
 pub fn series_points(conn: &Connection, series_id: i64) -> Result<Vec<StoredPoint>, StoreError> {
+    let attributes = series_attributes(conn, series_id)?;
     let mut out: Vec<StoredPoint> = Vec::new();
-    let mut stmt = conn
-        .prepare_cached("SELECT point FROM metric_head WHERE series_id = ?1 ORDER BY time, seq")?;
-    let blobs: Vec<Vec<u8>> = stmt
+    let chunks: Vec<Vec<u8>> = conn
+        .prepare_cached(
+            "SELECT data FROM metric_chunks WHERE series_id = ?1 ORDER BY min_time, id",
+        )?
+        .query_map(params![series_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for c in chunks {
+        out.extend(
+            metric_chunks::decode(&c, &attributes)
+                .map_err(|e| StoreError::Corrupt(series_id, e.to_string()))?,
+        );
+    }
+    let blobs: Vec<Vec<u8>> = conn
+        .prepare_cached("SELECT point FROM metric_head WHERE series_id = ?1 ORDER BY time, seq")?
         .query_map(params![series_id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for b in blobs {

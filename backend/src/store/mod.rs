@@ -3,14 +3,17 @@
 
 pub mod blocks;
 pub mod chunk;
+pub mod compaction;
 pub mod connection;
 pub mod ingest_logs;
 pub mod ingest_metrics;
 pub mod ingest_spans;
 pub mod maintenance;
+pub mod metric_chunks;
 pub mod metric_read;
 pub mod migrate;
 pub mod read;
+pub mod sealing;
 pub mod strings;
 pub mod varlist;
 pub mod writer;

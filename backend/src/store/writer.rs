@@ -18,7 +18,7 @@ use super::StoreError;
 use super::ingest_logs::LogIndexer;
 use super::ingest_metrics::MetricIndexer;
 use super::ingest_spans::SpanIndexer;
-use super::maintenance::Maintenance;
+use super::maintenance::{Indexers, Maintenance};
 use super::strings::Interner;
 
 /// A decoded OTLP request on its way to the database.
@@ -263,22 +263,38 @@ impl Writer {
                 self.commit(jobs);
             }
             if Instant::now() >= next_maintenance {
-                if let Err(e) =
-                    self.maintenance
-                        .run(&mut self.conn, &mut self.interner, &mut self.metrics)
-                {
-                    tracing::error!(error = %e, "maintenance failed");
-                    self.interner.forget();
-                }
-                next_maintenance = Instant::now() + Duration::from_secs(1);
+                let more = match self.maintain() {
+                    Ok(more) => more,
+                    Err(e) => {
+                        tracing::error!(error = %e, "maintenance failed");
+                        self.interner.forget();
+                        false
+                    }
+                };
+                // With a backlog, come back right after the next commit.
+                let pause = if more {
+                    Duration::from_millis(50)
+                } else {
+                    Duration::from_secs(1)
+                };
+                next_maintenance = Instant::now() + pause;
             }
         }
-        if let Err(e) = self
-            .maintenance
-            .run(&mut self.conn, &mut self.interner, &mut self.metrics)
-        {
+        if let Err(e) = self.maintain() {
             tracing::warn!(error = %e, "final maintenance failed");
         }
+    }
+
+    fn maintain(&mut self) -> Result<bool, StoreError> {
+        self.maintenance.run(
+            &mut self.conn,
+            Indexers {
+                interner: &mut self.interner,
+                spans: &mut self.spans,
+                logs: &mut self.logs,
+                metrics: &mut self.metrics,
+            },
+        )
     }
 
     fn commit(&mut self, mut jobs: Vec<Job>) {

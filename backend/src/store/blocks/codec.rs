@@ -56,6 +56,11 @@ pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
 /// Interns strings of one block: each distinct string is stored once and
 /// referred to by its index, which is what makes repeated service names,
 /// attribute keys and values nearly free.
+///
+/// Blocks are encoded in two passes: the first only collects strings, then
+/// [`DictBuilder::freeze_sorted`] orders them, and the second pass gets
+/// the final indexes. Sorted strings put look-alikes (messages of one
+/// template, URLs of one route) side by side, where zstd finds them.
 #[derive(Default)]
 pub struct DictBuilder {
     index: HashMap<String, u32>,
@@ -76,6 +81,17 @@ impl DictBuilder {
         self.strings.push(s.to_owned());
         self.index.insert(s.to_owned(), i);
         i
+    }
+
+    /// Re-numbers the collected strings in sorted order ("" stays 0).
+    pub fn freeze_sorted(&mut self) {
+        self.intern("");
+        self.strings.sort_unstable();
+        for (i, s) in self.strings.iter().enumerate() {
+            if let Some(slot) = self.index.get_mut(s) {
+                *slot = i as u32;
+            }
+        }
     }
 
     /// Serialises the dictionary as a column.
@@ -160,6 +176,11 @@ pub struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
         Self { buf, pos: 0 }
+    }
+
+    /// Bytes read so far.
+    pub fn position(&self) -> usize {
+        self.pos
     }
 
     /// True when every byte was read.

@@ -66,6 +66,22 @@ fn table_index<T: PartialEq>(table: &mut Vec<Arc<T>>, v: &Arc<T>) -> u32 {
 /// Encodes `items`, which must already be in [`sort_for_block`] order.
 pub fn encode(items: &[LogItem]) -> Result<Vec<u8>, CodecError> {
     let mut dict = DictBuilder::default();
+    // First pass: collect the strings; second pass: final, sorted indexes.
+    let _ = encode_columns(items, &mut dict);
+    dict.freeze_sorted();
+    let columns = encode_columns(items, &mut dict);
+    let mut count = Vec::new();
+    put_uvarint(&mut count, items.len() as u64);
+    let mut w = ContainerWriter::new(MAGIC, FORMAT_VERSION);
+    w.column(col::COUNT, count);
+    w.column(col::DICT, dict.finish());
+    for (id, data) in columns {
+        w.column(id, data);
+    }
+    w.finish()
+}
+
+fn encode_columns(items: &[LogItem], dict: &mut DictBuilder) -> Vec<(u8, Vec<u8>)> {
     let mut resources: Vec<Arc<Resource>> = Vec::new();
     let mut scopes: Vec<Arc<Scope>> = Vec::new();
     let (mut span_ids, mut times, mut observed, mut severity) =
@@ -95,8 +111,8 @@ pub fn encode(items: &[LogItem]) -> Result<Vec<u8>, CodecError> {
         );
         put_ivarint(&mut severity, i64::from(l.severity_number));
         put_uvarint(&mut severity, u64::from(dict.intern(&l.severity_text)));
-        put_value(&mut bodies, &mut dict, &l.body);
-        put_attrs(&mut attrs, &mut dict, &l.attributes);
+        put_value(&mut bodies, dict, &l.body);
+        put_attrs(&mut attrs, dict, &l.attributes);
         put_uvarint(
             &mut refs,
             u64::from(table_index(&mut resources, &item.resource)),
@@ -121,7 +137,7 @@ pub fn encode(items: &[LogItem]) -> Result<Vec<u8>, CodecError> {
     let mut res_col = Vec::new();
     put_uvarint(&mut res_col, resources.len() as u64);
     for r in &resources {
-        put_attrs(&mut res_col, &mut dict, &r.attributes);
+        put_attrs(&mut res_col, dict, &r.attributes);
         put_uvarint(&mut res_col, u64::from(r.dropped_attributes_count));
         put_bytes(&mut res_col, r.schema_url.as_bytes());
     }
@@ -130,27 +146,23 @@ pub fn encode(items: &[LogItem]) -> Result<Vec<u8>, CodecError> {
     for s in &scopes {
         put_uvarint(&mut scope_col, u64::from(dict.intern(&s.name)));
         put_uvarint(&mut scope_col, u64::from(dict.intern(&s.version)));
-        put_attrs(&mut scope_col, &mut dict, &s.attributes);
+        put_attrs(&mut scope_col, dict, &s.attributes);
         put_uvarint(&mut scope_col, u64::from(s.dropped_attributes_count));
         put_bytes(&mut scope_col, s.schema_url.as_bytes());
     }
-    let mut count = Vec::new();
-    put_uvarint(&mut count, items.len() as u64);
-    let mut w = ContainerWriter::new(MAGIC, FORMAT_VERSION);
-    w.column(col::COUNT, count);
-    w.column(col::DICT, dict.finish());
-    w.column(col::RESOURCES, res_col);
-    w.column(col::SCOPES, scope_col);
-    w.column(col::TRACE_RUNS, trace_runs);
-    w.column(col::SPAN_IDS, span_ids);
-    w.column(col::TIMES, times);
-    w.column(col::OBSERVED, observed);
-    w.column(col::SEVERITY, severity);
-    w.column(col::BODIES, bodies);
-    w.column(col::ATTRS, attrs);
-    w.column(col::REFS, refs);
-    w.column(col::MISC, misc);
-    w.finish()
+    vec![
+        (col::RESOURCES, res_col),
+        (col::SCOPES, scope_col),
+        (col::TRACE_RUNS, trace_runs),
+        (col::SPAN_IDS, span_ids),
+        (col::TIMES, times),
+        (col::OBSERVED, observed),
+        (col::SEVERITY, severity),
+        (col::BODIES, bodies),
+        (col::ATTRS, attrs),
+        (col::REFS, refs),
+        (col::MISC, misc),
+    ]
 }
 
 /// A decoded log block.

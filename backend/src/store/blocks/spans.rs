@@ -86,6 +86,22 @@ impl<T: PartialEq> Table<T> {
 /// Encodes `items`, which must already be in [`sort_for_block`] order.
 pub fn encode(items: &[SpanItem]) -> Result<Vec<u8>, CodecError> {
     let mut dict = DictBuilder::default();
+    // First pass: collect the strings; second pass: final, sorted indexes.
+    let _ = encode_columns(items, &mut dict);
+    dict.freeze_sorted();
+    let columns = encode_columns(items, &mut dict);
+    let mut w = ContainerWriter::new(MAGIC, FORMAT_VERSION);
+    let mut count = Vec::new();
+    put_uvarint(&mut count, items.len() as u64);
+    w.column(0, count);
+    w.column(col::DICT, dict.finish());
+    for (id, data) in columns {
+        w.column(id, data);
+    }
+    w.finish()
+}
+
+fn encode_columns(items: &[SpanItem], dict: &mut DictBuilder) -> Vec<(u8, Vec<u8>)> {
     let mut resources = Table { items: Vec::new() };
     let mut scopes = Table { items: Vec::new() };
     let (mut trace_runs, mut span_ids, mut parents, mut parent_ids) =
@@ -138,12 +154,12 @@ pub fn encode(items: &[SpanItem]) -> Result<Vec<u8>, CodecError> {
         put_uvarint(&mut status, u64::from(dict.intern(&s.status.message)));
         put_uvarint(&mut state_flags, u64::from(dict.intern(&s.trace_state)));
         put_uvarint(&mut state_flags, u64::from(s.flags));
-        put_attrs(&mut attrs, &mut dict, &s.attributes);
+        put_attrs(&mut attrs, dict, &s.attributes);
         put_uvarint(&mut events, s.events.len() as u64);
         for e in &s.events {
             put_ivarint(&mut events, e.time.0.wrapping_sub(s.start_time.0) as i64);
             put_uvarint(&mut events, u64::from(dict.intern(&e.name)));
-            put_attrs(&mut events, &mut dict, &e.attributes);
+            put_attrs(&mut events, dict, &e.attributes);
             put_uvarint(&mut events, u64::from(e.dropped_attributes_count));
         }
         put_uvarint(&mut links, s.links.len() as u64);
@@ -151,7 +167,7 @@ pub fn encode(items: &[SpanItem]) -> Result<Vec<u8>, CodecError> {
             links.extend_from_slice(&l.trace_id.0);
             links.extend_from_slice(&l.span_id.0);
             put_uvarint(&mut links, u64::from(dict.intern(&l.trace_state)));
-            put_attrs(&mut links, &mut dict, &l.attributes);
+            put_attrs(&mut links, dict, &l.attributes);
             put_uvarint(&mut links, u64::from(l.dropped_attributes_count));
             put_uvarint(&mut links, u64::from(l.flags));
         }
@@ -167,7 +183,7 @@ pub fn encode(items: &[SpanItem]) -> Result<Vec<u8>, CodecError> {
     let mut res_col = Vec::new();
     put_uvarint(&mut res_col, resources.items.len() as u64);
     for r in &resources.items {
-        put_attrs(&mut res_col, &mut dict, &r.attributes);
+        put_attrs(&mut res_col, dict, &r.attributes);
         put_uvarint(&mut res_col, u64::from(r.dropped_attributes_count));
         put_bytes(&mut res_col, r.schema_url.as_bytes());
     }
@@ -176,35 +192,30 @@ pub fn encode(items: &[SpanItem]) -> Result<Vec<u8>, CodecError> {
     for s in &scopes.items {
         put_uvarint(&mut scope_col, u64::from(dict.intern(&s.name)));
         put_uvarint(&mut scope_col, u64::from(dict.intern(&s.version)));
-        put_attrs(&mut scope_col, &mut dict, &s.attributes);
+        put_attrs(&mut scope_col, dict, &s.attributes);
         put_uvarint(&mut scope_col, u64::from(s.dropped_attributes_count));
         put_bytes(&mut scope_col, s.schema_url.as_bytes());
     }
-
-    let mut w = ContainerWriter::new(MAGIC, FORMAT_VERSION);
-    let mut count = Vec::new();
-    put_uvarint(&mut count, items.len() as u64);
-    w.column(0, count);
-    w.column(col::DICT, dict.finish());
-    w.column(col::RESOURCES, res_col);
-    w.column(col::SCOPES, scope_col);
-    w.column(col::TRACE_RUNS, trace_runs);
-    w.column(col::SPAN_IDS, span_ids);
-    w.column(col::PARENTS, parents);
-    w.column(col::PARENT_IDS, parent_ids);
-    w.column(col::STARTS, starts);
-    w.column(col::DURATIONS, durations);
-    w.column(col::RESOURCE_REFS, res_refs);
-    w.column(col::SCOPE_REFS, scope_refs);
-    w.column(col::NAMES, names);
-    w.column(col::KINDS, kinds);
-    w.column(col::STATUS, status);
-    w.column(col::TRACE_STATE_FLAGS, state_flags);
-    w.column(col::ATTRS, attrs);
-    w.column(col::EVENTS, events);
-    w.column(col::LINKS, links);
-    w.column(col::DROPPED, dropped);
-    w.finish()
+    vec![
+        (col::RESOURCES, res_col),
+        (col::SCOPES, scope_col),
+        (col::TRACE_RUNS, trace_runs),
+        (col::SPAN_IDS, span_ids),
+        (col::PARENTS, parents),
+        (col::PARENT_IDS, parent_ids),
+        (col::STARTS, starts),
+        (col::DURATIONS, durations),
+        (col::RESOURCE_REFS, res_refs),
+        (col::SCOPE_REFS, scope_refs),
+        (col::NAMES, names),
+        (col::KINDS, kinds),
+        (col::STATUS, status),
+        (col::TRACE_STATE_FLAGS, state_flags),
+        (col::ATTRS, attrs),
+        (col::EVENTS, events),
+        (col::LINKS, links),
+        (col::DROPPED, dropped),
+    ]
 }
 
 /// The cheap-to-decode part of every span, used to filter before a full
