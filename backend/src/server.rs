@@ -52,7 +52,7 @@ pub struct Server {
     config: Config,
     data_dir: DataDir,
     writer: WriterHandle,
-    writer_thread: std::thread::JoinHandle<rusqlite::Connection>,
+    writer_thread: writer::WriterThreads,
     counters: Arc<StoreCounters>,
     ui: TcpListener,
     grpc: TcpListener,
@@ -81,6 +81,7 @@ impl Server {
         let counters = Arc::new(StoreCounters::default());
         let (writer, writer_thread) = writer::spawn(
             db,
+            data_dir.db_path(),
             WriterConfig {
                 max_queued_items: 200_000,
                 indexed_attributes: config.indexed_attributes.clone(),
@@ -184,7 +185,7 @@ impl Server {
         drop(ingestor);
         drop(writer);
         match tokio::task::spawn_blocking(move || writer_thread.join()).await {
-            Ok(Ok(conn)) => {
+            Ok(Some(conn)) => {
                 // Closing the last connection checkpoints the WAL and removes it.
                 if let Err((_, e)) = conn.close() {
                     tracing::warn!(error = %e, "closing the database");

@@ -7,12 +7,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use shared::TraceId;
 use shared::trace::{Resource, Scope};
 
 use super::blocks::logs::{self as log_blocks, LogItem};
-use super::blocks::spans::{SpanBlockReader, SpanItem};
+use super::blocks::spans::{self as span_blocks, SpanBlockReader, SpanItem};
 use super::ingest_logs::{LogIndexer, SIGNAL_LOGS};
 use super::ingest_spans::{SIGNAL_SPANS, SpanIndexer};
 use super::strings::Interner;
@@ -23,9 +23,23 @@ pub const TARGET_ITEMS: i64 = 8192;
 /// A run of this many small blocks is merged even if it holds few items.
 const MAX_SMALL_BLOCKS: usize = 16;
 
+/// A merge computed off the writer thread, ready to be applied.
+pub enum Prepared {
+    Spans {
+        old: Vec<i64>,
+        items: Vec<SpanItem>,
+        data: Vec<u8>,
+    },
+    Logs {
+        old: Vec<i64>,
+        items: Vec<LogItem>,
+        data: Vec<u8>,
+    },
+}
+
 /// Picks the oldest run of small blocks worth merging.
-fn pick_run(tx: &Transaction<'_>, signal: i64) -> Result<Vec<i64>, StoreError> {
-    let mut stmt = tx.prepare_cached(
+fn pick_run(conn: &Connection, signal: i64) -> Result<Vec<i64>, StoreError> {
+    let mut stmt = conn.prepare_cached(
         "SELECT id, item_count FROM blocks WHERE signal = ?1 AND item_count < ?2 ORDER BY id LIMIT 256",
     )?;
     let small: Vec<(i64, i64)> = stmt
@@ -58,58 +72,27 @@ fn intern<T: PartialEq>(table: &mut Vec<Arc<T>>, v: T) -> Arc<T> {
     a
 }
 
-fn block_data(tx: &Transaction<'_>, id: i64) -> Result<Vec<u8>, StoreError> {
-    Ok(tx
+fn block_data(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(conn
         .prepare_cached("SELECT data FROM block_data WHERE block_id = ?1")?
-        .query_row(params![id], |r| r.get(0))?)
+        .query_row(params![id], |r| r.get(0))
+        .optional()?)
 }
 
-/// Replaces `old` block ids by `new` in one list column of a trace.
-fn relink(
-    tx: &Transaction<'_>,
-    column: &str,
-    trace_id: &TraceId,
-    old: &[i64],
-    new: i64,
-) -> Result<(), StoreError> {
-    let select = format!("SELECT id, {column} FROM traces WHERE trace_id = ?1");
-    let row: Option<(i64, Vec<u8>)> = tx
-        .prepare_cached(&select)?
-        .query_row(params![trace_id.0.as_slice()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .ok();
-    let Some((row, blob)) = row else {
-        return Ok(());
-    };
-    let ids: Vec<i64> = varlist::decode(&blob)
-        .into_iter()
-        .filter(|id| !old.contains(id))
-        .collect();
-    let merged = varlist::merge(&varlist::encode(&ids), [new]);
-    let update =
-        format!("UPDATE traces SET {column} = ?2, max_block = max(max_block, ?3) WHERE id = ?1");
-    tx.prepare_cached(&update)?
-        .execute(params![row, varlist::encode(&merged), new])?;
-    Ok(())
-}
-
-/// Merges one run of small span blocks; false when there was none.
-pub fn compact_spans(
-    conn: &mut Connection,
-    interner: &mut Interner,
-    spans: &mut SpanIndexer,
-) -> Result<bool, StoreError> {
-    let tx = conn.transaction()?;
-    let run = pick_run(&tx, SIGNAL_SPANS)?;
+/// Decodes and re-encodes the oldest run of small span blocks (read-only:
+/// runs beside the writer). `None` when there is nothing to merge.
+pub fn prepare_spans(conn: &Connection) -> Result<Option<Prepared>, StoreError> {
+    let run = pick_run(conn, SIGNAL_SPANS)?;
     if run.is_empty() {
-        return Ok(false);
+        return Ok(None);
     }
     let mut resources: Vec<Arc<Resource>> = Vec::new();
     let mut scopes: Vec<Arc<Scope>> = Vec::new();
     let mut items = Vec::new();
     for &id in &run {
-        let data = block_data(&tx, id)?;
+        let Some(data) = block_data(conn, id)? else {
+            return Ok(None);
+        };
         let reader =
             SpanBlockReader::open(&data).map_err(|e| StoreError::Corrupt(id, e.to_string()))?;
         let block = reader
@@ -136,31 +119,28 @@ pub fn compact_spans(
             });
         }
     }
-    let (new_id, traces) = spans.insert_block(&tx, interner, &mut items)?;
-    for trace_id in traces.keys() {
-        relink(&tx, "span_blocks", trace_id, &run, new_id)?;
-    }
-    delete_blocks(&tx, &run)?;
-    tx.commit()?;
-    Ok(true)
+    span_blocks::sort_for_block(&mut items);
+    let data = span_blocks::encode(&items).map_err(|e| StoreError::Encode(e.to_string()))?;
+    Ok(Some(Prepared::Spans {
+        old: run,
+        items,
+        data,
+    }))
 }
 
-/// Merges one run of small log blocks; false when there was none.
-pub fn compact_logs(
-    conn: &mut Connection,
-    interner: &mut Interner,
-    logs: &mut LogIndexer,
-) -> Result<bool, StoreError> {
-    let tx = conn.transaction()?;
-    let run = pick_run(&tx, SIGNAL_LOGS)?;
+/// Decodes and re-encodes the oldest run of small log blocks.
+pub fn prepare_logs(conn: &Connection) -> Result<Option<Prepared>, StoreError> {
+    let run = pick_run(conn, SIGNAL_LOGS)?;
     if run.is_empty() {
-        return Ok(false);
+        return Ok(None);
     }
     let mut resources: Vec<Arc<Resource>> = Vec::new();
     let mut scopes: Vec<Arc<Scope>> = Vec::new();
     let mut items = Vec::new();
     for &id in &run {
-        let data = block_data(&tx, id)?;
+        let Some(data) = block_data(conn, id)? else {
+            return Ok(None);
+        };
         let block = log_blocks::decode(&data, |_| true)
             .map_err(|e| StoreError::Corrupt(id, e.to_string()))?;
         let res: Vec<Arc<Resource>> = block
@@ -184,12 +164,100 @@ pub fn compact_logs(
             });
         }
     }
-    let (new_id, traces): (i64, HashMap<TraceId, _>) =
-        logs.insert_block(&tx, interner, &mut items)?;
-    for trace_id in traces.keys() {
-        relink(&tx, "log_blocks", trace_id, &run, new_id)?;
+    log_blocks::sort_for_block(&mut items);
+    let data = log_blocks::encode(&items).map_err(|e| StoreError::Encode(e.to_string()))?;
+    Ok(Some(Prepared::Logs {
+        old: run,
+        items,
+        data,
+    }))
+}
+
+/// Replaces `old` block ids by `new` in one list column of a trace.
+fn relink(
+    tx: &Transaction<'_>,
+    column: &str,
+    trace_id: &TraceId,
+    old: &[i64],
+    new: i64,
+) -> Result<(), StoreError> {
+    let select = format!("SELECT id, {column} FROM traces WHERE trace_id = ?1");
+    let row: Option<(i64, Vec<u8>)> = tx
+        .prepare_cached(&select)?
+        .query_row(params![trace_id.0.as_slice()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let Some((row, blob)) = row else {
+        return Ok(());
+    };
+    let ids: Vec<i64> = varlist::decode(&blob)
+        .into_iter()
+        .filter(|id| !old.contains(id))
+        .collect();
+    let merged = varlist::merge(&varlist::encode(&ids), [new]);
+    let update =
+        format!("UPDATE traces SET {column} = ?2, max_block = max(max_block, ?3) WHERE id = ?1");
+    tx.prepare_cached(&update)?
+        .execute(params![row, varlist::encode(&merged), new])?;
+    Ok(())
+}
+
+fn all_exist(tx: &Transaction<'_>, ids: &[i64]) -> Result<bool, StoreError> {
+    let mut stmt = tx.prepare_cached("SELECT 1 FROM blocks WHERE id = ?1")?;
+    for id in ids {
+        if stmt
+            .query_row(params![id], |_| Ok(()))
+            .optional()?
+            .is_none()
+        {
+            return Ok(false);
+        }
     }
-    delete_blocks(&tx, &run)?;
+    Ok(true)
+}
+
+/// Applies a prepared merge in one transaction of the writer; a merge whose
+/// blocks changed meanwhile (evicted) is dropped. Returns whether it applied.
+pub fn apply(
+    conn: &mut Connection,
+    interner: &mut Interner,
+    spans: &mut SpanIndexer,
+    logs: &mut LogIndexer,
+    prepared: Prepared,
+) -> Result<bool, StoreError> {
+    let tx = conn.transaction()?;
+    match prepared {
+        Prepared::Spans {
+            old,
+            mut items,
+            data,
+        } => {
+            if !all_exist(&tx, &old)? {
+                return Ok(false);
+            }
+            let (new_id, traces) = spans.insert_block(&tx, interner, &mut items, Some(data))?;
+            for trace_id in traces.keys() {
+                relink(&tx, "span_blocks", trace_id, &old, new_id)?;
+            }
+            delete_blocks(&tx, &old)?;
+        }
+        Prepared::Logs {
+            old,
+            mut items,
+            data,
+        } => {
+            if !all_exist(&tx, &old)? {
+                return Ok(false);
+            }
+            let (new_id, traces): (i64, HashMap<TraceId, _>) =
+                logs.insert_block(&tx, interner, &mut items, Some(data))?;
+            for trace_id in traces.keys() {
+                relink(&tx, "log_blocks", trace_id, &old, new_id)?;
+            }
+            delete_blocks(&tx, &old)?;
+        }
+    }
     tx.commit()?;
     Ok(true)
 }

@@ -84,7 +84,7 @@ impl LogIndexer {
         if items.is_empty() {
             return Ok(accepted);
         }
-        let (block_id, traces) = self.insert_block(tx, interner, &mut items)?;
+        let (block_id, traces) = self.insert_block(tx, interner, &mut items, None)?;
         for (trace_id, (count, min_t, max_t)) in traces {
             link_trace(tx, block_id, &trace_id, count, min_t, max_t)?;
         }
@@ -98,9 +98,16 @@ impl LogIndexer {
         tx: &Transaction<'_>,
         interner: &mut Interner,
         items: &mut [LogItem],
+        encoded: Option<Vec<u8>>,
     ) -> Result<(i64, HashMap<TraceId, TraceLogs>), StoreError> {
-        logs::sort_for_block(items);
-        let data = logs::encode(items).map_err(|e| StoreError::Encode(e.to_string()))?;
+        // Pre-encoded data (from compaction) comes with items already sorted.
+        let data = match encoded {
+            Some(d) => d,
+            None => {
+                logs::sort_for_block(items);
+                logs::encode(items).map_err(|e| StoreError::Encode(e.to_string()))?
+            }
+        };
         let min_time = items
             .iter()
             .map(|i| i.record.effective_time().0)

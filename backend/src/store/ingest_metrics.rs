@@ -60,7 +60,7 @@ pub struct MetricIndexer {
     /// Points refused over the cardinality limit since start.
     pub cardinality_rejections: u64,
     /// Per series with points in the head: (how many, since when).
-    pub head: HashMap<i64, (u32, std::time::Instant)>,
+    pub head: super::sealing::HeadCounts,
     head_loaded: bool,
 }
 
@@ -76,7 +76,7 @@ impl MetricIndexer {
             per_metric: HashMap::new(),
             seq: 0,
             cardinality_rejections: 0,
-            head: HashMap::new(),
+            head: Default::default(),
             head_loaded: false,
         }
     }
@@ -85,7 +85,9 @@ impl MetricIndexer {
     pub fn forget(&mut self) {
         self.series.clear();
         self.per_metric.clear();
-        self.head.clear();
+        if let Ok(mut head) = self.head.lock() {
+            head.clear();
+        }
         self.head_loaded = false;
     }
 
@@ -226,11 +228,11 @@ impl MetricIndexer {
                 "UPDATE metric_series SET first_time = min(first_time, ?2), last_time = max(last_time, ?2) WHERE id = ?1",
             )?
             .execute(params![series, to_i64(time)])?;
-            let h = self
-                .head
-                .entry(series)
-                .or_insert((0, std::time::Instant::now()));
-            h.0 += 1;
+            if let Ok(mut head) = self.head.lock() {
+                head.entry(series)
+                    .or_insert((0, std::time::Instant::now()))
+                    .0 += 1;
+            }
             out.accepted += 1;
         }
         Ok(())
@@ -248,10 +250,11 @@ impl MetricIndexer {
         let rows: Vec<(i64, i64, i64)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
-        for (series, n, seq) in rows {
-            self.head
-                .insert(series, (u32::try_from(n).unwrap_or(u32::MAX), now));
-            self.seq = self.seq.max(seq);
+        if let Ok(mut head) = self.head.lock() {
+            for (series, n, seq) in rows {
+                head.insert(series, (u32::try_from(n).unwrap_or(u32::MAX), now));
+                self.seq = self.seq.max(seq);
+            }
         }
         self.head_loaded = true;
         Ok(())

@@ -179,7 +179,7 @@ impl SpanIndexer {
         if items.is_empty() {
             return Ok(accepted);
         }
-        let (block_id, traces) = self.insert_block(tx, interner, &mut items)?;
+        let (block_id, traces) = self.insert_block(tx, interner, &mut items, None)?;
         for (trace_id, agg) in traces {
             merge_trace(tx, block_id, &trace_id, agg)?;
         }
@@ -193,9 +193,16 @@ impl SpanIndexer {
         tx: &Transaction<'_>,
         interner: &mut Interner,
         items: &mut [SpanItem],
+        encoded: Option<Vec<u8>>,
     ) -> Result<(i64, HashMap<TraceId, TraceAgg>), StoreError> {
-        spans::sort_for_block(items);
-        let data = spans::encode(items).map_err(|e| StoreError::Encode(e.to_string()))?;
+        // Pre-encoded data (from compaction) comes with items already sorted.
+        let data = match encoded {
+            Some(d) => d,
+            None => {
+                spans::sort_for_block(items);
+                spans::encode(items).map_err(|e| StoreError::Encode(e.to_string()))?
+            }
+        };
         let min_start = items.iter().map(|i| i.span.start_time.0).min().unwrap_or(0);
         let max_start = items.iter().map(|i| i.span.start_time.0).max().unwrap_or(0);
         tx.prepare_cached(

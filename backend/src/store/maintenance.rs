@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rusqlite::{Connection, params};
 
@@ -13,7 +13,6 @@ use super::ingest_logs::LogIndexer;
 use super::ingest_metrics::MetricIndexer;
 use super::ingest_spans::SpanIndexer;
 use super::strings::Interner;
-use super::{compaction, sealing};
 
 /// Counters shared with the read side (`/api/stats`).
 #[derive(Default, Debug)]
@@ -33,10 +32,6 @@ pub struct Indexers<'a> {
     pub logs: &'a mut LogIndexer,
     pub metrics: &'a mut MetricIndexer,
 }
-
-/// Longest a maintenance round spends compacting before ingest gets the
-/// writer back.
-const COMPACTION_BUDGET: Duration = Duration::from_millis(250);
 
 /// Retention and statistics, owned by the writer thread.
 pub struct Maintenance {
@@ -72,19 +67,11 @@ impl Maintenance {
         self.counters
             .cardinality_rejections
             .store(w.metrics.cardinality_rejections, Ordering::Relaxed);
-        let started = Instant::now();
-        let mut more = false;
-        while started.elapsed() < COMPACTION_BUDGET {
-            let a = compaction::compact_spans(conn, w.interner, w.spans)?;
-            let b = compaction::compact_logs(conn, w.interner, w.logs)?;
-            more = a || b;
-            if !more {
-                break;
-            }
+        if let Err(e) = w.metrics.load_head(conn) {
+            tracing::error!(error = %e, "cannot read the metric head");
         }
-        more |= sealing::seal_due(conn, w.metrics, COMPACTION_BUDGET, false)?;
         self.enforce_size(conn)?;
-        Ok(more)
+        Ok(false)
     }
 
     fn used_bytes(conn: &Connection) -> Result<u64, StoreError> {

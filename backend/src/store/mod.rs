@@ -4,6 +4,7 @@
 pub mod blocks;
 pub mod chunk;
 pub mod compaction;
+pub mod compactor;
 pub mod connection;
 pub mod ingest_logs;
 pub mod ingest_metrics;

@@ -1,19 +1,38 @@
 //! Seals metric heads into compressed chunks: a series' head is sealed once
 //! it holds [`SEAL_POINTS`] points or its oldest point has waited
-//! [`SEAL_AGE`], so the uncompressed head stays small and bounded.
+//! [`SEAL_AGE`], so the uncompressed head stays small and bounded. The
+//! chunk is built off the writer thread ([`prepare`]) and applied by it
+//! ([`apply`]), deleting exactly the head rows that went into it.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, params};
 
 use super::StoreError;
-use super::ingest_metrics::{MetricIndexer, StoredPoint};
+use super::ingest_metrics::StoredPoint;
 use super::metric_chunks;
 
 /// Points that make a head worth sealing (20 minutes of a 10 s series).
 pub const SEAL_POINTS: u32 = 120;
 /// Longest a point stays in the head.
 pub const SEAL_AGE: Duration = Duration::from_secs(600);
+
+/// Per series with points in the head: (how many, since when). Written by
+/// the writer, read by the compactor.
+pub type HeadCounts = Arc<Mutex<HashMap<i64, (u32, Instant)>>>;
+
+/// A chunk ready to replace head rows of one series.
+pub struct PreparedSeal {
+    pub series: i64,
+    /// Head rows with `seq <= max_seq` went into the chunk.
+    pub max_seq: i64,
+    pub count: u32,
+    pub min_time: u64,
+    pub max_time: u64,
+    pub data: Vec<u8>,
+}
 
 /// The attributes stored in a series' identity.
 pub fn series_attributes(
@@ -32,61 +51,80 @@ pub fn series_attributes(
     Ok(ident.attributes)
 }
 
-/// Seals due heads until `budget` is spent; returns true if some are left.
-pub fn seal_due(
-    conn: &mut Connection,
-    metrics: &mut MetricIndexer,
-    budget: Duration,
-    force: bool,
-) -> Result<bool, StoreError> {
-    metrics.load_head(conn)?;
-    let started = Instant::now();
-    let due: Vec<i64> = metrics
-        .head
-        .iter()
-        .filter(|(_, (n, since))| force || *n >= SEAL_POINTS || since.elapsed() >= SEAL_AGE)
-        .map(|(s, _)| *s)
-        .collect();
-    for (i, series) in due.iter().enumerate() {
-        if started.elapsed() >= budget && !force {
-            return Ok(i < due.len());
-        }
-        seal(conn, *series)?;
-        metrics.head.remove(series);
-    }
-    Ok(false)
+/// Series whose head is due for sealing.
+pub fn due(head: &HeadCounts) -> Vec<i64> {
+    head.lock()
+        .map(|h| {
+            h.iter()
+                .filter(|(_, (n, since))| *n >= SEAL_POINTS || since.elapsed() >= SEAL_AGE)
+                .map(|(s, _)| *s)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
-fn seal(conn: &mut Connection, series: i64) -> Result<(), StoreError> {
-    let tx = conn.transaction()?;
-    let blobs: Vec<Vec<u8>> = tx
-        .prepare_cached("SELECT point FROM metric_head WHERE series_id = ?1 ORDER BY time, seq")?
-        .query_map(params![series], |r| r.get(0))?
+/// Builds the chunk of one series' head (read-only).
+pub fn prepare(conn: &Connection, series: i64) -> Result<Option<PreparedSeal>, StoreError> {
+    let rows: Vec<(i64, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT seq, point FROM metric_head WHERE series_id = ?1 ORDER BY time, seq",
+        )?
+        .query_map(params![series], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    if blobs.is_empty() {
-        return Ok(());
+    if rows.is_empty() {
+        return Ok(None);
     }
-    let mut points = Vec::with_capacity(blobs.len());
-    for b in &blobs {
+    let mut points = Vec::with_capacity(rows.len());
+    let mut max_seq = i64::MIN;
+    for (seq, b) in &rows {
+        max_seq = max_seq.max(*seq);
         let p: StoredPoint =
             serde_json::from_slice(b).map_err(|e| StoreError::Corrupt(series, e.to_string()))?;
         points.push(p);
     }
     let data = metric_chunks::encode(&points).map_err(|e| StoreError::Encode(e.to_string()))?;
-    let min = points.iter().map(|p| p.time().0).min().unwrap_or(0);
-    let max = points.iter().map(|p| p.time().0).max().unwrap_or(0);
+    Ok(Some(PreparedSeal {
+        series,
+        max_seq,
+        count: u32::try_from(points.len()).unwrap_or(u32::MAX),
+        min_time: points.iter().map(|p| p.time().0).min().unwrap_or(0),
+        max_time: points.iter().map(|p| p.time().0).max().unwrap_or(0),
+        data,
+    }))
+}
+
+/// Writes a prepared chunk and drops the head rows it holds (writer side).
+pub fn apply(
+    conn: &mut Connection,
+    head: &HeadCounts,
+    seal: PreparedSeal,
+) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    let deleted = tx
+        .prepare_cached("DELETE FROM metric_head WHERE series_id = ?1 AND seq <= ?2")?
+        .execute(params![seal.series, seal.max_seq])?;
+    if deleted as u32 != seal.count {
+        // Some of those rows are gone (evicted meanwhile): drop this chunk.
+        return Ok(());
+    }
     tx.prepare_cached(
         "INSERT INTO metric_chunks (series_id, min_time, max_time, point_count, data) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![
-        series,
-        i64::try_from(min).unwrap_or(i64::MAX),
-        i64::try_from(max).unwrap_or(i64::MAX),
-        points.len() as i64,
-        data
+        seal.series,
+        i64::try_from(seal.min_time).unwrap_or(i64::MAX),
+        i64::try_from(seal.max_time).unwrap_or(i64::MAX),
+        i64::from(seal.count),
+        seal.data
     ])?;
-    tx.prepare_cached("DELETE FROM metric_head WHERE series_id = ?1")?
-        .execute(params![series])?;
     tx.commit()?;
+    if let Ok(mut h) = head.lock()
+        && let Some(entry) = h.get_mut(&seal.series)
+    {
+        entry.0 = entry.0.saturating_sub(seal.count);
+        if entry.0 == 0 {
+            h.remove(&seal.series);
+        }
+    }
     Ok(())
 }

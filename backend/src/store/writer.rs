@@ -15,11 +15,13 @@ use shared::trace::ResourceSpans;
 use tokio::sync::oneshot;
 
 use super::StoreError;
+use super::compactor::{self, Apply, ApplyJob};
 use super::ingest_logs::LogIndexer;
 use super::ingest_metrics::MetricIndexer;
 use super::ingest_spans::SpanIndexer;
 use super::maintenance::{Indexers, Maintenance};
 use super::strings::Interner;
+use super::{compaction, sealing};
 
 /// A decoded OTLP request on its way to the database.
 #[derive(Debug)]
@@ -66,10 +68,18 @@ pub enum WriteError {
     Failed(String),
 }
 
-struct Job {
+/// A write request from ingest.
+pub struct WriteJob {
     batch: WriteBatch,
     items: u64,
     reply: oneshot::Sender<Result<WriteOutcome, WriteError>>,
+}
+
+/// What the writer thread receives.
+pub enum Job {
+    Write(WriteJob),
+    /// Finished compaction or sealing work from the compactor thread.
+    Apply(ApplyJob),
 }
 
 /// The ingest side's handle on the writer.
@@ -150,11 +160,11 @@ impl WriterHandle {
             return Err(WriteError::QueueFull { queued: before });
         }
         let (reply, rx) = oneshot::channel();
-        match self.tx.try_send(Job {
+        match self.tx.try_send(Job::Write(WriteJob {
             batch,
             items,
             reply,
-        }) {
+        })) {
             Ok(()) => Ok(rx),
             Err(TrySendError::Full(_)) => {
                 self.queued.fetch_sub(items, Ordering::SeqCst);
@@ -184,27 +194,61 @@ const MAX_JOBS_PER_COMMIT: usize = 256;
 /// Most items folded into one transaction (and so one block per signal).
 const MAX_ITEMS_PER_COMMIT: u64 = 16_384;
 
-/// Starts the writer thread on `conn`; it runs until every handle is dropped.
+/// The writer and compactor threads; joining returns the writer's
+/// connection so the caller can close it (checkpointing the WAL).
+pub struct WriterThreads {
+    writer: std::thread::JoinHandle<Connection>,
+    compactor: Option<std::thread::JoinHandle<()>>,
+    stop_compactor: Option<SyncSender<()>>,
+}
+
+impl WriterThreads {
+    /// Stops the compactor, then waits for the writer to drain and stop
+    /// (it stops once every [`WriterHandle`] is dropped).
+    pub fn join(mut self) -> Option<Connection> {
+        drop(self.stop_compactor.take());
+        if let Some(c) = self.compactor.take() {
+            let _ = c.join();
+        }
+        self.writer.join().ok()
+    }
+}
+
+/// Starts the writer thread on `conn` and the compactor beside it.
 pub fn spawn(
     conn: Connection,
+    db_path: std::path::PathBuf,
     config: WriterConfig,
     maintenance: Maintenance,
-) -> std::io::Result<(WriterHandle, std::thread::JoinHandle<Connection>)> {
+) -> std::io::Result<(WriterHandle, WriterThreads)> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(4096);
     let queued = Arc::new(AtomicU64::new(0));
     let handle = WriterHandle {
-        tx,
+        tx: tx.clone(),
         queued: queued.clone(),
         max_queued_items: config.max_queued_items,
     };
-    let thread = std::thread::Builder::new()
+    let w = Writer::new(conn, config, queued, maintenance);
+    let head = w.metrics.head.clone();
+    let writer = std::thread::Builder::new()
         .name("sightline-writer".into())
         .spawn(move || {
-            let mut w = Writer::new(conn, config, queued, maintenance);
+            let mut w = w;
             w.run(rx);
             w.conn
         })?;
-    Ok((handle, thread))
+    let (stop_tx, stop_rx) = std::sync::mpsc::sync_channel::<()>(1);
+    let compactor = std::thread::Builder::new()
+        .name("sightline-compactor".into())
+        .spawn(move || compactor::run(db_path, head, tx, stop_rx))?;
+    Ok((
+        handle,
+        WriterThreads {
+            writer,
+            compactor: Some(compactor),
+            stop_compactor: Some(stop_tx),
+        },
+    ))
 }
 
 struct Writer {
@@ -248,19 +292,28 @@ impl Writer {
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => break,
             };
-            if let Some(first) = first {
-                let mut jobs = vec![first];
-                let mut items = jobs[0].items;
-                while jobs.len() < MAX_JOBS_PER_COMMIT && items < MAX_ITEMS_PER_COMMIT {
-                    match rx.try_recv() {
-                        Ok(job) => {
-                            items += job.items;
-                            jobs.push(job);
+            let mut pending_apply = Vec::new();
+            match first {
+                Some(Job::Apply(job)) => pending_apply.push(job),
+                Some(Job::Write(first)) => {
+                    let mut jobs = vec![first];
+                    let mut items = jobs[0].items;
+                    while jobs.len() < MAX_JOBS_PER_COMMIT && items < MAX_ITEMS_PER_COMMIT {
+                        match rx.try_recv() {
+                            Ok(Job::Write(job)) => {
+                                items += job.items;
+                                jobs.push(job);
+                            }
+                            Ok(Job::Apply(job)) => pending_apply.push(job),
+                            Err(_) => break,
                         }
-                        Err(_) => break,
                     }
+                    self.commit(jobs);
                 }
-                self.commit(jobs);
+                None => {}
+            }
+            for job in pending_apply {
+                self.apply_background(job);
             }
             if Instant::now() >= next_maintenance {
                 let more = match self.maintain() {
@@ -297,7 +350,26 @@ impl Writer {
         )
     }
 
-    fn commit(&mut self, mut jobs: Vec<Job>) {
+    fn apply_background(&mut self, job: ApplyJob) {
+        let result = match job.work {
+            Apply::Merge(p) => compaction::apply(
+                &mut self.conn,
+                &mut self.interner,
+                &mut self.spans,
+                &mut self.logs,
+                p,
+            )
+            .map(|_| ()),
+            Apply::Seal(seal) => sealing::apply(&mut self.conn, &self.metrics.head, seal),
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "applying compaction work failed");
+            self.interner.forget();
+        }
+        let _ = job.done.send(());
+    }
+
+    fn commit(&mut self, mut jobs: Vec<WriteJob>) {
         let started = Instant::now();
         let result = self.apply(&mut jobs);
         let total: u64 = jobs.iter().map(|j| j.items).sum();
@@ -321,7 +393,7 @@ impl Writer {
         }
     }
 
-    fn apply(&mut self, jobs: &mut [Job]) -> Result<Vec<WriteOutcome>, StoreError> {
+    fn apply(&mut self, jobs: &mut [WriteJob]) -> Result<Vec<WriteOutcome>, StoreError> {
         let tx = self.conn.transaction()?;
         let mut outcomes = vec![WriteOutcome::default(); jobs.len()];
         let mut span_batches = Vec::new();

@@ -216,8 +216,8 @@ pub fn decode(
             0 => None,
             _ => Some(TraceId(runs.array()?)),
         };
-        let len = runs.len()?;
-        if trace_ids.len() + len > n {
+        let len = usize::try_from(runs.uvarint()?).unwrap_or(usize::MAX);
+        if len > n - trace_ids.len() {
             return Err(CodecError::Malformed(
                 "trace runs exceed the record count".into(),
             ));
@@ -361,6 +361,16 @@ mod tests {
         }
         let only = decode(&bytes, |r| r.trace_id == Some(TraceId([2; 16]))).unwrap();
         assert_eq!(only.records.len(), 2);
+    }
+
+    /// Regression: a trace run longer than the bytes left in its column was
+    /// refused as malformed (the run length is a record count, not a size).
+    #[test]
+    fn long_trace_runs_decode() {
+        let mut items: Vec<LogItem> = (0..300u64).map(|t| rec(Some(3), t, "x")).collect();
+        sort_for_block(&mut items);
+        let bytes = encode(&items).unwrap();
+        assert_eq!(decode(&bytes, |_| true).unwrap().records.len(), 300);
     }
 
     #[test]

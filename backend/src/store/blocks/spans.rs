@@ -331,8 +331,8 @@ impl<'a> SpanBlockReader<'a> {
         let mut trace_ids = Vec::with_capacity(n);
         for _ in 0..n_runs {
             let id = TraceId(runs.array()?);
-            let len = runs.len()?;
-            if trace_ids.len() + len > n {
+            let len = usize::try_from(runs.uvarint()?).unwrap_or(usize::MAX);
+            if len > n - trace_ids.len() {
                 return Err(CodecError::Malformed(
                     "trace runs exceed the span count".into(),
                 ));
@@ -595,6 +595,27 @@ mod tests {
         let kept = r.decode(|_, h| h.status == StatusCode::Error).unwrap();
         assert_eq!(kept.spans.len(), 1);
         assert_eq!(kept.spans[0].2.span_id, SpanId([3; 8]));
+    }
+
+    /// Regression: a trace run longer than the bytes left in its column was
+    /// refused as malformed (the run length is a span count, not a size).
+    #[test]
+    fn long_trace_runs_decode() {
+        let a = Arc::new(Resource::default());
+        let mut items: Vec<SpanItem> = (0..300u32)
+            .map(|i| {
+                let mut it = item(7, 1, None, u64::from(i), &a);
+                it.span.span_id = SpanId((u64::from(i) + 1).to_le_bytes());
+                it
+            })
+            .collect();
+        sort_for_block(&mut items);
+        let bytes = encode(&items).unwrap();
+        let block = SpanBlockReader::open(&bytes)
+            .unwrap()
+            .decode(|_, _| true)
+            .unwrap();
+        assert_eq!(block.spans.len(), 300);
     }
 
     #[test]

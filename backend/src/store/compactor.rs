@@ -1,0 +1,99 @@
+//! The compactor thread: does the CPU-heavy part of compaction and metric
+//! sealing (decoding, re-encoding, zstd) on a read-only connection, beside
+//! the writer, and hands each finished piece to the writer to apply in one
+//! short transaction. Ingest keeps the writer to itself meanwhile.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::compaction::{self, Prepared};
+use super::sealing::{self, HeadCounts, PreparedSeal};
+use super::{StoreError, connection};
+
+/// Work the compactor hands to the writer.
+pub enum Apply {
+    Merge(Prepared),
+    Seal(PreparedSeal),
+}
+
+/// A piece of work and where to say it was applied.
+pub struct ApplyJob {
+    pub work: Apply,
+    pub done: oneshot::Sender<()>,
+}
+
+/// Pause between rounds that found nothing to do.
+const IDLE: Duration = Duration::from_secs(1);
+
+/// Runs until `stop` receives (or its sender is dropped).
+pub fn run(
+    db_path: PathBuf,
+    head: HeadCounts,
+    to_writer: SyncSender<super::writer::Job>,
+    stop: Receiver<()>,
+) {
+    let conn = match connection::open_reader(&db_path) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "compactor cannot open the database; blocks will stay small");
+            return;
+        }
+    };
+    loop {
+        let worked = match round(&conn, &head, &to_writer, &stop) {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::error!(error = %e, "compaction round failed");
+                false
+            }
+        };
+        let wait = if worked { Duration::ZERO } else { IDLE };
+        match stop.recv_timeout(wait) {
+            Err(RecvTimeoutError::Timeout) => {}
+            _ => return,
+        }
+    }
+}
+
+fn send(to_writer: &SyncSender<super::writer::Job>, work: Apply) -> bool {
+    let (done, wait) = oneshot::channel();
+    if to_writer
+        .send(super::writer::Job::Apply(ApplyJob { work, done }))
+        .is_err()
+    {
+        return false;
+    }
+    // Wait for the writer so the next round sees the result.
+    wait.blocking_recv().is_ok()
+}
+
+fn stopping(stop: &Receiver<()>) -> bool {
+    !matches!(stop.try_recv(), Err(std::sync::mpsc::TryRecvError::Empty))
+}
+
+fn round(
+    conn: &rusqlite::Connection,
+    head: &HeadCounts,
+    to_writer: &SyncSender<super::writer::Job>,
+    stop: &Receiver<()>,
+) -> Result<bool, StoreError> {
+    let mut worked = false;
+    if let Some(p) = compaction::prepare_spans(conn)? {
+        worked |= send(to_writer, Apply::Merge(p));
+    }
+    if let Some(p) = compaction::prepare_logs(conn)? {
+        worked |= send(to_writer, Apply::Merge(p));
+    }
+    for series in sealing::due(head) {
+        if stopping(stop) {
+            return Ok(worked);
+        }
+        if let Some(seal) = sealing::prepare(conn, series)? {
+            worked |= send(to_writer, Apply::Seal(seal));
+        }
+    }
+    Ok(worked)
+}
