@@ -62,8 +62,9 @@ CREATE TABLE log_groups (
 CREATE INDEX log_groups_by_service ON log_groups (service_id, block_id);
 
 -- One row per trace, merged as its spans and logs arrive (in any order).
--- span_blocks / log_blocks / services are varint lists; max_block is the
--- newest block holding any of its data (eviction drops the row with it).
+-- span_blocks / log_blocks / services are varint lists of ids; eviction
+-- removes a block from the lists of the traces it holds, and the row once
+-- no block is left.
 CREATE TABLE traces (
     id              INTEGER PRIMARY KEY,
     trace_id        BLOB NOT NULL UNIQUE,
@@ -78,18 +79,16 @@ CREATE TABLE traces (
     services        BLOB NOT NULL,
     span_blocks     BLOB NOT NULL,
     log_count       INTEGER NOT NULL,
-    log_blocks      BLOB NOT NULL,
-    max_block       INTEGER NOT NULL
+    log_blocks      BLOB NOT NULL
 ) STRICT;
 CREATE INDEX traces_by_start ON traces (start_time) WHERE span_count > 0;
-CREATE INDEX traces_by_max_block ON traces (max_block);
 
 -- Traces by each service they touch, for "traces of service X".
+-- trace_row grows with arrival, so "newest first" is a reverse scan.
 CREATE TABLE trace_services (
     service_id INTEGER NOT NULL,
-    start_time INTEGER NOT NULL,
     trace_row  INTEGER NOT NULL,
-    PRIMARY KEY (service_id, start_time, trace_row)
+    PRIMARY KEY (service_id, trace_row)
 ) STRICT, WITHOUT ROWID;
 
 -- Metric series: one per (metric, resource, scope, attributes).

@@ -3,6 +3,7 @@
 //! listens, and stop it the way an operator would.
 
 pub mod browser;
+pub mod otlp_json;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

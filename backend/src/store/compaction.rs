@@ -11,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use shared::TraceId;
 use shared::trace::{Resource, Scope};
 
+use super::blocks::codec::Effort;
 use super::blocks::logs::{self as log_blocks, LogItem};
 use super::blocks::spans::{self as span_blocks, SpanBlockReader, SpanItem};
 use super::ingest_logs::{LogIndexer, SIGNAL_LOGS};
@@ -19,7 +20,7 @@ use super::strings::Interner;
 use super::{StoreError, varlist};
 
 /// Items per compacted block.
-pub const TARGET_ITEMS: i64 = 8192;
+pub const TARGET_ITEMS: i64 = 16_384;
 /// A run of this many small blocks is merged even if it holds few items.
 const MAX_SMALL_BLOCKS: usize = 16;
 
@@ -120,7 +121,8 @@ pub fn prepare_spans(conn: &Connection) -> Result<Option<Prepared>, StoreError> 
         }
     }
     span_blocks::sort_for_block(&mut items);
-    let data = span_blocks::encode(&items).map_err(|e| StoreError::Encode(e.to_string()))?;
+    let data = span_blocks::encode(&items, Effort::Archive)
+        .map_err(|e| StoreError::Encode(e.to_string()))?;
     Ok(Some(Prepared::Spans {
         old: run,
         items,
@@ -165,7 +167,8 @@ pub fn prepare_logs(conn: &Connection) -> Result<Option<Prepared>, StoreError> {
         }
     }
     log_blocks::sort_for_block(&mut items);
-    let data = log_blocks::encode(&items).map_err(|e| StoreError::Encode(e.to_string()))?;
+    let data = log_blocks::encode(&items, Effort::Archive)
+        .map_err(|e| StoreError::Encode(e.to_string()))?;
     Ok(Some(Prepared::Logs {
         old: run,
         items,
@@ -196,10 +199,9 @@ fn relink(
         .filter(|id| !old.contains(id))
         .collect();
     let merged = varlist::merge(&varlist::encode(&ids), [new]);
-    let update =
-        format!("UPDATE traces SET {column} = ?2, max_block = max(max_block, ?3) WHERE id = ?1");
+    let update = format!("UPDATE traces SET {column} = ?2 WHERE id = ?1");
     tx.prepare_cached(&update)?
-        .execute(params![row, varlist::encode(&merged), new])?;
+        .execute(params![row, varlist::encode(&merged)])?;
     Ok(())
 }
 

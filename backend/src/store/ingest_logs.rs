@@ -11,6 +11,7 @@ use shared::{AnyValue, TraceId};
 
 use super::StoreError;
 use super::blocks::bloom::{BloomBuilder, Namespace, terms};
+use super::blocks::codec::Effort;
 use super::blocks::logs::{self, LogItem};
 use super::strings::Interner;
 use super::varlist;
@@ -105,7 +106,8 @@ impl LogIndexer {
             Some(d) => d,
             None => {
                 logs::sort_for_block(items);
-                logs::encode(items).map_err(|e| StoreError::Encode(e.to_string()))?
+                logs::encode(items, Effort::Ingest)
+                    .map_err(|e| StoreError::Encode(e.to_string()))?
             }
         };
         let min_time = items
@@ -220,16 +222,14 @@ fn link_trace(
         Some((row, blocks)) => {
             tx.prepare_cached(
                     "UPDATE traces SET log_count = log_count + ?2, log_blocks = ?3,
-                       max_block = max(max_block, ?4),
-                       start_time = CASE WHEN span_count = 0 THEN min(start_time, ?5) ELSE start_time END,
-                       end_time = CASE WHEN span_count = 0 THEN max(end_time, ?6) ELSE end_time END
+                       start_time = CASE WHEN span_count = 0 THEN min(start_time, ?4) ELSE start_time END,
+                       end_time = CASE WHEN span_count = 0 THEN max(end_time, ?5) ELSE end_time END
                      WHERE id = ?1",
                 )?
                 .execute(params![
                     row,
                     count,
                     varlist::encode(&varlist::merge(&blocks, [block_id])),
-                    block_id,
                     to_i64(min_t),
                     to_i64(max_t)
                 ])?;
@@ -238,16 +238,15 @@ fn link_trace(
             tx.prepare_cached(
                     "INSERT INTO traces (trace_id, start_time, end_time, span_count, error_count,
                        root_service_id, root_name_id, root_start, root_is_real, services, span_blocks,
-                       log_count, log_blocks, max_block)
-                     VALUES (?1, ?2, ?3, 0, 0, 0, 0, 0, 0, x'', x'', ?4, ?5, ?6)",
+                       log_count, log_blocks)
+                     VALUES (?1, ?2, ?3, 0, 0, 0, 0, 0, 0, x'', x'', ?4, ?5)",
                 )?
                 .execute(params![
                     trace_id.0.as_slice(),
                     to_i64(min_t),
                     to_i64(max_t),
                     count,
-                    varlist::encode(&[block_id]),
-                    block_id
+                    varlist::encode(&[block_id])
                 ])?;
         }
     }

@@ -10,6 +10,7 @@ use shared::{SpanId, TraceId};
 
 use super::StoreError;
 use super::blocks::bloom::{BloomBuilder, Namespace};
+use super::blocks::codec::Effort;
 use super::blocks::spans::{self, SpanItem};
 use super::strings::Interner;
 use super::varlist;
@@ -200,7 +201,8 @@ impl SpanIndexer {
             Some(d) => d,
             None => {
                 spans::sort_for_block(items);
-                spans::encode(items).map_err(|e| StoreError::Encode(e.to_string()))?
+                spans::encode(items, Effort::Ingest)
+                    .map_err(|e| StoreError::Encode(e.to_string()))?
             }
         };
         let min_start = items.iter().map(|i| i.span.start_time.0).min().unwrap_or(0);
@@ -356,8 +358,8 @@ fn merge_trace(
             let services: Vec<i64> = agg.services.iter().copied().collect();
             tx.prepare_cached(
                 "INSERT INTO traces (trace_id, start_time, end_time, span_count, error_count, root_service_id,
-                   root_name_id, root_start, root_is_real, services, span_blocks, log_count, log_blocks, max_block)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, x'', ?12)",
+                   root_name_id, root_start, root_is_real, services, span_blocks, log_count, log_blocks)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, x'')",
             )?
             .execute(params![
                 trace_id.0.as_slice(),
@@ -370,11 +372,10 @@ fn merge_trace(
                 to_i64(agg.root.start),
                 i64::from(!agg.root.is_not_real),
                 varlist::encode(&services),
-                varlist::encode(&[block_id]),
-                block_id
+                varlist::encode(&[block_id])
             ])?;
             let row = tx.last_insert_rowid();
-            insert_trace_services(tx, row, to_i64(agg.start), services.iter().copied())?;
+            insert_trace_services(tx, row, services.iter().copied())?;
         }
         Some((row, start, end, count, errors, root, services_blob, blocks_blob)) => {
             let had_spans = count > 0;
@@ -400,7 +401,7 @@ fn merge_trace(
             tx.prepare_cached(
                 "UPDATE traces SET start_time = ?2, end_time = ?3, span_count = ?4, error_count = ?5,
                    root_service_id = ?6, root_name_id = ?7, root_start = ?8, root_is_real = ?9,
-                   services = ?10, span_blocks = ?11, max_block = max(max_block, ?12)
+                   services = ?10, span_blocks = ?11
                  WHERE id = ?1",
             )?
             .execute(params![
@@ -414,10 +415,9 @@ fn merge_trace(
                 to_i64(root.start),
                 i64::from(!root.is_not_real),
                 varlist::encode(&services),
-                varlist::encode(&blocks),
-                block_id
+                varlist::encode(&blocks)
             ])?;
-            insert_trace_services(tx, row, start, new_services.into_iter())?;
+            insert_trace_services(tx, row, new_services.into_iter())?;
         }
     }
     Ok(())
@@ -426,14 +426,13 @@ fn merge_trace(
 fn insert_trace_services(
     tx: &Transaction<'_>,
     row: i64,
-    start: i64,
     services: impl Iterator<Item = i64>,
 ) -> Result<(), StoreError> {
     let mut stmt = tx.prepare_cached(
-        "INSERT OR IGNORE INTO trace_services (service_id, start_time, trace_row) VALUES (?1, ?2, ?3)",
+        "INSERT OR IGNORE INTO trace_services (service_id, trace_row) VALUES (?1, ?2)",
     )?;
     for s in services {
-        stmt.execute(params![s, start, row])?;
+        stmt.execute(params![s, row])?;
     }
     Ok(())
 }

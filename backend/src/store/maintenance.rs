@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::StoreError;
 use super::ingest_logs::LogIndexer;
@@ -36,6 +36,9 @@ pub struct Indexers<'a> {
 /// Retention and statistics, owned by the writer thread.
 pub struct Maintenance {
     max_db_size: u64,
+    /// The WAL auto-checkpoint threshold in force, in pages.
+    wal_pages: u64,
+    last_string_gc: Option<std::time::Instant>,
     counters: Arc<StoreCounters>,
 }
 
@@ -48,6 +51,8 @@ impl Maintenance {
     pub fn new(max_db_size: u64, counters: Arc<StoreCounters>) -> Self {
         Self {
             max_db_size,
+            wal_pages: 0,
+            last_string_gc: None,
             counters,
         }
     }
@@ -70,7 +75,7 @@ impl Maintenance {
         if let Err(e) = w.metrics.load_head(conn) {
             tracing::error!(error = %e, "cannot read the metric head");
         }
-        self.enforce_size(conn)?;
+        self.enforce_size(conn, w.interner)?;
         Ok(false)
     }
 
@@ -81,22 +86,82 @@ impl Maintenance {
         Ok(u64::try_from((pages - free).max(0) * page_size).unwrap_or(0))
     }
 
-    fn enforce_size(&mut self, conn: &mut Connection) -> Result<(), StoreError> {
-        let cap = self.max_db_size as f64;
-        if (Self::used_bytes(conn)? as f64) < cap * HIGH_WATERMARK {
+    /// Keeps the database file and its WAL within the cap: the WAL is
+    /// checkpointed early enough to stay a small share of it, the oldest data
+    /// is evicted when the live pages near the rest, and free pages are
+    /// handed back to the file system so the file itself shrinks.
+    fn enforce_size(
+        &mut self,
+        conn: &mut Connection,
+        interner: &mut Interner,
+    ) -> Result<(), StoreError> {
+        let page_size: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+        let page = u64::try_from(page_size).unwrap_or(4096).max(512);
+        let wal_pages = (self.max_db_size / 20 / page).clamp(64, 1000);
+        if self.wal_pages != wal_pages {
+            conn.pragma_update(None, "wal_autocheckpoint", wal_pages as i64)?;
+            self.wal_pages = wal_pages;
+        }
+        let file_limit = self.max_db_size.saturating_sub(wal_pages * page) as f64;
+        if (Self::used_bytes(conn)? as f64) >= file_limit * HIGH_WATERMARK {
+            let target = (file_limit * LOW_WATERMARK) as u64;
+            let mut rounds = 0;
+            while Self::used_bytes(conn)? > target && rounds < 10_000 {
+                rounds += 1;
+                if !self.evict_oldest(conn)? {
+                    break;
+                }
+                if rounds % 8 == 0 {
+                    self.collect_strings(conn, interner, false)?;
+                }
+            }
+            self.collect_strings(conn, interner, false)?;
+        }
+        let free: i64 = conn.pragma_query_value(None, "freelist_count", |r| r.get(0))?;
+        let free_bytes = u64::try_from(free).unwrap_or(0) * page;
+        if free_bytes as f64 > file_limit * 0.02 {
+            // Each step of this pragma frees one page: step it to the end.
+            let mut stmt = conn.prepare("PRAGMA incremental_vacuum")?;
+            let mut rows = stmt.query([])?;
+            while rows.next()?.is_some() {}
+            drop(rows);
+            drop(stmt);
+            let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
+        Ok(())
+    }
+
+    /// Deletes interned strings nothing refers to any more. Names are
+    /// interned for the index, and a client that puts ids into span names
+    /// would otherwise grow the table past any cap. Runs when the table is a
+    /// noticeable share of the database, or every few minutes after evictions.
+    fn collect_strings(
+        &mut self,
+        conn: &mut Connection,
+        interner: &mut Interner,
+        force: bool,
+    ) -> Result<(), StoreError> {
+        let strings: i64 = conn.query_row("SELECT count(*) FROM strings", [], |r| r.get(0))?;
+        let used = Self::used_bytes(conn)?;
+        let big = u64::try_from(strings).unwrap_or(0) * 96 > used / 10;
+        let due = self
+            .last_string_gc
+            .is_none_or(|t| t.elapsed() > Duration::from_secs(300));
+        if !(force || big || due) {
             return Ok(());
         }
-        let target = (cap * LOW_WATERMARK) as u64;
-        let mut rounds = 0;
-        while Self::used_bytes(conn)? > target && rounds < 10_000 {
-            rounds += 1;
-            if !self.evict_oldest(conn)? {
-                break;
-            }
-        }
-        // Hand the freed pages back so the file itself shrinks.
-        conn.execute_batch("PRAGMA incremental_vacuum")?;
-        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        conn.execute(
+            "DELETE FROM strings WHERE id NOT IN (
+                SELECT service_id FROM span_groups UNION SELECT name_id FROM span_groups
+                UNION SELECT service_id FROM log_groups
+                UNION SELECT root_service_id FROM traces UNION SELECT root_name_id FROM traces
+                UNION SELECT service_id FROM trace_services
+                UNION SELECT name_id FROM metric_series UNION SELECT service_id FROM metric_series)",
+            [],
+        )?;
+        // Cached ids may point at deleted rows now.
+        interner.forget();
+        self.last_string_gc = Some(std::time::Instant::now());
         Ok(())
     }
 
@@ -118,12 +183,34 @@ impl Maintenance {
             let ids: Vec<i64> = victims.iter().map(|v| v.0).collect();
             let items: i64 = victims.iter().map(|v| v.1).sum();
             let max_time = victims.iter().map(|v| v.2).max().unwrap_or(0);
+            // The traces these blocks hold, read before the blocks go.
+            let mut traces = std::collections::HashSet::new();
+            for id in &ids {
+                let data: Option<(i64, Vec<u8>)> = tx
+                    .query_row(
+                        "SELECT b.signal, d.data FROM blocks b JOIN block_data d ON d.block_id = b.id WHERE b.id = ?1",
+                        params![id],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                let found = match data {
+                    Some((1, bytes)) => crate::store::blocks::spans::trace_ids(&bytes),
+                    Some((_, bytes)) => crate::store::blocks::logs::trace_ids(&bytes),
+                    None => Ok(Vec::new()),
+                };
+                match found {
+                    Ok(t) => traces.extend(t),
+                    Err(e) => {
+                        tracing::warn!(block = id, error = %e, "evicting a block whose trace ids cannot be read")
+                    }
+                }
+            }
             let mut del = tx.prepare_cached("DELETE FROM blocks WHERE id = ?1")?;
             for id in &ids {
                 del.execute(params![id])?;
             }
             drop(del);
-            unlink_traces(&tx, &ids)?;
+            unlink_traces(&tx, &ids, &traces)?;
             let points = evict_metrics_before(&tx, max_time)?;
             self.counters
                 .evicted_points
@@ -155,26 +242,26 @@ impl Maintenance {
     }
 }
 
-/// Drops evicted block ids from the trace summaries whose newest block was
-/// evicted; a summary left without any block is deleted with its
-/// trace→service rows.
-fn unlink_traces(tx: &rusqlite::Transaction<'_>, evicted: &[i64]) -> Result<(), StoreError> {
+/// Drops evicted block ids from the summaries of the traces they held; a
+/// summary left without any block is deleted with its trace→service rows.
+fn unlink_traces(
+    tx: &rusqlite::Transaction<'_>,
+    evicted: &[i64],
+    traces: &std::collections::HashSet<shared::TraceId>,
+) -> Result<(), StoreError> {
     let gone: std::collections::HashSet<i64> = evicted.iter().copied().collect();
-    let mut select = tx.prepare_cached(
-        "SELECT id, span_blocks, log_blocks, start_time, services FROM traces WHERE max_block = ?1",
-    )?;
-    let mut rows = Vec::new();
-    for id in evicted {
-        type Row = (i64, Vec<u8>, Vec<u8>, i64, Vec<u8>);
-        let found: Vec<Row> = select
-            .query_map(params![id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?
-            .collect::<Result<_, _>>()?;
-        rows.extend(found);
-    }
-    drop(select);
-    for (row, spans, logs, start, services) in rows {
+    for trace_id in traces {
+        let row: Option<(i64, Vec<u8>, Vec<u8>, Vec<u8>)> = tx
+            .prepare_cached(
+                "SELECT id, span_blocks, log_blocks, services FROM traces WHERE trace_id = ?1",
+            )?
+            .query_row(params![trace_id.0.as_slice()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?;
+        let Some((row, spans, logs, services)) = row else {
+            continue;
+        };
         let spans: Vec<i64> = super::varlist::decode(&spans)
             .into_iter()
             .filter(|b| !gone.contains(b))
@@ -183,26 +270,22 @@ fn unlink_traces(tx: &rusqlite::Transaction<'_>, evicted: &[i64]) -> Result<(), 
             .into_iter()
             .filter(|b| !gone.contains(b))
             .collect();
-        match spans.iter().chain(&logs).max() {
-            None => {
-                tx.prepare_cached("DELETE FROM traces WHERE id = ?1")?
-                    .execute(params![row])?;
-                let mut del = tx.prepare_cached(
-                    "DELETE FROM trace_services WHERE service_id = ?1 AND start_time = ?2 AND trace_row = ?3",
-                )?;
-                for service in super::varlist::decode(&services) {
-                    del.execute(params![service, start, row])?;
-                }
+        if spans.is_empty() && logs.is_empty() {
+            tx.prepare_cached("DELETE FROM traces WHERE id = ?1")?
+                .execute(params![row])?;
+            let mut del = tx.prepare_cached(
+                "DELETE FROM trace_services WHERE service_id = ?1 AND trace_row = ?2",
+            )?;
+            for service in super::varlist::decode(&services) {
+                del.execute(params![service, row])?;
             }
-            Some(&newest) => {
-                tx.prepare_cached("UPDATE traces SET span_blocks = ?2, log_blocks = ?3, max_block = ?4 WHERE id = ?1")?
-                    .execute(params![
-                        row,
-                        super::varlist::encode(&spans),
-                        super::varlist::encode(&logs),
-                        newest
-                    ])?;
-            }
+        } else {
+            tx.prepare_cached("UPDATE traces SET span_blocks = ?2, log_blocks = ?3 WHERE id = ?1")?
+                .execute(params![
+                    row,
+                    super::varlist::encode(&spans),
+                    super::varlist::encode(&logs)
+                ])?;
         }
     }
     Ok(())

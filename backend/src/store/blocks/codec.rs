@@ -340,23 +340,40 @@ fn read_attrs_at(
 
 // ---- the column container -----------------------------------------------------
 
-/// zstd level for block columns: blocks are written once and read many
-/// times, and ingest is far from zstd-bound at this level.
-const ZSTD_LEVEL: i32 = 9;
+/// How hard to compress a block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effort {
+    /// Blocks written by ingest, on the writer's critical path (and often
+    /// rewritten by compaction soon after).
+    Ingest,
+    /// Blocks written by compaction, off the critical path and kept long.
+    Archive,
+}
+
+impl Effort {
+    fn level(self) -> i32 {
+        match self {
+            Effort::Ingest => 6,
+            Effort::Archive => 19,
+        }
+    }
+}
 
 /// Builds a block: a header of (id, raw length, compressed length) per
 /// column, then the zstd-compressed columns.
 pub struct ContainerWriter {
     magic: [u8; 4],
     version: u8,
+    effort: Effort,
     columns: Vec<(u8, Vec<u8>)>,
 }
 
 impl ContainerWriter {
-    pub fn new(magic: [u8; 4], version: u8) -> Self {
+    pub fn new(magic: [u8; 4], version: u8, effort: Effort) -> Self {
         Self {
             magic,
             version,
+            effort,
             columns: Vec::new(),
         }
     }
@@ -376,7 +393,7 @@ impl ContainerWriter {
             let packed = if raw.is_empty() {
                 Vec::new()
             } else {
-                zstd::bulk::compress(raw, ZSTD_LEVEL)?
+                zstd::bulk::compress(raw, self.effort.level())?
             };
             header.push(*id);
             put_uvarint(&mut header, raw.len() as u64);
@@ -507,7 +524,7 @@ mod tests {
 
     #[test]
     fn container_round_trip_and_lazy_columns() {
-        let mut w = ContainerWriter::new(*b"TEST", 1);
+        let mut w = ContainerWriter::new(*b"TEST", 1, Effort::Ingest);
         w.column(1, b"hello hello hello hello".to_vec());
         w.column(2, Vec::new());
         let bytes = w.finish().unwrap();

@@ -13,8 +13,8 @@ use shared::trace::{Resource, Scope};
 use shared::{SpanId, TraceId, UnixNanos};
 
 use super::codec::{
-    CodecError, ContainerReader, ContainerWriter, Cursor, Dict, DictBuilder, put_attrs, put_bytes,
-    put_ivarint, put_uvarint, put_value, read_attrs, read_value,
+    CodecError, ContainerReader, ContainerWriter, Cursor, Dict, DictBuilder, Effort, put_attrs,
+    put_bytes, put_ivarint, put_uvarint, put_value, read_attrs, read_value,
 };
 
 const MAGIC: [u8; 4] = *b"SLLG";
@@ -64,7 +64,7 @@ fn table_index<T: PartialEq>(table: &mut Vec<Arc<T>>, v: &Arc<T>) -> u32 {
 }
 
 /// Encodes `items`, which must already be in [`sort_for_block`] order.
-pub fn encode(items: &[LogItem]) -> Result<Vec<u8>, CodecError> {
+pub fn encode(items: &[LogItem], effort: Effort) -> Result<Vec<u8>, CodecError> {
     let mut dict = DictBuilder::default();
     // First pass: collect the strings; second pass: final, sorted indexes.
     let _ = encode_columns(items, &mut dict);
@@ -72,7 +72,7 @@ pub fn encode(items: &[LogItem]) -> Result<Vec<u8>, CodecError> {
     let columns = encode_columns(items, &mut dict);
     let mut count = Vec::new();
     put_uvarint(&mut count, items.len() as u64);
-    let mut w = ContainerWriter::new(MAGIC, FORMAT_VERSION);
+    let mut w = ContainerWriter::new(MAGIC, FORMAT_VERSION, effort);
     w.column(col::COUNT, count);
     w.column(col::DICT, dict.finish());
     for (id, data) in columns {
@@ -163,6 +163,22 @@ fn encode_columns(items: &[LogItem], dict: &mut DictBuilder) -> Vec<(u8, Vec<u8>
         (col::REFS, refs),
         (col::MISC, misc),
     ]
+}
+
+/// The distinct trace ids of a block, read from its run column alone.
+pub fn trace_ids(bytes: &[u8]) -> Result<Vec<TraceId>, CodecError> {
+    let container = ContainerReader::parse(bytes, MAGIC, FORMAT_VERSION)?;
+    let raw = container.column(col::TRACE_RUNS)?;
+    let mut c = Cursor::new(&raw);
+    let n = c.len()?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        if c.u8()? != 0 {
+            out.push(TraceId(c.array()?));
+        }
+        c.uvarint()?;
+    }
+    Ok(out)
 }
 
 /// A decoded log block.
@@ -351,7 +367,7 @@ mod tests {
         ];
         items[2].record.body = AnyValue::KvList(vec![KeyValue::string("msg", "structured")]);
         sort_for_block(&mut items);
-        let bytes = encode(&items).unwrap();
+        let bytes = encode(&items, Effort::Ingest).unwrap();
         let block = decode(&bytes, |_| true).unwrap();
         assert_eq!(block.records.len(), items.len());
         for (item, (ri, si, r)) in items.iter().zip(&block.records) {
@@ -369,14 +385,14 @@ mod tests {
     fn long_trace_runs_decode() {
         let mut items: Vec<LogItem> = (0..300u64).map(|t| rec(Some(3), t, "x")).collect();
         sort_for_block(&mut items);
-        let bytes = encode(&items).unwrap();
+        let bytes = encode(&items, Effort::Ingest).unwrap();
         assert_eq!(decode(&bytes, |_| true).unwrap().records.len(), 300);
     }
 
     #[test]
     fn truncated_blocks_are_errors() {
         let items = vec![rec(Some(1), 1, "a"), rec(None, 2, "b")];
-        let bytes = encode(&items).unwrap();
+        let bytes = encode(&items, Effort::Ingest).unwrap();
         for cut in 0..bytes.len() {
             assert!(decode(&bytes[..cut], |_| true).is_err());
         }

@@ -15,8 +15,8 @@ use shared::trace::{Event, Link, Resource, Scope, Span, SpanKind, Status, Status
 use shared::{SpanId, TraceId, UnixNanos};
 
 use super::codec::{
-    CodecError, ContainerReader, ContainerWriter, Cursor, Dict, DictBuilder, put_attrs, put_bytes,
-    put_ivarint, put_uvarint, read_attrs,
+    CodecError, ContainerReader, ContainerWriter, Cursor, Dict, DictBuilder, Effort, put_attrs,
+    put_bytes, put_ivarint, put_uvarint, read_attrs,
 };
 
 const MAGIC: [u8; 4] = *b"SLSP";
@@ -84,13 +84,13 @@ impl<T: PartialEq> Table<T> {
 }
 
 /// Encodes `items`, which must already be in [`sort_for_block`] order.
-pub fn encode(items: &[SpanItem]) -> Result<Vec<u8>, CodecError> {
+pub fn encode(items: &[SpanItem], effort: Effort) -> Result<Vec<u8>, CodecError> {
     let mut dict = DictBuilder::default();
     // First pass: collect the strings; second pass: final, sorted indexes.
     let _ = encode_columns(items, &mut dict);
     dict.freeze_sorted();
     let columns = encode_columns(items, &mut dict);
-    let mut w = ContainerWriter::new(MAGIC, FORMAT_VERSION);
+    let mut w = ContainerWriter::new(MAGIC, FORMAT_VERSION, effort);
     let mut count = Vec::new();
     put_uvarint(&mut count, items.len() as u64);
     w.column(0, count);
@@ -216,6 +216,20 @@ fn encode_columns(items: &[SpanItem], dict: &mut DictBuilder) -> Vec<(u8, Vec<u8
         (col::LINKS, links),
         (col::DROPPED, dropped),
     ]
+}
+
+/// The distinct trace ids of a block, read from its run column alone.
+pub fn trace_ids(bytes: &[u8]) -> Result<Vec<TraceId>, CodecError> {
+    let container = ContainerReader::parse(bytes, MAGIC, FORMAT_VERSION)?;
+    let raw = container.column(col::TRACE_RUNS)?;
+    let mut c = Cursor::new(&raw);
+    let n = c.len()?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(TraceId(c.array()?));
+        c.uvarint()?;
+    }
+    Ok(out)
 }
 
 /// The cheap-to-decode part of every span, used to filter before a full
@@ -582,7 +596,7 @@ mod tests {
             item(3, 6, Some(6), 0, &b), // self-parent, bad data kept as sent
         ];
         sort_for_block(&mut items);
-        let bytes = encode(&items).unwrap();
+        let bytes = encode(&items, Effort::Ingest).unwrap();
         let r = SpanBlockReader::open(&bytes).unwrap();
         assert_eq!(r.len(), items.len());
         let block = r.decode(|_, _| true).unwrap();
@@ -610,7 +624,7 @@ mod tests {
             })
             .collect();
         sort_for_block(&mut items);
-        let bytes = encode(&items).unwrap();
+        let bytes = encode(&items, Effort::Ingest).unwrap();
         let block = SpanBlockReader::open(&bytes)
             .unwrap()
             .decode(|_, _| true)
@@ -622,7 +636,7 @@ mod tests {
     fn corrupt_blocks_are_errors_not_panics() {
         let a = Arc::new(Resource::default());
         let items = vec![item(1, 1, None, 10, &a), item(1, 2, Some(1), 20, &a)];
-        let bytes = encode(&items).unwrap();
+        let bytes = encode(&items, Effort::Ingest).unwrap();
         for cut in 0..bytes.len() {
             if let Ok(r) = SpanBlockReader::open(&bytes[..cut]) {
                 let _ = r.decode(|_, _| true);

@@ -1,0 +1,286 @@
+//! The store through the real binary: acknowledged data survives `kill -9`,
+//! the database stays within its size cap, duplicates are stored once, and
+//! trace summaries merge spans that arrive out of order.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use sightline_tests::otlp_json::{TestSpan, hex_id, traces_request};
+use sightline_tests::{Options, Sightline};
+
+const T0: u64 = 1_800_000_000_000_000_000;
+
+async fn post(client: &reqwest::Client, server: &Sightline, body: &Value) -> reqwest::StatusCode {
+    client
+        .post(format!("{}/v1/traces", server.otlp_http_url))
+        .json(body)
+        .send()
+        .await
+        .map(|r| r.status())
+        .unwrap_or(reqwest::StatusCode::SERVICE_UNAVAILABLE)
+}
+
+async fn trace(server: &Sightline, id: &str) -> Option<Value> {
+    let resp = reqwest::get(server.url(&format!("/api/traces/{id}")))
+        .await
+        .unwrap();
+    if resp.status() == 404 {
+        return None;
+    }
+    assert_eq!(resp.status(), 200);
+    Some(resp.json().await.unwrap())
+}
+
+fn integrity_ok(dir: &std::path::Path) -> String {
+    let conn = rusqlite::Connection::open_with_flags(
+        dir.join("sightline.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledged_spans_survive_kill_9() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let client = reqwest::Client::new();
+    let mut acknowledged: Vec<String> = Vec::new();
+    for round in 0..3u64 {
+        let mut server = Sightline::start_with(Options {
+            data_dir: Some(dir.clone()),
+            args: vec![],
+        });
+        // Keep sending while the process is killed under us.
+        let url = format!("{}/v1/traces", server.otlp_http_url);
+        let sender = {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let mut acked = Vec::new();
+                for i in 0..400u64 {
+                    let id = hex_id(round * 1_000_000 + i + 1, 16);
+                    let span = hex_id(round * 1_000_000 + i + 7, 8);
+                    let body = traces_request(
+                        "crash-test",
+                        &[TestSpan {
+                            trace_id: &id,
+                            span_id: &span,
+                            parent: None,
+                            name: "op",
+                            start: T0 + i,
+                            end: T0 + i + 10,
+                            error: false,
+                        }],
+                    );
+                    match client.post(&url).json(&body).send().await {
+                        Ok(r) if r.status() == 200 => acked.push(id),
+                        _ => break,
+                    }
+                }
+                acked
+            })
+        };
+        // Let some requests land, then crash the process mid-stream.
+        tokio::time::sleep(Duration::from_millis(150 + round * 100)).await;
+        server.kill9();
+        acknowledged.extend(sender.await.unwrap());
+        assert_eq!(integrity_ok(&dir), "ok", "after kill -9 round {round}");
+    }
+    assert!(
+        !acknowledged.is_empty(),
+        "no request was acknowledged before the crashes"
+    );
+    let server = Sightline::start_with(Options {
+        data_dir: Some(dir.clone()),
+        args: vec![],
+    });
+    for id in &acknowledged {
+        assert!(
+            trace(&server, id).await.is_some(),
+            "acknowledged trace {id} lost after kill -9"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn database_stays_within_its_size_cap() {
+    let cap: u64 = 3_000_000;
+    let server = Sightline::start_with(Options {
+        data_dir: None,
+        args: vec!["--max-db-size".into(), cap.to_string()],
+    });
+    let client = reqwest::Client::new();
+    let mut first_trace = String::new();
+    let mut last_trace = String::new();
+    // ~25 MB of poorly compressible spans: well past the cap.
+    for batch in 0..250u64 {
+        let ids: Vec<(String, String)> = (0..100u64)
+            .map(|i| {
+                (
+                    hex_id(batch * 1000 + i + 1, 16),
+                    hex_id(batch * 1000 + i + 3, 8),
+                )
+            })
+            .collect();
+        let names: Vec<String> = (0..100u64).map(|i| hex_id(batch * 7919 + i, 24)).collect();
+        let spans: Vec<TestSpan<'_>> = ids
+            .iter()
+            .zip(&names)
+            .enumerate()
+            .map(|(i, ((t, s), n))| TestSpan {
+                trace_id: t,
+                span_id: s,
+                parent: None,
+                name: n,
+                start: T0 + batch * 1_000_000_000 + i as u64,
+                end: T0 + batch * 1_000_000_000 + i as u64 + 5,
+                error: false,
+            })
+            .collect();
+        assert_eq!(
+            post(&client, &server, &traces_request("retention", &spans)).await,
+            200
+        );
+        if batch == 0 {
+            first_trace = ids[0].0.clone();
+        }
+        last_trace = ids[99].0.clone();
+    }
+    // Retention runs between commits; wait until it has caught up.
+    let mut stats = Value::Null;
+    for _ in 0..100 {
+        stats = reqwest::get(server.url("/api/stats"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if stats["evictedBlocks"].as_u64().unwrap_or(0) > 0
+            && stats["dbSizeBytes"].as_u64().unwrap_or(u64::MAX) <= cap * 105 / 100
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        stats["evictedBlocks"].as_u64().unwrap() > 0,
+        "nothing was evicted: {stats}"
+    );
+    let size = stats["dbSizeBytes"].as_u64().unwrap();
+    assert!(
+        size <= cap * 105 / 100,
+        "database {size} bytes is over its cap {cap} by more than 5 %"
+    );
+    assert!(
+        trace(&server, &last_trace).await.is_some(),
+        "the newest trace was evicted"
+    );
+    assert!(
+        trace(&server, &first_trace).await.is_none(),
+        "the oldest trace survived eviction"
+    );
+}
+
+#[tokio::test]
+async fn a_span_sent_twice_is_stored_once() {
+    let server = Sightline::start();
+    let client = reqwest::Client::new();
+    let body = traces_request(
+        "dup",
+        &[TestSpan {
+            trace_id: &hex_id(1, 16),
+            span_id: &hex_id(2, 8),
+            parent: None,
+            name: "once",
+            start: T0,
+            end: T0 + 9,
+            error: false,
+        }],
+    );
+    assert_eq!(post(&client, &server, &body).await, 200);
+    assert_eq!(post(&client, &server, &body).await, 200);
+    let t = trace(&server, &hex_id(1, 16)).await.unwrap();
+    assert_eq!(t["summary"]["spanCount"], 1);
+    assert_eq!(t["spans"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn trace_summaries_merge_late_and_out_of_order_spans() {
+    let server = Sightline::start();
+    let client = reqwest::Client::new();
+    let tid = hex_id(42, 16);
+    let (root, child, grandchild) = (hex_id(43, 8), hex_id(44, 8), hex_id(45, 8));
+    // The grandchild arrives first, from another service, with an error.
+    let first = traces_request(
+        "db",
+        &[TestSpan {
+            trace_id: &tid,
+            span_id: &grandchild,
+            parent: Some(&child),
+            name: "SELECT",
+            start: T0 + 20,
+            end: T0 + 30,
+            error: true,
+        }],
+    );
+    assert_eq!(post(&client, &server, &first).await, 200);
+    let partial = trace(&server, &tid).await.unwrap();
+    assert_eq!(
+        partial["summary"]["rootName"], "SELECT",
+        "earliest span stands in for a missing root"
+    );
+    assert_eq!(partial["summary"]["rootIsReal"], false);
+    let rest = traces_request(
+        "api",
+        &[
+            TestSpan {
+                trace_id: &tid,
+                span_id: &child,
+                parent: Some(&root),
+                name: "query",
+                start: T0 + 10,
+                end: T0 + 40,
+                error: false,
+            },
+            TestSpan {
+                trace_id: &tid,
+                span_id: &root,
+                parent: None,
+                name: "GET /users",
+                start: T0 + 5,
+                end: T0 + 50,
+                error: false,
+            },
+        ],
+    );
+    assert_eq!(post(&client, &server, &rest).await, 200);
+    let t = trace(&server, &tid).await.unwrap();
+    let s = &t["summary"];
+    assert_eq!(s["rootName"], "GET /users");
+    assert_eq!(s["rootService"], "api");
+    assert_eq!(s["rootIsReal"], true);
+    assert_eq!(s["spanCount"], 3);
+    assert_eq!(s["errorCount"], 1);
+    assert_eq!(s["startTime"], (T0 + 5).to_string());
+    assert_eq!(s["duration"], "45");
+    let mut services: Vec<String> = s["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    services.sort();
+    assert_eq!(services, ["api", "db"]);
+    let names: Vec<&str> = t["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["span"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["GET /users", "query", "SELECT"],
+        "spans ordered by start time"
+    );
+}
