@@ -746,3 +746,78 @@ async fn grpc_gzip_requests_are_accepted_and_stored() {
     assert_eq!(grpc("logs"), Some((1, 1)));
 }
 
+// Regression: a body that could not be parsed or decompressed was answered
+// 400 but not counted in `/api/stats`, so the counters hid refused requests.
+#[tokio::test]
+async fn refused_bodies_are_counted_as_invalid_requests() {
+    let server = Sightline::start();
+    let full = valid_protobuf("metrics");
+    let refused = [
+        ("/v1/traces", PROTOBUF, None, vec![0xff; 12]),
+        ("/v1/logs", JSON, None, b"{\"resourceLogs\": [".to_vec()),
+        (
+            "/v1/metrics",
+            PROTOBUF,
+            None,
+            full[..full.len() / 2].to_vec(),
+        ),
+        ("/v1/traces", JSON, Some("gzip"), b"{}".to_vec()),
+    ];
+    for (path, ct, ce, body) in refused {
+        let a = post(&server, path, Some(ct), ce, body).await;
+        assert_eq!(a.status, 400, "{path} {ct}: {}", a.text());
+    }
+    // A body of unknown encoding cannot be filed under a transport.
+    let a = post(
+        &server,
+        "/v1/traces",
+        Some("text/plain"),
+        None,
+        b"x".to_vec(),
+    )
+    .await;
+    assert_eq!(a.status, 415);
+
+    let st = stats(&server).await;
+    let counts = |signal: &str, transport: &str| {
+        st.ingest
+            .iter()
+            .find(|c| c.signal == signal && c.transport == transport)
+            .map(|c| (c.requests, c.invalid_requests, c.accepted))
+    };
+    assert_eq!(counts("traces", "http/protobuf"), Some((1, 1, 0)));
+    assert_eq!(counts("logs", "http/json"), Some((1, 1, 0)));
+    assert_eq!(counts("metrics", "http/protobuf"), Some((1, 1, 0)));
+    assert_eq!(counts("traces", "http/json"), Some((1, 1, 0)));
+    let invalid: u64 = st.ingest.iter().map(|c| c.invalid_requests).sum();
+    assert_eq!(invalid, 4, "{:?}", st.ingest);
+    assert_nothing_stored(&server).await;
+}
+
+// Regression: only the first member of a gzip body of several members
+// (RFC 1952) was read; the rest of the request was dropped while the client
+// was told it had succeeded.
+#[tokio::test]
+async fn every_member_of_a_gzip_body_is_read() {
+    let server = Sightline::start();
+    let tid = [3u8; 16];
+    let first = trace_request(
+        "cart",
+        vec![span(&tid, &[1; 8], "first", 1_700_000_000_000_000_000)],
+    );
+    let second = trace_request(
+        "cart",
+        vec![span(&tid, &[2; 8], "second", 1_700_000_000_200_000_000)],
+    );
+    // Concatenated protobuf messages merge: the body is one request of two
+    // resource spans, compressed as two gzip members.
+    let mut body = gzip(&first.encode_to_vec());
+    body.extend(gzip(&second.encode_to_vec()));
+    let a = post(&server, "/v1/traces", Some(PROTOBUF), Some("gzip"), body).await;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let d: TraceDetail = get_json(&server, &format!("/api/traces/{}", TraceId(tid))).await;
+    let mut names: Vec<_> = d.spans.iter().map(|s| s.span.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["first", "second"]);
+    assert_eq!(stats(&server).await.spans.items, 2);
+}
