@@ -3,6 +3,8 @@
 //! listens, and stop it the way an operator would.
 
 pub mod browser;
+pub mod clients;
+pub mod manifest;
 pub mod otlp_json;
 
 use std::io::{BufRead, BufReader};
@@ -10,6 +12,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The workspace's root directory (where `./x` and `Cargo.toml` are).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate lives in the workspace root")
+        .to_path_buf()
+}
 
 /// Path of the built `sightline` binary next to this test executable
 /// (`target/<profile>/sightline`), or `$SIGHTLINE_BIN`.

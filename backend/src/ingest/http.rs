@@ -24,7 +24,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use prost::Message;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use super::{Accepted, IngestError, Ingestor, Transport};
+use super::{Accepted, IngestError, Ingestor, Signal, Transport};
 
 /// `google.rpc.Status`, the error body of OTLP/HTTP.
 #[derive(Clone, PartialEq, Message)]
@@ -126,8 +126,12 @@ fn error_response(status: StatusCode, enc: Encoding, code: i32, message: String)
     resp
 }
 
-/// Reads, size-checks and decompresses a request body.
-async fn read_body(req: Request, max: usize) -> Result<(Encoding, Bytes), Response> {
+/// Reads, size-checks and decompresses a request body. A refusal carries
+/// the body's encoding when it was known.
+async fn read_body(
+    req: Request,
+    max: usize,
+) -> Result<(Encoding, Bytes), (Option<Encoding>, Response)> {
     let headers: &HeaderMap = req.headers();
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -143,10 +147,13 @@ async fn read_body(req: Request, max: usize) -> Result<(Encoding, Bytes), Respon
         "application/json" => Encoding::Json,
         other => {
             return Err((
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("unsupported content type {other:?}: use application/x-protobuf or application/json"),
-            )
-                .into_response());
+                None,
+                (
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    format!("unsupported content type {other:?}: use application/x-protobuf or application/json"),
+                )
+                    .into_response(),
+            ));
         }
     };
     let gzip = match headers
@@ -158,43 +165,54 @@ async fn read_body(req: Request, max: usize) -> Result<(Encoding, Bytes), Respon
         None | Some("") | Some("identity") => false,
         Some("gzip") => true,
         Some(other) => {
-            return Err(error_response(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                enc,
-                CODE_INVALID_ARGUMENT,
-                format!("unsupported content encoding {other:?}: use gzip or none"),
+            return Err((
+                Some(enc),
+                error_response(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    enc,
+                    CODE_INVALID_ARGUMENT,
+                    format!("unsupported content encoding {other:?}: use gzip or none"),
+                ),
             ));
         }
     };
     let body = axum::body::to_bytes(req.into_body(), max)
         .await
         .map_err(|_| {
-            error_response(
+            let resp = error_response(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 enc,
                 CODE_RESOURCE_EXHAUSTED,
                 format!("request body larger than {max} bytes"),
-            )
+            );
+            (Some(enc), resp)
         })?;
     if !gzip {
         return Ok((enc, body));
     }
     let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(max));
-    let mut decoder = flate2::read::GzDecoder::new(&body[..]).take(max as u64 + 1);
+    // A gzip body may hold several members (RFC 1952); all are read.
+    let mut decoder = flate2::read::MultiGzDecoder::new(&body[..]).take(max as u64 + 1);
     if let Err(e) = decoder.read_to_end(&mut out) {
-        return Err(error_response(
-            StatusCode::BAD_REQUEST,
-            enc,
-            CODE_INVALID_ARGUMENT,
-            format!("gzip body cannot be decompressed: {e}"),
+        return Err((
+            Some(enc),
+            error_response(
+                StatusCode::BAD_REQUEST,
+                enc,
+                CODE_INVALID_ARGUMENT,
+                format!("gzip body cannot be decompressed: {e}"),
+            ),
         ));
     }
     if out.len() > max {
-        return Err(error_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            enc,
-            CODE_RESOURCE_EXHAUSTED,
-            format!("decompressed body larger than {max} bytes"),
+        return Err((
+            Some(enc),
+            error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                enc,
+                CODE_RESOURCE_EXHAUSTED,
+                format!("decompressed body larger than {max} bytes"),
+            ),
         ));
     }
     Ok((enc, Bytes::from(out)))
@@ -260,6 +278,27 @@ fn parse<M: Message + Default>(
     }
 }
 
+/// Reads and parses a request; a refused one is counted as invalid under
+/// its transport (when its encoding is known).
+async fn decode<M: Message + Default>(
+    s: &HttpState,
+    signal: Signal,
+    req: Request,
+    json: impl FnOnce(&[u8]) -> Result<M, serde_json::Error>,
+) -> Result<(Encoding, M), Response> {
+    let refused = |enc: Option<Encoding>, resp: Response| {
+        if let Some(enc) = enc {
+            s.ingestor.stats().request_rejected(signal, transport(enc));
+        }
+        resp
+    };
+    let (enc, body) = read_body(req, s.max)
+        .await
+        .map_err(|(enc, resp)| refused(enc, resp))?;
+    let msg = parse(enc, &body, json).map_err(|resp| refused(Some(enc), *resp))?;
+    Ok((enc, msg))
+}
+
 fn partial_json(key: &str, a: &Accepted) -> serde_json::Value {
     if a.rejected == 0 && a.message.is_empty() {
         return serde_json::json!({});
@@ -268,14 +307,11 @@ fn partial_json(key: &str, a: &Accepted) -> serde_json::Value {
 }
 
 async fn traces(State(s): State<HttpState>, req: Request<Body>) -> Response {
-    let (enc, body) = match read_body(req, s.max).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let msg: ExportTraceServiceRequest = match parse(enc, &body, super::json::trace_request) {
-        Ok(m) => m,
-        Err(r) => return *r,
-    };
+    let (enc, msg): (Encoding, ExportTraceServiceRequest) =
+        match decode(&s, Signal::Traces, req, super::json::trace_request).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
     match s.ingestor.traces(msg, transport(enc)).await {
         Ok(a) => {
             let partial =
@@ -296,14 +332,11 @@ async fn traces(State(s): State<HttpState>, req: Request<Body>) -> Response {
 }
 
 async fn logs(State(s): State<HttpState>, req: Request<Body>) -> Response {
-    let (enc, body) = match read_body(req, s.max).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let msg: ExportLogsServiceRequest = match parse(enc, &body, super::json::logs_request) {
-        Ok(m) => m,
-        Err(r) => return *r,
-    };
+    let (enc, msg): (Encoding, ExportLogsServiceRequest) =
+        match decode(&s, Signal::Logs, req, super::json::logs_request).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
     match s.ingestor.logs(msg, transport(enc)).await {
         Ok(a) => {
             let partial =
@@ -324,14 +357,11 @@ async fn logs(State(s): State<HttpState>, req: Request<Body>) -> Response {
 }
 
 async fn metrics(State(s): State<HttpState>, req: Request<Body>) -> Response {
-    let (enc, body) = match read_body(req, s.max).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let msg: ExportMetricsServiceRequest = match parse(enc, &body, super::json::metrics_request) {
-        Ok(m) => m,
-        Err(r) => return *r,
-    };
+    let (enc, msg): (Encoding, ExportMetricsServiceRequest) =
+        match decode(&s, Signal::Metrics, req, super::json::metrics_request).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
     match s.ingestor.metrics(msg, transport(enc)).await {
         Ok(a) => {
             let partial =

@@ -251,7 +251,8 @@ fn unlink_traces(
 ) -> Result<(), StoreError> {
     let gone: std::collections::HashSet<i64> = evicted.iter().copied().collect();
     for trace_id in traces {
-        let row: Option<(i64, Vec<u8>, Vec<u8>, Vec<u8>)> = tx
+        type Row = (i64, Vec<u8>, Vec<u8>, Vec<u8>);
+        let row: Option<Row> = tx
             .prepare_cached(
                 "SELECT id, span_blocks, log_blocks, services FROM traces WHERE trace_id = ?1",
             )?
