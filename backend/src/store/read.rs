@@ -32,7 +32,10 @@ impl ReaderPool {
         }
     }
 
-    /// Runs `f` on a pooled connection (blocking: call from a blocking task).
+    /// Runs `f` on a pooled connection inside one read transaction, so
+    /// everything it reads comes from the same snapshot (a compaction that
+    /// commits meanwhile cannot move blocks away between two of its
+    /// statements). Blocking: call from a blocking task.
     pub fn with<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
@@ -41,8 +44,11 @@ impl ReaderPool {
             Some(c) => c,
             None => connection::open_reader(&self.path)?,
         };
+        conn.execute_batch("BEGIN")?;
         let result = f(&conn);
-        if let Ok(mut idle) = self.idle.lock()
+        // A connection whose transaction cannot end is not reused.
+        if conn.execute_batch("COMMIT").is_ok()
+            && let Ok(mut idle) = self.idle.lock()
             && idle.len() < 8
         {
             idle.push(conn);
