@@ -15,8 +15,8 @@ use crate::api::{self, ApiState};
 use crate::config::Config;
 use crate::datadir::{DataDir, DataDirError};
 use crate::ingest::{self, IngestStats, Ingestor};
+use crate::store::contract::{SqliteStore, TelemetryStore};
 use crate::store::maintenance::{Maintenance, StoreCounters};
-use crate::store::read::ReaderPool;
 use crate::store::writer::{self, WriterConfig, WriterHandle};
 use crate::store::{self, StoreError};
 use crate::ui;
@@ -123,11 +123,14 @@ impl Server {
             http,
         } = self;
         let stats = Arc::new(IngestStats::default());
-        let ingestor = Ingestor::new(writer.clone(), stats.clone());
-        let readers = Arc::new(ReaderPool::new(data_dir.db_path()));
+        let store = SqliteStore::new(writer.clone(), data_dir.db_path());
+        let readers = store.readers().clone();
+        let store: Arc<dyn TelemetryStore> = Arc::new(store);
+        let ingestor = Ingestor::new(store.clone(), stats.clone());
         let state = ApiState::new(
             data_dir.path().to_owned(),
             data_dir.db_path(),
+            store.clone(),
             readers,
             ingestor.clone(),
             counters,
@@ -183,6 +186,7 @@ impl Server {
         grpc_res?;
         // Every request is answered; let the writer finish and close.
         drop(ingestor);
+        drop(store);
         drop(writer);
         match tokio::task::spawn_blocking(move || writer_thread.join()).await {
             Ok(Some(conn)) => {

@@ -59,12 +59,19 @@ class Server:
                 return int(line.split()[1]) / 1024
         return float("nan")
 
-    def settle(self, timeout: float = 120.0):
+    def head_points(self) -> int:
+        c = sqlite3.connect(f"file:{self.data_dir / 'sightline.db'}?mode=ro", uri=True)
+        try:
+            return c.execute("SELECT count(*) FROM metric_head").fetchone()[0]
+        finally:
+            c.close()
+
+    def settle(self, timeout: float = 180.0):
         """Waits until compaction and sealing stop changing the store."""
         last, stable, deadline = None, 0, time.time() + timeout
         while time.time() < deadline:
             s = self.api("/api/stats")
-            key = (s["spans"]["blocks"], s["logs"]["blocks"], s["queuedItems"])
+            key = (s["spans"]["blocks"], s["logs"]["blocks"], s["queuedItems"], self.head_points())
             stable = stable + 1 if key == last else 0
             if stable >= 4:
                 return
@@ -174,7 +181,8 @@ def main():
         i = r["items_per_s"]
         print(f"{r['transport']:<22}{i['traces']:>10.0f}{i['logs']:>10.0f}{i['metrics']:>10.0f}{r['peak_rss_mb']:>13.1f}")
     st = rows[0]["storage"]
-    print(f"\nstorage after ingest + checkpoint (file {st['file_bytes']/1e6:.1f} MB):")
+    print(f"\nstorage after ingest + checkpoint (pages in use per signal; the file is {st['file_bytes']/1e6:.1f} MB"
+          f" including free pages kept for reuse):")
     print(f"  spans   {st['bytes_per_span']:>7.2f} B/span   {st['span_ratio_vs_otlp']:>6.2f}x smaller than OTLP protobuf")
     print(f"  logs    {st['bytes_per_log']:>7.2f} B/log    {st['log_ratio_vs_otlp']:>6.2f}x smaller than OTLP protobuf")
     print(f"  metrics {st['bytes_per_point']:>7.2f} B/point  {st['metric_ratio_vs_otlp']:>6.2f}x smaller than OTLP protobuf")

@@ -7,7 +7,7 @@ use axum::extract::{Query, State};
 use shared::api::LogsResponse;
 
 use super::{ApiError, ApiState, params};
-use crate::store::read::{self, LogQuery};
+use crate::store::read::LogQuery;
 
 /// Logs filtered by trace, span and time.
 pub async fn logs(
@@ -27,5 +27,5 @@ pub async fn logs(
         to: q.get("to").map(|v| params::time("to", v)).transpose()?,
         limit: params::limit(q.get("limit").map(String::as_str))?,
     };
-    Ok(Json(state.query(move |c| read::logs(c, &query)).await?))
+    Ok(Json(state.read(move |s| s.logs(&query)).await?))
 }

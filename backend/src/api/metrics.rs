@@ -6,7 +6,6 @@ use axum::extract::{Path, State};
 use shared::api::RawSeriesResponse;
 
 use super::{ApiError, ApiState};
-use crate::store::read;
 
 /// The raw series of one metric, or 404.
 pub async fn raw(
@@ -15,7 +14,7 @@ pub async fn raw(
 ) -> Result<Json<RawSeriesResponse>, ApiError> {
     let lookup = name.clone();
     state
-        .query(move |c| read::raw_series(c, &lookup))
+        .read(move |s| s.raw_series(&lookup))
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("metric {name:?} not found")))

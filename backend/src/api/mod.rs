@@ -21,6 +21,7 @@ pub use error::ApiError;
 
 use crate::ingest::Ingestor;
 use crate::store::StoreError;
+use crate::store::contract::TelemetryStore;
 use crate::store::maintenance::StoreCounters;
 use crate::store::read::ReaderPool;
 
@@ -34,6 +35,7 @@ struct ApiStateInner {
     started: Instant,
     data_dir: PathBuf,
     db_path: PathBuf,
+    store: Arc<dyn TelemetryStore>,
     readers: Arc<ReaderPool>,
     ingestor: Ingestor,
     counters: Arc<StoreCounters>,
@@ -45,6 +47,7 @@ impl ApiState {
     pub fn new(
         data_dir: PathBuf,
         db_path: PathBuf,
+        store: Arc<dyn TelemetryStore>,
         readers: Arc<ReaderPool>,
         ingestor: Ingestor,
         counters: Arc<StoreCounters>,
@@ -55,6 +58,7 @@ impl ApiState {
                 started: Instant::now(),
                 data_dir,
                 db_path,
+                store,
                 readers,
                 ingestor,
                 counters,
@@ -63,7 +67,19 @@ impl ApiState {
         }
     }
 
-    /// Runs a read-only query on a blocking thread.
+    /// Runs a read of the store on a blocking thread.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn TelemetryStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let store = self.inner.store.clone();
+        tokio::task::spawn_blocking(move || f(&*store))
+            .await
+            .map_err(|e| ApiError::Internal(format!("query task: {e}")))?
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+
+    /// Runs an engine-specific SQL query on a blocking thread.
     async fn query<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,

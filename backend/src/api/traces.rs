@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use shared::api::TraceDetail;
 
 use super::{ApiError, ApiState, params};
-use crate::store::read;
 
 /// Everything stored about one trace, or 404.
 pub async fn trace(
@@ -14,7 +13,7 @@ pub async fn trace(
 ) -> Result<Json<TraceDetail>, ApiError> {
     let trace_id = params::trace_id("trace_id", &id)?;
     state
-        .query(move |c| read::trace_detail(c, &trace_id))
+        .read(move |s| s.trace(&trace_id))
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("trace {trace_id} not found")))

@@ -14,7 +14,8 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
-use crate::store::writer::{WriteBatch, WriteError, WriterHandle};
+use crate::store::contract::TelemetryStore;
+use crate::store::writer::{WriteBatch, WriteError};
 pub use stats::{IngestStats, Signal, Transport};
 
 /// What an accepted request reports back (OTLP partial success).
@@ -38,13 +39,13 @@ pub enum IngestError {
 /// Decodes requests and waits for the writer's commit.
 #[derive(Clone)]
 pub struct Ingestor {
-    writer: WriterHandle,
+    store: Arc<dyn TelemetryStore>,
     stats: Arc<IngestStats>,
 }
 
 impl Ingestor {
-    pub fn new(writer: WriterHandle, stats: Arc<IngestStats>) -> Self {
-        Self { writer, stats }
+    pub fn new(store: Arc<dyn TelemetryStore>, stats: Arc<IngestStats>) -> Self {
+        Self { store, stats }
     }
 
     /// Per-signal, per-transport counters.
@@ -54,7 +55,7 @@ impl Ingestor {
 
     /// Items waiting for the writer.
     pub fn queued_items(&self) -> u64 {
-        self.writer.queued_items()
+        self.store.queued_items()
     }
 
     async fn store<T>(
@@ -81,7 +82,11 @@ impl Ingestor {
                 message,
             });
         }
-        match self.writer.write(batch).await {
+        let written = match self.store.submit(batch) {
+            Ok(pending) => pending.await.unwrap_or(Err(WriteError::Closed)),
+            Err(e) => Err(e),
+        };
+        match written {
             Ok(outcome) => {
                 let rejected = dropped + outcome.rejected;
                 if message.is_empty() {

@@ -6,6 +6,7 @@ pub mod chunk;
 pub mod compaction;
 pub mod compactor;
 pub mod connection;
+pub mod contract;
 pub mod ingest_logs;
 pub mod ingest_metrics;
 pub mod ingest_spans;
@@ -16,6 +17,7 @@ pub mod migrate;
 pub mod read;
 pub mod sealing;
 pub mod strings;
+mod suite;
 pub mod varlist;
 pub mod writer;
 

@@ -1,0 +1,92 @@
+//! The storage contract: what any storage engine promises the receivers and
+//! the query API. The SQLite engine ([`SqliteStore`]) is the one that
+//! exists; a second engine implements the same trait and must pass the same
+//! suite (`store::suite`).
+//!
+//! Guarantees:
+//! - **Write**: [`TelemetryStore::submit`] returns at once. It refuses with
+//!   [`WriteError::QueueFull`] when the queue holds as many items as allowed
+//!   (callers answer "retry later"), otherwise returns a [`Pending`] that
+//!   resolves only after the whole batch is committed: durable against a
+//!   crash of the process, and visible to every read that starts afterwards.
+//!   A batch is applied entirely or not at all. Batches submitted one after
+//!   another by one caller commit in that order.
+//! - **Identity**: a span (trace id + span id) sent again is stored once.
+//! - **Reads** see one consistent snapshot per call; lists have an explicit
+//!   order (spans of a trace by start time then span id; logs newest first;
+//!   metric points by time, stable for equal times).
+//! - **Losslessness**: what is read back equals what was written, except
+//!   that a metric point's attributes come back in the series' key order.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use shared::TraceId;
+use shared::api::{LogsResponse, RawSeriesResponse, TraceDetail};
+use tokio::sync::oneshot;
+
+use super::StoreError;
+use super::read::{self, LogQuery, ReaderPool};
+use super::writer::{WriteBatch, WriteError, WriteOutcome, WriterHandle};
+
+/// A submitted batch; resolves after its commit.
+pub type Pending = oneshot::Receiver<Result<WriteOutcome, WriteError>>;
+
+/// What every storage engine offers. Read methods block: call them from a
+/// blocking task.
+pub trait TelemetryStore: Send + Sync + 'static {
+    /// Queues a batch (see the module doc for the guarantee).
+    fn submit(&self, batch: WriteBatch) -> Result<Pending, WriteError>;
+    /// Items waiting to be committed.
+    fn queued_items(&self) -> u64;
+    /// One trace with every span; `None` if no span of it is stored.
+    fn trace(&self, trace_id: &TraceId) -> Result<Option<TraceDetail>, StoreError>;
+    /// Log records matching `query`, newest first.
+    fn logs(&self, query: &LogQuery) -> Result<LogsResponse, StoreError>;
+    /// Every series of a metric with its points; `None` for an unknown name.
+    fn raw_series(&self, name: &str) -> Result<Option<RawSeriesResponse>, StoreError>;
+}
+
+/// The SQLite engine: one writer thread, read-only pooled readers.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: WriterHandle,
+    readers: Arc<ReaderPool>,
+}
+
+impl SqliteStore {
+    /// A store over a running writer and the database it writes.
+    pub fn new(writer: WriterHandle, db_path: PathBuf) -> Self {
+        Self {
+            writer,
+            readers: Arc::new(ReaderPool::new(db_path)),
+        }
+    }
+
+    /// The read side, for engine-specific queries (statistics).
+    pub fn readers(&self) -> &Arc<ReaderPool> {
+        &self.readers
+    }
+}
+
+impl TelemetryStore for SqliteStore {
+    fn submit(&self, batch: WriteBatch) -> Result<Pending, WriteError> {
+        self.writer.submit(batch)
+    }
+
+    fn queued_items(&self) -> u64 {
+        self.writer.queued_items()
+    }
+
+    fn trace(&self, trace_id: &TraceId) -> Result<Option<TraceDetail>, StoreError> {
+        self.readers.with(|c| read::trace_detail(c, trace_id))
+    }
+
+    fn logs(&self, query: &LogQuery) -> Result<LogsResponse, StoreError> {
+        self.readers.with(|c| read::logs(c, query))
+    }
+
+    fn raw_series(&self, name: &str) -> Result<Option<RawSeriesResponse>, StoreError> {
+        self.readers.with(|c| read::raw_series(c, name))
+    }
+}
