@@ -71,6 +71,11 @@ pub struct ServeArgs {
     )]
     pub max_series_per_metric: u64,
 
+    /// Most items (spans, log records, points) waiting for the writer; beyond
+    /// it OTLP requests get 503 / UNAVAILABLE (retryable) instead of memory.
+    #[arg(long, env = "SIGHTLINE_MAX_QUEUED_ITEMS", default_value_t = 200_000)]
+    pub max_queued_items: u64,
+
     /// Attribute keys indexed for `key=value` filters (comma-separated).
     /// Default: a list of common semantic-convention keys (http.route,
     /// rpc.method, db.system, user.id, …).
@@ -98,6 +103,7 @@ pub struct Config {
     pub max_request_size: usize,
     pub cors_allowed_origins: Vec<String>,
     pub max_series_per_metric: u64,
+    pub max_queued_items: u64,
     pub indexed_attributes: Vec<String>,
 }
 
@@ -124,6 +130,7 @@ impl ServeArgs {
                 .filter(|o| !o.is_empty())
                 .collect(),
             max_series_per_metric: self.max_series_per_metric,
+            max_queued_items: self.max_queued_items.max(1),
             indexed_attributes: if self.indexed_attributes.is_empty() {
                 crate::store::writer::default_indexed_attributes()
             } else {
@@ -146,6 +153,7 @@ impl Config {
             max_request_size: 16 << 20,
             cors_allowed_origins: Vec::new(),
             max_series_per_metric: 10_000,
+            max_queued_items: 200_000,
             indexed_attributes: crate::store::writer::default_indexed_attributes(),
         }
     }

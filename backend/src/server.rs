@@ -83,7 +83,7 @@ impl Server {
             db,
             data_dir.db_path(),
             WriterConfig {
-                max_queued_items: 200_000,
+                max_queued_items: config.max_queued_items,
                 indexed_attributes: config.indexed_attributes.clone(),
                 max_series_per_metric: config.max_series_per_metric,
             },
