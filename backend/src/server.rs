@@ -161,6 +161,9 @@ impl Server {
         let http_server =
             axum::serve(http, http_app).with_graceful_shutdown(stopped(stop_rx.clone()));
         let grpc_server = tonic::transport::Server::builder()
+            .layer(tower::util::MapResponseLayer::new(
+                ingest::grpc::decode_errors_are_invalid_argument,
+            ))
             .add_routes(ingest::grpc::routes(
                 ingestor.clone(),
                 config.max_request_size,

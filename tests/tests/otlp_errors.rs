@@ -821,3 +821,36 @@ async fn every_member_of_a_gzip_body_is_read() {
     assert_eq!(names, ["first", "second"]);
     assert_eq!(stats(&server).await.spans.items, 2);
 }
+
+/// Regression: tonic answered an undecodable gRPC body with INTERNAL (13),
+/// which OTLP clients may retry forever; OTLP asks for INVALID_ARGUMENT.
+#[tokio::test]
+async fn grpc_garbage_body_is_invalid_argument() {
+    let server = Sightline::start();
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let garbage = b"\xff\xfe this is not protobuf \x00\x01\x02";
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&(garbage.len() as u32).to_be_bytes());
+    frame.extend_from_slice(garbage);
+    let resp = client
+        .post(format!(
+            "http://{}/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+            server.otlp_grpc_addr
+        ))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(frame)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "gRPC errors travel in grpc-status");
+    assert_eq!(
+        resp.headers()
+            .get("grpc-status")
+            .and_then(|v| v.to_str().ok()),
+        Some("3")
+    );
+}

@@ -288,7 +288,10 @@ async fn trace_summaries_merge_late_and_out_of_order_spans() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_queue_answers_503_with_retry_after_and_loses_nothing_acknowledged() {
     // A queue of one item: any request arriving while another waits is refused.
-    let server = Sightline::start_with(Options { data_dir: None, args: vec!["--max-queued-items".into(), "1".into()] });
+    let server = Sightline::start_with(Options {
+        data_dir: None,
+        args: vec!["--max-queued-items".into(), "1".into()],
+    });
     let client = reqwest::Client::new();
     let url = format!("{}/v1/traces", server.otlp_http_url);
     let mut tasks = Vec::new();
@@ -298,13 +301,31 @@ async fn a_full_queue_answers_503_with_retry_after_and_loses_nothing_acknowledge
             let mut outcomes = Vec::new();
             for i in 0..10u64 {
                 let id = hex_id(task * 100 + i + 1, 16);
-                let spans: Vec<(String, String)> = (0..200u64).map(|k| (id.clone(), hex_id(task * 100_000 + i * 1000 + k + 1, 8))).collect();
+                let spans: Vec<(String, String)> = (0..200u64)
+                    .map(|k| (id.clone(), hex_id(task * 100_000 + i * 1000 + k + 1, 8)))
+                    .collect();
                 let spans: Vec<TestSpan<'_>> = spans
                     .iter()
-                    .map(|(t, s)| TestSpan { trace_id: t, span_id: s, parent: None, name: "burst", start: T0, end: T0 + 1, error: false })
+                    .map(|(t, s)| TestSpan {
+                        trace_id: t,
+                        span_id: s,
+                        parent: None,
+                        name: "burst",
+                        start: T0,
+                        end: T0 + 1,
+                        error: false,
+                    })
                     .collect();
-                let resp = client.post(&url).json(&traces_request("burst", &spans)).send().await.unwrap();
-                let retry_after = resp.headers().get("retry-after").map(|v| v.to_str().unwrap_or("").to_owned());
+                let resp = client
+                    .post(&url)
+                    .json(&traces_request("burst", &spans))
+                    .send()
+                    .await
+                    .unwrap();
+                let retry_after = resp
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap_or("").to_owned());
                 let status = resp.status().as_u16();
                 let body: Value = resp.json().await.unwrap_or(Value::Null);
                 outcomes.push((id, status, retry_after, body));
@@ -327,13 +348,28 @@ async fn a_full_queue_answers_503_with_retry_after_and_loses_nothing_acknowledge
             }
         }
     }
-    assert!(refused > 0, "16 concurrent senders never found the one-item queue full");
+    assert!(
+        refused > 0,
+        "16 concurrent senders never found the one-item queue full"
+    );
     assert!(!accepted.is_empty());
     for id in &accepted {
-        let t = trace(&server, id).await.unwrap_or_else(|| panic!("acknowledged trace {id} missing"));
+        let t = trace(&server, id)
+            .await
+            .unwrap_or_else(|| panic!("acknowledged trace {id} missing"));
         assert_eq!(t["summary"]["spanCount"], 200);
     }
-    let stats: Value = reqwest::get(server.url("/api/stats")).await.unwrap().json().await.unwrap();
-    let unavailable: u64 = stats["ingest"].as_array().unwrap().iter().map(|c| c["unavailable"].as_u64().unwrap()).sum();
+    let stats: Value = reqwest::get(server.url("/api/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let unavailable: u64 = stats["ingest"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["unavailable"].as_u64().unwrap())
+        .sum();
     assert_eq!(unavailable, refused, "every 503 is counted");
 }

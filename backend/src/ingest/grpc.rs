@@ -101,6 +101,27 @@ impl MetricsService for OtlpGrpc {
     }
 }
 
+/// tonic answers a request body it cannot decode with `INTERNAL`; for OTLP
+/// that is the client's malformed request, which the specification answers
+/// with `INVALID_ARGUMENT` (not retryable). The refusal happens before any
+/// handler runs, as a trailers-only response, so the status is a header.
+pub fn decode_errors_are_invalid_argument<B>(
+    mut resp: axum::http::Response<B>,
+) -> axum::http::Response<B> {
+    let headers = resp.headers_mut();
+    let internal = headers.get("grpc-status").is_some_and(|v| v == "13");
+    let decode = headers
+        .get("grpc-message")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|m| {
+            m.starts_with("failed%20to%20decode") || m.starts_with("failed to decode")
+        });
+    if internal && decode {
+        headers.insert("grpc-status", axum::http::HeaderValue::from_static("3"));
+    }
+    resp
+}
+
 /// The gRPC routes, ready to serve on a listener.
 pub fn routes(ingestor: Ingestor, max_message_size: usize) -> tonic::service::Routes {
     let svc = OtlpGrpc { ingestor };
