@@ -4,7 +4,6 @@
 //! blocks, oldest first, into blocks of about [`TARGET_ITEMS`], and points
 //! the trace summaries at the new block. Contents are unchanged.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -252,8 +251,7 @@ pub fn apply(
             if !all_exist(&tx, &old)? {
                 return Ok(false);
             }
-            let (new_id, traces): (i64, HashMap<TraceId, _>) =
-                logs.insert_block(&tx, interner, &mut items, Some(data))?;
+            let (new_id, traces) = logs.insert_block(&tx, interner, &mut items, Some(data))?;
             for trace_id in traces.keys() {
                 relink(&tx, "log_blocks", trace_id, &old, new_id)?;
             }

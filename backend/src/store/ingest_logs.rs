@@ -2,7 +2,7 @@
 //! Bloom filter of words and indexed attributes, and each trace's list of
 //! log blocks for trace→logs correlation).
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
 
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -136,12 +136,12 @@ impl LogIndexer {
         tx.prepare_cached("INSERT INTO block_data (block_id, data) VALUES (?1, ?2)")?
             .execute(params![block_id, data])?;
 
-        let mut service_of: HashMap<*const shared::trace::Resource, i64> = HashMap::new();
-        let mut groups: HashMap<(i64, i32), (i64, u64, u64)> = HashMap::new();
-        let mut traces: HashMap<TraceId, (i64, u64, u64)> = HashMap::new();
+        let mut service_of: HashMap<*const shared::trace::Resource, i64> = HashMap::default();
+        let mut groups: HashMap<(i64, i32), (i64, u64, u64)> = HashMap::default();
+        let mut traces: HashMap<TraceId, (i64, u64, u64)> = HashMap::default();
         let mut bloom = BloomBuilder::default();
-        let mut seen_terms = HashSet::new();
-        let mut seen_services = HashSet::new();
+        let mut seen_terms = HashSet::default();
+        let mut seen_services = HashSet::default();
         for item in items.iter() {
             let service = match service_of.get(&Arc::as_ptr(&item.resource)) {
                 Some(&id) => id,

@@ -1,7 +1,9 @@
 //! Writing spans: one block per commit, plus its index rows (span groups,
 //! Bloom filter, trace summaries, trace→service rows).
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
 
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -224,11 +226,11 @@ impl SpanIndexer {
             .execute(params![block_id, data])?;
 
         // Service ids per resource (resources are shared by pointer).
-        let mut service_of: HashMap<*const shared::trace::Resource, i64> = HashMap::new();
-        let mut groups: HashMap<(i64, i64, i32), GroupAgg> = HashMap::new();
-        let mut traces: HashMap<TraceId, TraceAgg> = HashMap::new();
+        let mut service_of: HashMap<*const shared::trace::Resource, i64> = HashMap::default();
+        let mut groups: HashMap<(i64, i64, i32), GroupAgg> = HashMap::default();
+        let mut traces: HashMap<TraceId, TraceAgg> = HashMap::default();
         let mut bloom = BloomBuilder::default();
-        let mut seen_service_names: HashSet<i64> = HashSet::new();
+        let mut seen_service_names: HashSet<i64> = HashSet::default();
         for item in items.iter() {
             let service = match service_of.get(&Arc::as_ptr(&item.resource)) {
                 Some(&id) => id,

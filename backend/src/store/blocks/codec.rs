@@ -6,7 +6,7 @@
 //! Everything read back from disk goes through [`Cursor`], which returns
 //! [`CodecError`] on truncated or hostile input instead of panicking.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use shared::{AnyValue, KeyValue};
 
@@ -21,6 +21,47 @@ pub enum CodecError {
     Version(u8),
     #[error("zstd: {0}")]
     Zstd(#[from] std::io::Error),
+}
+
+/// Interns shared values (resources, scopes) of a block: each distinct value
+/// is stored once. Lookups go by pointer first (items of one request share
+/// their `Arc`), by value only for a pointer not seen yet.
+pub struct ArcTable<T: PartialEq> {
+    items: Vec<std::sync::Arc<T>>,
+    by_ptr: FxHashMap<*const T, u32>,
+}
+
+impl<T: PartialEq> Default for ArcTable<T> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            by_ptr: FxHashMap::default(),
+        }
+    }
+}
+
+impl<T: PartialEq> ArcTable<T> {
+    /// The index of `v`, adding it on first sight.
+    pub fn index(&mut self, v: &std::sync::Arc<T>) -> u32 {
+        let ptr = std::sync::Arc::as_ptr(v);
+        if let Some(&i) = self.by_ptr.get(&ptr) {
+            return i;
+        }
+        let i = match self.items.iter().position(|x| **x == **v) {
+            Some(i) => i as u32,
+            None => {
+                self.items.push(v.clone());
+                (self.items.len() - 1) as u32
+            }
+        };
+        self.by_ptr.insert(ptr, i);
+        i
+    }
+
+    /// The distinct values, in index order.
+    pub fn items(&self) -> &[std::sync::Arc<T>] {
+        &self.items
+    }
 }
 
 /// Attribute values nested deeper than this are refused on read (the ingest
@@ -63,7 +104,7 @@ pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
 /// template, URLs of one route) side by side, where zstd finds them.
 #[derive(Default)]
 pub struct DictBuilder {
-    index: HashMap<String, u32>,
+    index: FxHashMap<String, u32>,
     strings: Vec<String>,
 }
 
@@ -354,7 +395,7 @@ impl Effort {
     fn level(self) -> i32 {
         match self {
             Effort::Ingest => 6,
-            Effort::Archive => 19,
+            Effort::Archive => 12,
         }
     }
 }

@@ -13,8 +13,8 @@ use shared::trace::{Resource, Scope};
 use shared::{SpanId, TraceId, UnixNanos};
 
 use super::codec::{
-    CodecError, ContainerReader, ContainerWriter, Cursor, Dict, DictBuilder, Effort, put_attrs,
-    put_bytes, put_ivarint, put_uvarint, put_value, read_attrs, read_value,
+    ArcTable, CodecError, ContainerReader, ContainerWriter, Cursor, Dict, DictBuilder, Effort,
+    put_attrs, put_bytes, put_ivarint, put_uvarint, put_value, read_attrs, read_value,
 };
 
 const MAGIC: [u8; 4] = *b"SLLG";
@@ -55,14 +55,6 @@ pub fn sort_for_block(items: &mut [LogItem]) {
     items.sort_by_key(|i| sort_key(&i.record));
 }
 
-fn table_index<T: PartialEq>(table: &mut Vec<Arc<T>>, v: &Arc<T>) -> u32 {
-    if let Some(i) = table.iter().position(|x| Arc::ptr_eq(x, v) || **x == **v) {
-        return i as u32;
-    }
-    table.push(v.clone());
-    (table.len() - 1) as u32
-}
-
 /// Encodes `items`, which must already be in [`sort_for_block`] order.
 pub fn encode(items: &[LogItem], effort: Effort) -> Result<Vec<u8>, CodecError> {
     let mut dict = DictBuilder::default();
@@ -82,8 +74,8 @@ pub fn encode(items: &[LogItem], effort: Effort) -> Result<Vec<u8>, CodecError> 
 }
 
 fn encode_columns(items: &[LogItem], dict: &mut DictBuilder) -> Vec<(u8, Vec<u8>)> {
-    let mut resources: Vec<Arc<Resource>> = Vec::new();
-    let mut scopes: Vec<Arc<Scope>> = Vec::new();
+    let mut resources: ArcTable<Resource> = ArcTable::default();
+    let mut scopes: ArcTable<Scope> = ArcTable::default();
     let (mut span_ids, mut times, mut observed, mut severity) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut bodies, mut attrs, mut refs, mut misc) =
@@ -113,11 +105,8 @@ fn encode_columns(items: &[LogItem], dict: &mut DictBuilder) -> Vec<(u8, Vec<u8>
         put_uvarint(&mut severity, u64::from(dict.intern(&l.severity_text)));
         put_value(&mut bodies, dict, &l.body);
         put_attrs(&mut attrs, dict, &l.attributes);
-        put_uvarint(
-            &mut refs,
-            u64::from(table_index(&mut resources, &item.resource)),
-        );
-        put_uvarint(&mut refs, u64::from(table_index(&mut scopes, &item.scope)));
+        put_uvarint(&mut refs, u64::from(resources.index(&item.resource)));
+        put_uvarint(&mut refs, u64::from(scopes.index(&item.scope)));
         put_uvarint(&mut misc, u64::from(l.flags));
         put_uvarint(&mut misc, u64::from(l.dropped_attributes_count));
         put_uvarint(&mut misc, u64::from(dict.intern(&l.event_name)));
@@ -135,15 +124,15 @@ fn encode_columns(items: &[LogItem], dict: &mut DictBuilder) -> Vec<(u8, Vec<u8>
         put_uvarint(&mut trace_runs, *n);
     }
     let mut res_col = Vec::new();
-    put_uvarint(&mut res_col, resources.len() as u64);
-    for r in &resources {
+    put_uvarint(&mut res_col, resources.items().len() as u64);
+    for r in resources.items() {
         put_attrs(&mut res_col, dict, &r.attributes);
         put_uvarint(&mut res_col, u64::from(r.dropped_attributes_count));
         put_bytes(&mut res_col, r.schema_url.as_bytes());
     }
     let mut scope_col = Vec::new();
-    put_uvarint(&mut scope_col, scopes.len() as u64);
-    for s in &scopes {
+    put_uvarint(&mut scope_col, scopes.items().len() as u64);
+    for s in scopes.items() {
         put_uvarint(&mut scope_col, u64::from(dict.intern(&s.name)));
         put_uvarint(&mut scope_col, u64::from(dict.intern(&s.version)));
         put_attrs(&mut scope_col, dict, &s.attributes);

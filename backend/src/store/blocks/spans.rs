@@ -8,15 +8,15 @@
 //! per-block dictionary; each column is compressed on its own so searches
 //! decompress only what they filter on.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use shared::trace::{Event, Link, Resource, Scope, Span, SpanKind, Status, StatusCode};
 use shared::{SpanId, TraceId, UnixNanos};
 
 use super::codec::{
-    CodecError, ContainerReader, ContainerWriter, Cursor, Dict, DictBuilder, Effort, put_attrs,
-    put_bytes, put_ivarint, put_uvarint, read_attrs,
+    ArcTable, CodecError, ContainerReader, ContainerWriter, Cursor, Dict, DictBuilder, Effort,
+    put_attrs, put_bytes, put_ivarint, put_uvarint, read_attrs,
 };
 
 const MAGIC: [u8; 4] = *b"SLSP";
@@ -64,25 +64,6 @@ pub fn sort_for_block(items: &mut [SpanItem]) {
     });
 }
 
-/// Interns resources/scopes by pointer first, then by value.
-struct Table<T: PartialEq> {
-    items: Vec<Arc<T>>,
-}
-
-impl<T: PartialEq> Table<T> {
-    fn index(&mut self, v: &Arc<T>) -> u32 {
-        if let Some(i) = self
-            .items
-            .iter()
-            .position(|x| Arc::ptr_eq(x, v) || **x == **v)
-        {
-            return i as u32;
-        }
-        self.items.push(v.clone());
-        (self.items.len() - 1) as u32
-    }
-}
-
 /// Encodes `items`, which must already be in [`sort_for_block`] order.
 pub fn encode(items: &[SpanItem], effort: Effort) -> Result<Vec<u8>, CodecError> {
     let mut dict = DictBuilder::default();
@@ -102,8 +83,8 @@ pub fn encode(items: &[SpanItem], effort: Effort) -> Result<Vec<u8>, CodecError>
 }
 
 fn encode_columns(items: &[SpanItem], dict: &mut DictBuilder) -> Vec<(u8, Vec<u8>)> {
-    let mut resources = Table { items: Vec::new() };
-    let mut scopes = Table { items: Vec::new() };
+    let mut resources: ArcTable<Resource> = ArcTable::default();
+    let mut scopes: ArcTable<Scope> = ArcTable::default();
     let (mut trace_runs, mut span_ids, mut parents, mut parent_ids) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut starts, mut durations, mut res_refs, mut scope_refs) =
@@ -116,7 +97,7 @@ fn encode_columns(items: &[SpanItem], dict: &mut DictBuilder) -> Vec<(u8, Vec<u8
     // Trace runs: (id, count) for each maximal run of one trace id.
     let mut runs: Vec<(TraceId, u64)> = Vec::new();
     // Rows of the current trace run, by span id, to find parents.
-    let mut run_rows: HashMap<SpanId, usize> = HashMap::new();
+    let mut run_rows: FxHashMap<SpanId, usize> = FxHashMap::default();
     let mut prev_start: u64 = 0;
     for (i, item) in items.iter().enumerate() {
         let s = &item.span;
@@ -181,15 +162,15 @@ fn encode_columns(items: &[SpanItem], dict: &mut DictBuilder) -> Vec<(u8, Vec<u8
         put_uvarint(&mut trace_runs, *n);
     }
     let mut res_col = Vec::new();
-    put_uvarint(&mut res_col, resources.items.len() as u64);
-    for r in &resources.items {
+    put_uvarint(&mut res_col, resources.items().len() as u64);
+    for r in resources.items() {
         put_attrs(&mut res_col, dict, &r.attributes);
         put_uvarint(&mut res_col, u64::from(r.dropped_attributes_count));
         put_bytes(&mut res_col, r.schema_url.as_bytes());
     }
     let mut scope_col = Vec::new();
-    put_uvarint(&mut scope_col, scopes.items.len() as u64);
-    for s in &scopes.items {
+    put_uvarint(&mut scope_col, scopes.items().len() as u64);
+    for s in scopes.items() {
         put_uvarint(&mut scope_col, u64::from(dict.intern(&s.name)));
         put_uvarint(&mut scope_col, u64::from(dict.intern(&s.version)));
         put_attrs(&mut scope_col, dict, &s.attributes);
