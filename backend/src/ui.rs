@@ -29,8 +29,8 @@ build the front end before the back end, from the source checkout:</p>
 <p>or by hand: <code>trunk build --release</code>, then <code>cargo build --release -p sightline</code>.</p>
 <p>Health: <a href="/api/health" style="color:#7cb7ff">/api/health</a></p></body></html>"#;
 
-fn find(path: &str) -> Option<&'static Asset> {
-    ASSETS.iter().find(|a| a.path == path)
+fn find(assets: &'static [Asset], path: &str) -> Option<&'static Asset> {
+    assets.iter().find(|a| a.path == path)
 }
 
 fn accepts_gzip(headers: &HeaderMap) -> bool {
@@ -73,7 +73,12 @@ fn asset_response(asset: &'static Asset, headers: &HeaderMap, immutable: bool) -
 
 /// The fallback handler: an asset, the app shell, or the "not built" page.
 pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
-    if !SPA_BUILT {
+    serve_from(ASSETS, SPA_BUILT, &uri, &headers)
+}
+
+/// Answers `uri` from an asset table (the embedded one, or a test's).
+fn serve_from(assets: &'static [Asset], built: bool, uri: &Uri, headers: &HeaderMap) -> Response {
+    if !built {
         return (
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
             NOT_BUILT,
@@ -81,17 +86,17 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
             .into_response();
     }
     let path = uri.path();
-    if let Some(asset) = find(path).filter(|a| a.path != "/index.html") {
+    if let Some(asset) = find(assets, path).filter(|a| a.path != "/index.html") {
         // trunk puts a content hash in every file name but index.html.
-        return asset_response(asset, &headers, true);
+        return asset_response(asset, headers, true);
     }
     // A missing file with an extension is a real 404, not an app route.
     let last = path.rsplit('/').next().unwrap_or("");
     if last.contains('.') && path != "/index.html" {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
-    match find("/index.html") {
-        Some(index) => asset_response(index, &headers, false),
+    match find(assets, "/index.html") {
+        Some(index) => asset_response(index, headers, false),
         None => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
 }
@@ -99,6 +104,67 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn body_text(resp: Response) -> String {
+        let bytes = block_on(axum::body::to_bytes(resp.into_body(), 1 << 20)).unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    static FAKE: &[Asset] = &[
+        Asset {
+            path: "/index.html",
+            content_type: "text/html; charset=utf-8",
+            body: b"<title>app</title>",
+            gzip: None,
+        },
+        Asset {
+            path: "/app-1234.wasm",
+            content_type: "application/wasm",
+            body: b"\0asm",
+            gzip: Some(b"gz"),
+        },
+    ];
+
+    #[test]
+    fn without_a_built_dashboard_the_root_says_how_to_build_it() {
+        let resp = serve_from(&[], false, &Uri::from_static("/"), &HeaderMap::new());
+        assert_eq!(resp.status(), StatusCode::OK);
+        let text = body_text(resp);
+        assert!(text.contains("was not built into this binary"), "{text}");
+        assert!(text.contains("./x run"), "{text}");
+    }
+
+    #[test]
+    fn app_routes_get_the_shell_and_assets_are_immutable() {
+        let deep = serve_from(
+            FAKE,
+            true,
+            &Uri::from_static("/traces/abc?x=1"),
+            &HeaderMap::new(),
+        );
+        assert_eq!(deep.headers()[header::CACHE_CONTROL], "no-cache");
+        assert_eq!(body_text(deep), "<title>app</title>");
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+        let wasm = serve_from(FAKE, true, &Uri::from_static("/app-1234.wasm"), &h);
+        assert_eq!(wasm.headers()[header::CONTENT_TYPE], "application/wasm");
+        assert_eq!(wasm.headers()[header::CONTENT_ENCODING], "gzip");
+        assert!(
+            wasm.headers()[header::CACHE_CONTROL]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+        let missing = serve_from(FAKE, true, &Uri::from_static("/nope.js"), &HeaderMap::new());
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    }
 
     #[test]
     fn gzip_negotiation() {
