@@ -58,9 +58,13 @@ pub fn sort_for_block(items: &mut [LogItem]) {
 /// Encodes `items`, which must already be in [`sort_for_block`] order.
 pub fn encode(items: &[LogItem], effort: Effort) -> Result<Vec<u8>, CodecError> {
     let mut dict = DictBuilder::default();
-    // First pass: collect the strings; second pass: final, sorted indexes.
-    let _ = encode_columns(items, &mut dict);
-    dict.freeze_sorted();
+    // Archive blocks: a first pass collects the strings, a second writes the
+    // final, sorted indexes. Ingest blocks keep first-seen order (one pass):
+    // they are on the writer's critical path and compaction sorts them later.
+    if effort == Effort::Archive {
+        let _ = encode_columns(items, &mut dict);
+        dict.freeze_sorted();
+    }
     let columns = encode_columns(items, &mut dict);
     let mut count = Vec::new();
     put_uvarint(&mut count, items.len() as u64);
