@@ -123,15 +123,13 @@ impl Server {
             http,
         } = self;
         let stats = Arc::new(IngestStats::default());
-        let store = SqliteStore::new(writer.clone(), data_dir.db_path());
-        let readers = store.readers().clone();
-        let store: Arc<dyn TelemetryStore> = Arc::new(store);
+        let store: Arc<dyn TelemetryStore> =
+            Arc::new(SqliteStore::new(writer.clone(), data_dir.db_path()));
         let ingestor = Ingestor::new(store.clone(), stats.clone());
         let state = ApiState::new(
             data_dir.path().to_owned(),
             data_dir.db_path(),
             store.clone(),
-            readers,
             ingestor.clone(),
             counters,
             config.max_db_size,

@@ -15,7 +15,6 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::routing::get;
-use rusqlite::Connection;
 
 pub use error::ApiError;
 
@@ -23,7 +22,6 @@ use crate::ingest::Ingestor;
 use crate::store::StoreError;
 use crate::store::contract::TelemetryStore;
 use crate::store::maintenance::StoreCounters;
-use crate::store::read::ReaderPool;
 
 /// What every API handler can reach.
 #[derive(Clone)]
@@ -36,7 +34,6 @@ struct ApiStateInner {
     data_dir: PathBuf,
     db_path: PathBuf,
     store: Arc<dyn TelemetryStore>,
-    readers: Arc<ReaderPool>,
     ingestor: Ingestor,
     counters: Arc<StoreCounters>,
     max_db_size: u64,
@@ -48,7 +45,6 @@ impl ApiState {
         data_dir: PathBuf,
         db_path: PathBuf,
         store: Arc<dyn TelemetryStore>,
-        readers: Arc<ReaderPool>,
         ingestor: Ingestor,
         counters: Arc<StoreCounters>,
         max_db_size: u64,
@@ -59,7 +55,6 @@ impl ApiState {
                 data_dir,
                 db_path,
                 store,
-                readers,
                 ingestor,
                 counters,
                 max_db_size,
@@ -74,18 +69,6 @@ impl ApiState {
     ) -> Result<T, ApiError> {
         let store = self.inner.store.clone();
         tokio::task::spawn_blocking(move || f(&*store))
-            .await
-            .map_err(|e| ApiError::Internal(format!("query task: {e}")))?
-            .map_err(|e| ApiError::Internal(e.to_string()))
-    }
-
-    /// Runs an engine-specific SQL query on a blocking thread.
-    async fn query<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let readers = self.inner.readers.clone();
-        tokio::task::spawn_blocking(move || readers.with(f))
             .await
             .map_err(|e| ApiError::Internal(format!("query task: {e}")))?
             .map_err(|e| ApiError::Internal(e.to_string()))

@@ -26,7 +26,7 @@ use shared::api::{LogsResponse, RawSeriesResponse, TraceDetail};
 use tokio::sync::oneshot;
 
 use super::StoreError;
-use super::read::{self, LogQuery, ReaderPool};
+use super::read::{self, LogQuery, ReaderPool, StoredCounts};
 use super::writer::{WriteBatch, WriteError, WriteOutcome, WriterHandle};
 
 /// A submitted batch; resolves after its commit.
@@ -45,6 +45,8 @@ pub trait TelemetryStore: Send + Sync + 'static {
     fn logs(&self, query: &LogQuery) -> Result<LogsResponse, StoreError>;
     /// Every series of a metric with its points; `None` for an unknown name.
     fn raw_series(&self, name: &str) -> Result<Option<RawSeriesResponse>, StoreError>;
+    /// Counts of what is stored, per signal.
+    fn stored(&self) -> Result<StoredCounts, StoreError>;
 }
 
 /// The SQLite engine: one writer thread, read-only pooled readers.
@@ -61,11 +63,6 @@ impl SqliteStore {
             writer,
             readers: Arc::new(ReaderPool::new(db_path)),
         }
-    }
-
-    /// The read side, for engine-specific queries (statistics).
-    pub fn readers(&self) -> &Arc<ReaderPool> {
-        &self.readers
     }
 }
 
@@ -88,5 +85,9 @@ impl TelemetryStore for SqliteStore {
 
     fn raw_series(&self, name: &str) -> Result<Option<RawSeriesResponse>, StoreError> {
         self.readers.with(|c| read::raw_series(c, name))
+    }
+
+    fn stored(&self) -> Result<StoredCounts, StoreError> {
+        self.readers.with(read::stored_counts)
     }
 }

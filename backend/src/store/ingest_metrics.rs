@@ -99,6 +99,8 @@ impl MetricIndexer {
         interner: &mut Interner,
         batch: Vec<ResourceMetrics>,
     ) -> Result<WriteOutcome, StoreError> {
+        // Head sequence numbers continue after what a previous run left.
+        self.load_head(tx)?;
         let mut out = WriteOutcome::default();
         for rm in batch {
             let service = interner.id(tx, rm.resource.service_name())?;

@@ -7,7 +7,8 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use shared::api::{
-    LogEntry, LogsResponse, RawSeries, RawSeriesResponse, SpanRecord, TraceDetail, TraceSummary,
+    LogEntry, LogsResponse, RawSeries, RawSeriesResponse, SignalStats, SpanRecord, TraceDetail,
+    TraceSummary,
 };
 use shared::logs::LogRecord;
 use shared::metrics::{MetricData, MetricKind, Temporality};
@@ -274,6 +275,70 @@ pub fn logs(conn: &Connection, q: &LogQuery) -> Result<LogsResponse, StoreError>
     Ok(LogsResponse {
         logs: out,
         next_cursor: None,
+    })
+}
+
+/// What is stored, per signal (for `/api/stats`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StoredCounts {
+    pub spans: SignalStats,
+    pub logs: SignalStats,
+    pub metric_points: SignalStats,
+    pub traces: u64,
+    pub metric_series: u64,
+}
+
+fn nanos(v: Option<i64>) -> Option<UnixNanos> {
+    v.map(|v| UnixNanos(from_i64(v)))
+}
+
+fn block_stats(c: &Connection, signal: i64) -> Result<SignalStats, StoreError> {
+    Ok(c.query_row(
+        "SELECT coalesce(sum(item_count), 0), count(*), coalesce(sum(bytes), 0), min(min_time), max(max_time)
+         FROM blocks WHERE signal = ?1",
+        [signal],
+        |r| {
+            Ok(SignalStats {
+                items: from_i64(r.get(0)?),
+                blocks: from_i64(r.get(1)?),
+                stored_bytes: from_i64(r.get(2)?),
+                oldest: nanos(r.get(3)?),
+                newest: nanos(r.get(4)?),
+            })
+        },
+    )?)
+}
+
+/// Counts of what is stored.
+pub fn stored_counts(c: &Connection) -> Result<StoredCounts, StoreError> {
+    let metric_points = c.query_row(
+        "SELECT (SELECT count(*) FROM metric_head) + (SELECT coalesce(sum(point_count), 0) FROM metric_chunks),
+                (SELECT count(*) FROM metric_chunks), (SELECT coalesce(sum(length(data)), 0) FROM metric_chunks),
+                min((SELECT min(time) FROM metric_head), (SELECT min(min_time) FROM metric_chunks)),
+                max((SELECT max(time) FROM metric_head), (SELECT max(max_time) FROM metric_chunks))",
+        [],
+        |r| {
+            Ok(SignalStats {
+                items: from_i64(r.get(0)?),
+                blocks: from_i64(r.get(1)?),
+                stored_bytes: from_i64(r.get(2)?),
+                oldest: nanos(r.get(3)?),
+                newest: nanos(r.get(4)?),
+            })
+        },
+    )?;
+    let traces: i64 = c.query_row(
+        "SELECT count(*) FROM traces WHERE span_count > 0",
+        [],
+        |r| r.get(0),
+    )?;
+    let series: i64 = c.query_row("SELECT count(*) FROM metric_series", [], |r| r.get(0))?;
+    Ok(StoredCounts {
+        spans: block_stats(c, super::ingest_spans::SIGNAL_SPANS)?,
+        logs: block_stats(c, super::ingest_logs::SIGNAL_LOGS)?,
+        metric_points,
+        traces: from_i64(traces),
+        metric_series: from_i64(series),
     })
 }
 

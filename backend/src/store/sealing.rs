@@ -82,6 +82,7 @@ pub fn prepare(conn: &Connection, series: i64) -> Result<Option<PreparedSeal>, S
             serde_json::from_slice(b).map_err(|e| StoreError::Corrupt(series, e.to_string()))?;
         points.push(p);
     }
+    points.sort_by_key(|p| p.time());
     let data = metric_chunks::encode(&points).map_err(|e| StoreError::Encode(e.to_string()))?;
     Ok(Some(PreparedSeal {
         series,

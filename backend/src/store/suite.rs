@@ -93,6 +93,10 @@ fn written_spans_are_visible_when_the_write_returns(store: &dyn TelemetryStore) 
     assert_eq!(t.spans.len(), 2);
     assert_eq!(t.spans[1].span, span(1, 2, Some(1), 20));
     assert_eq!(t.resources[t.spans[0].resource as usize], resource("a"));
+    let stored = store.stored().unwrap();
+    assert_eq!(stored.spans.items, 2);
+    assert_eq!(stored.traces, 1);
+    assert_eq!(stored.spans.oldest.map(|t| t.0), Some(10));
 }
 
 fn the_same_span_is_stored_once(store: &dyn TelemetryStore) {

@@ -284,6 +284,11 @@ impl Writer {
         if let Err(e) = self.spans.warm_up(&self.conn) {
             tracing::warn!(error = %e, "could not preload recent span ids for de-duplication");
         }
+        // Before any write: new head rows must number after the ones a
+        // previous run left.
+        if let Err(e) = self.metrics.load_head(&self.conn) {
+            tracing::error!(error = %e, "cannot read the metric head");
+        }
         let mut next_maintenance = Instant::now() + Duration::from_secs(1);
         loop {
             let wait = next_maintenance.saturating_duration_since(Instant::now());
