@@ -8,6 +8,7 @@
 
 use rustc_hash::FxHashMap;
 
+use shared::trace::{Resource, Scope};
 use shared::{AnyValue, KeyValue};
 
 /// Why stored bytes could not be decoded.
@@ -375,6 +376,64 @@ fn read_attrs_at(
         let key = dict.read(c)?;
         let value = read_value_at(c, dict, depth)?;
         out.push(KeyValue { key, value });
+    }
+    Ok(out)
+}
+
+/// The resource table column of a block.
+pub fn put_resources(dict: &mut DictBuilder, resources: &[std::sync::Arc<Resource>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_uvarint(&mut out, resources.len() as u64);
+    for r in resources {
+        put_attrs(&mut out, dict, &r.attributes);
+        put_uvarint(&mut out, u64::from(r.dropped_attributes_count));
+        put_bytes(&mut out, r.schema_url.as_bytes());
+    }
+    out
+}
+
+/// Reads a column written by [`put_resources`].
+pub fn read_resources(col: &[u8], dict: &Dict) -> Result<Vec<Resource>, CodecError> {
+    let mut c = Cursor::new(col);
+    let n = c.len()?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(Resource {
+            attributes: read_attrs(&mut c, dict)?,
+            dropped_attributes_count: c.u32v()?,
+            schema_url: String::from_utf8_lossy(c.bytes()?).into_owned(),
+        });
+    }
+    Ok(out)
+}
+
+/// The scope table column of a block.
+pub fn put_scopes(dict: &mut DictBuilder, scopes: &[std::sync::Arc<Scope>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_uvarint(&mut out, scopes.len() as u64);
+    for s in scopes {
+        put_uvarint(&mut out, u64::from(dict.intern(&s.name)));
+        put_uvarint(&mut out, u64::from(dict.intern(&s.version)));
+        put_attrs(&mut out, dict, &s.attributes);
+        put_uvarint(&mut out, u64::from(s.dropped_attributes_count));
+        put_bytes(&mut out, s.schema_url.as_bytes());
+    }
+    out
+}
+
+/// Reads a column written by [`put_scopes`].
+pub fn read_scopes(col: &[u8], dict: &Dict) -> Result<Vec<Scope>, CodecError> {
+    let mut c = Cursor::new(col);
+    let n = c.len()?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(Scope {
+            name: dict.read(&mut c)?,
+            version: dict.read(&mut c)?,
+            attributes: read_attrs(&mut c, dict)?,
+            dropped_attributes_count: c.u32v()?,
+            schema_url: String::from_utf8_lossy(c.bytes()?).into_owned(),
+        });
     }
     Ok(out)
 }

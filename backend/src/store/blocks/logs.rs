@@ -14,7 +14,8 @@ use shared::{SpanId, TraceId, UnixNanos};
 
 use super::codec::{
     ArcTable, CodecError, ContainerReader, ContainerWriter, Cursor, Dict, DictBuilder, Effort,
-    put_attrs, put_bytes, put_ivarint, put_uvarint, put_value, read_attrs, read_value,
+    put_attrs, put_ivarint, put_resources, put_scopes, put_uvarint, put_value, read_attrs,
+    read_resources, read_scopes, read_value,
 };
 
 const MAGIC: [u8; 4] = *b"SLLG";
@@ -127,22 +128,8 @@ fn encode_columns(items: &[LogItem], dict: &mut DictBuilder) -> Vec<(u8, Vec<u8>
         }
         put_uvarint(&mut trace_runs, *n);
     }
-    let mut res_col = Vec::new();
-    put_uvarint(&mut res_col, resources.items().len() as u64);
-    for r in resources.items() {
-        put_attrs(&mut res_col, dict, &r.attributes);
-        put_uvarint(&mut res_col, u64::from(r.dropped_attributes_count));
-        put_bytes(&mut res_col, r.schema_url.as_bytes());
-    }
-    let mut scope_col = Vec::new();
-    put_uvarint(&mut scope_col, scopes.items().len() as u64);
-    for s in scopes.items() {
-        put_uvarint(&mut scope_col, u64::from(dict.intern(&s.name)));
-        put_uvarint(&mut scope_col, u64::from(dict.intern(&s.version)));
-        put_attrs(&mut scope_col, dict, &s.attributes);
-        put_uvarint(&mut scope_col, u64::from(s.dropped_attributes_count));
-        put_bytes(&mut scope_col, s.schema_url.as_bytes());
-    }
+    let res_col = put_resources(dict, resources.items());
+    let scope_col = put_scopes(dict, scopes.items());
     vec![
         (col::RESOURCES, res_col),
         (col::SCOPES, scope_col),
@@ -192,30 +179,8 @@ pub fn decode(
     let n = usize::try_from(Cursor::new(&count_raw).uvarint()?)
         .map_err(|_| CodecError::Malformed("log count".into()))?;
     let dict = Dict::decode(&c.column(col::DICT)?)?;
-    let res_raw = c.column(col::RESOURCES)?;
-    let mut rc = Cursor::new(&res_raw);
-    let n_res = rc.len()?;
-    let mut resources = Vec::with_capacity(n_res);
-    for _ in 0..n_res {
-        resources.push(Resource {
-            attributes: read_attrs(&mut rc, &dict)?,
-            dropped_attributes_count: rc.u32v()?,
-            schema_url: String::from_utf8_lossy(rc.bytes()?).into_owned(),
-        });
-    }
-    let scope_raw = c.column(col::SCOPES)?;
-    let mut sc = Cursor::new(&scope_raw);
-    let n_scopes = sc.len()?;
-    let mut scopes = Vec::with_capacity(n_scopes);
-    for _ in 0..n_scopes {
-        scopes.push(Scope {
-            name: dict.read(&mut sc)?,
-            version: dict.read(&mut sc)?,
-            attributes: read_attrs(&mut sc, &dict)?,
-            dropped_attributes_count: sc.u32v()?,
-            schema_url: String::from_utf8_lossy(sc.bytes()?).into_owned(),
-        });
-    }
+    let resources = read_resources(&c.column(col::RESOURCES)?, &dict)?;
+    let scopes = read_scopes(&c.column(col::SCOPES)?, &dict)?;
     let runs_raw = c.column(col::TRACE_RUNS)?;
     let mut runs = Cursor::new(&runs_raw);
     let n_runs = runs.len()?;

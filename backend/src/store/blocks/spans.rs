@@ -16,7 +16,8 @@ use shared::{SpanId, TraceId, UnixNanos};
 
 use super::codec::{
     ArcTable, CodecError, ContainerReader, ContainerWriter, Cursor, Dict, DictBuilder, Effort,
-    put_attrs, put_bytes, put_ivarint, put_uvarint, read_attrs,
+    put_attrs, put_ivarint, put_resources, put_scopes, put_uvarint, read_attrs, read_resources,
+    read_scopes,
 };
 
 const MAGIC: [u8; 4] = *b"SLSP";
@@ -165,22 +166,8 @@ fn encode_columns(items: &[SpanItem], dict: &mut DictBuilder) -> Vec<(u8, Vec<u8
         trace_runs.extend_from_slice(&id.0);
         put_uvarint(&mut trace_runs, *n);
     }
-    let mut res_col = Vec::new();
-    put_uvarint(&mut res_col, resources.items().len() as u64);
-    for r in resources.items() {
-        put_attrs(&mut res_col, dict, &r.attributes);
-        put_uvarint(&mut res_col, u64::from(r.dropped_attributes_count));
-        put_bytes(&mut res_col, r.schema_url.as_bytes());
-    }
-    let mut scope_col = Vec::new();
-    put_uvarint(&mut scope_col, scopes.items().len() as u64);
-    for s in scopes.items() {
-        put_uvarint(&mut scope_col, u64::from(dict.intern(&s.name)));
-        put_uvarint(&mut scope_col, u64::from(dict.intern(&s.version)));
-        put_attrs(&mut scope_col, dict, &s.attributes);
-        put_uvarint(&mut scope_col, u64::from(s.dropped_attributes_count));
-        put_bytes(&mut scope_col, s.schema_url.as_bytes());
-    }
+    let res_col = put_resources(dict, resources.items());
+    let scope_col = put_scopes(dict, scopes.items());
     vec![
         (col::RESOURCES, res_col),
         (col::SCOPES, scope_col),
@@ -271,40 +258,13 @@ impl<'a> SpanBlockReader<'a> {
         self.count == 0
     }
 
-    /// The service name of each resource of the block.
+    /// The resources of the block.
     pub fn resources(&self) -> Result<Vec<Resource>, CodecError> {
-        let raw = self.container.column(col::RESOURCES)?;
-        let mut c = Cursor::new(&raw);
-        let n = c.len()?;
-        let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
-            let attributes = read_attrs(&mut c, &self.dict)?;
-            let dropped_attributes_count = c.u32v()?;
-            let schema_url = String::from_utf8_lossy(c.bytes()?).into_owned();
-            out.push(Resource {
-                attributes,
-                dropped_attributes_count,
-                schema_url,
-            });
-        }
-        Ok(out)
+        read_resources(&self.container.column(col::RESOURCES)?, &self.dict)
     }
 
     fn scopes(&self) -> Result<Vec<Scope>, CodecError> {
-        let raw = self.container.column(col::SCOPES)?;
-        let mut c = Cursor::new(&raw);
-        let n = c.len()?;
-        let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
-            out.push(Scope {
-                name: self.dict.read(&mut c)?,
-                version: self.dict.read(&mut c)?,
-                attributes: read_attrs(&mut c, &self.dict)?,
-                dropped_attributes_count: c.u32v()?,
-                schema_url: String::from_utf8_lossy(c.bytes()?).into_owned(),
-            });
-        }
-        Ok(out)
+        read_scopes(&self.container.column(col::SCOPES)?, &self.dict)
     }
 
     /// Decodes the filterable head of every span.
