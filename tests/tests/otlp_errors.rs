@@ -854,3 +854,58 @@ async fn grpc_garbage_body_is_invalid_argument() {
         Some("3")
     );
 }
+
+async fn preflight(server: &Sightline, origin: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/v1/traces", server.otlp_http_url),
+        )
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn cors_is_closed_by_default_and_opens_for_configured_origins() {
+    let closed = Sightline::start();
+    let resp = preflight(&closed, "http://app.example").await;
+    assert!(
+        resp.headers().get("access-control-allow-origin").is_none(),
+        "CORS open by default"
+    );
+
+    let open = Sightline::start_with(sightline_tests::Options {
+        data_dir: None,
+        args: vec![
+            "--cors-allowed-origins".into(),
+            "http://app.example,http://other.example".into(),
+        ],
+    });
+    let resp = preflight(&open, "http://app.example").await;
+    assert!(
+        resp.status().is_success(),
+        "preflight status {}",
+        resp.status()
+    );
+    assert_eq!(
+        resp.headers()["access-control-allow-origin"],
+        "http://app.example"
+    );
+    let methods = resp.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_ascii_uppercase();
+    assert!(methods.contains("POST"), "{methods}");
+    let refused = preflight(&open, "http://evil.example").await;
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none(),
+        "an unlisted origin was allowed"
+    );
+}
