@@ -27,6 +27,35 @@ pub struct SeriesIdentity<'a> {
     pub attributes: Vec<&'a KeyValue>,
 }
 
+/// `SeriesIdentity` serialised without its attributes and closing brace,
+/// ending in `"attributes":` so a point's sorted attributes and `}` complete it.
+fn identity_prefix(
+    name: &str,
+    kind: u8,
+    unit: &str,
+    resource: &Resource,
+    scope: &Scope,
+) -> Result<Vec<u8>, StoreError> {
+    let mut v = serde_json::to_vec(&SeriesIdentity {
+        name,
+        kind,
+        unit,
+        resource: &resource.attributes,
+        scope_name: &scope.name,
+        scope_version: &scope.version,
+        attributes: Vec::new(),
+    })
+    .map_err(|e| StoreError::Encode(e.to_string()))?;
+    // `…,"attributes":[]}` → `…,"attributes":`
+    let tail = b"[]}";
+    if v.ends_with(tail) {
+        v.truncate(v.len() - tail.len());
+        Ok(v)
+    } else {
+        Err(StoreError::Encode("series identity layout".into()))
+    }
+}
+
 /// A stored point of any kind, as kept in the head and in chunks.
 #[derive(Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase", tag = "k")]
@@ -102,6 +131,7 @@ impl MetricIndexer {
         // Head sequence numbers continue after what a previous run left.
         self.load_head(tx)?;
         let mut out = WriteOutcome::default();
+        let mut touched: HashMap<i64, (u64, u64)> = HashMap::new();
         for rm in batch {
             let service = interner.id(tx, rm.resource.service_name())?;
             for sm in rm.scope_metrics {
@@ -114,9 +144,17 @@ impl MetricIndexer {
                         service,
                         metric,
                         &mut out,
+                        &mut touched,
                     )?;
                 }
             }
+        }
+        // One update per series, not per point.
+        let mut stmt = tx.prepare_cached(
+            "UPDATE metric_series SET first_time = min(first_time, ?2), last_time = max(last_time, ?3) WHERE id = ?1",
+        )?;
+        for (series, (first, last)) in touched {
+            stmt.execute(params![series, to_i64(first), to_i64(last)])?;
         }
         Ok(out)
     }
@@ -131,6 +169,7 @@ impl MetricIndexer {
         service: i64,
         metric: Metric,
         out: &mut WriteOutcome,
+        touched: &mut HashMap<i64, (u64, u64)>,
     ) -> Result<(), StoreError> {
         let name_id = interner.id(tx, &metric.name)?;
         let kind = metric.data.kind().code();
@@ -158,6 +197,10 @@ impl MetricIndexer {
                 points.into_iter().map(StoredPoint::Summary).collect()
             }
         };
+        // The identity is JSON of SeriesIdentity; everything but the point's
+        // attributes is the same for every point of this metric, so that
+        // prefix is serialised once.
+        let prefix = identity_prefix(&metric.name, kind, &metric.unit, resource, scope)?;
         for point in points {
             let attrs = match &point {
                 StoredPoint::Number(p) => &p.attributes,
@@ -167,16 +210,10 @@ impl MetricIndexer {
             };
             let mut sorted: Vec<&KeyValue> = attrs.iter().collect();
             sorted.sort_by(|a, b| a.key.cmp(&b.key));
-            let identity = serde_json::to_vec(&SeriesIdentity {
-                name: &metric.name,
-                kind,
-                unit: &metric.unit,
-                resource: &resource.attributes,
-                scope_name: &scope.name,
-                scope_version: &scope.version,
-                attributes: sorted,
-            })
-            .map_err(|e| StoreError::Encode(e.to_string()))?;
+            let mut identity = prefix.clone();
+            serde_json::to_writer(&mut identity, &sorted)
+                .map_err(|e| StoreError::Encode(e.to_string()))?;
+            identity.push(b'}');
             let hash = xxhash_rust::xxh3::xxh3_64(&identity);
             let time = point.time().0;
             let series = match self.find_series(tx, hash, &identity)? {
@@ -226,10 +263,9 @@ impl MetricIndexer {
                 "INSERT INTO metric_head (series_id, time, seq, point) VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![series, to_i64(time), self.seq, blob])?;
-            tx.prepare_cached(
-                "UPDATE metric_series SET first_time = min(first_time, ?2), last_time = max(last_time, ?2) WHERE id = ?1",
-            )?
-            .execute(params![series, to_i64(time)])?;
+            let span = touched.entry(series).or_insert((time, time));
+            span.0 = span.0.min(time);
+            span.1 = span.1.max(time);
             if let Ok(mut head) = self.head.lock() {
                 head.entry(series)
                     .or_insert((0, std::time::Instant::now()))
@@ -304,5 +340,38 @@ impl MetricIndexer {
         let n = u64::try_from(n).unwrap_or(0);
         self.per_metric.insert(name_id, n);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_prefix_plus_attributes_is_the_full_identity() {
+        let resource = Resource {
+            attributes: vec![KeyValue::string("service.name", "a")],
+            ..Default::default()
+        };
+        let scope = Scope {
+            name: "lib".into(),
+            version: "1".into(),
+            ..Default::default()
+        };
+        let attrs = [KeyValue::string("k", "v")];
+        let full = serde_json::to_vec(&SeriesIdentity {
+            name: "m",
+            kind: 1,
+            unit: "s",
+            resource: &resource.attributes,
+            scope_name: &scope.name,
+            scope_version: &scope.version,
+            attributes: attrs.iter().collect(),
+        })
+        .unwrap();
+        let mut built = identity_prefix("m", 1, "s", &resource, &scope).unwrap();
+        serde_json::to_writer(&mut built, &attrs.iter().collect::<Vec<_>>()).unwrap();
+        built.push(b'}');
+        assert_eq!(built, full);
     }
 }
