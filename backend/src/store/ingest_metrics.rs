@@ -258,7 +258,9 @@ impl MetricIndexer {
                 }
             };
             self.seq += 1;
-            let blob = serde_json::to_vec(&point).map_err(|e| StoreError::Encode(e.to_string()))?;
+            // The series holds the attributes; the head row need not repeat them.
+            let blob = serde_json::to_vec(&super::metric_chunks::strip_attributes(&point))
+                .map_err(|e| StoreError::Encode(e.to_string()))?;
             tx.prepare_cached(
                 "INSERT INTO metric_head (series_id, time, seq, point) VALUES (?1, ?2, ?3, ?4)",
             )?

@@ -20,7 +20,8 @@ const KIND_JSON: u8 = 2;
 /// Largest decompressed extras column accepted.
 const MAX_EXTRAS: usize = 64 << 20;
 
-fn strip_attributes(p: &StoredPoint) -> StoredPoint {
+/// The point without its attributes (the series holds them).
+pub fn strip_attributes(p: &StoredPoint) -> StoredPoint {
     let mut p = p.clone();
     match &mut p {
         StoredPoint::Number(n) => n.attributes.clear(),
@@ -96,7 +97,8 @@ pub fn encode(points: &[StoredPoint]) -> Result<Vec<u8>, CodecError> {
     Ok(out)
 }
 
-fn with_attributes(mut p: StoredPoint, attrs: &[KeyValue]) -> StoredPoint {
+/// The point with the series' attributes put back.
+pub fn with_attributes(mut p: StoredPoint, attrs: &[KeyValue]) -> StoredPoint {
     let a = attrs.to_vec();
     match &mut p {
         StoredPoint::Number(n) => n.attributes = a,
