@@ -111,9 +111,8 @@ impl Maintenance {
                 if !self.evict_oldest(conn)? {
                     break;
                 }
-                if rounds % 8 == 0 {
-                    self.collect_strings(conn, interner, false)?;
-                }
+                // Cheap unless the string table is big or due for a pass.
+                self.collect_strings(conn, interner, false)?;
             }
             self.collect_strings(conn, interner, false)?;
         }
@@ -174,7 +173,9 @@ impl Maintenance {
         if count > 0 {
             let victims: Vec<(i64, i64, i64)> = tx
                 .prepare(
-                    "SELECT id, item_count, max_time FROM blocks ORDER BY max_time, id LIMIT ?1",
+                    "SELECT id, item_count, max_time FROM blocks
+                     WHERE id NOT IN (SELECT max(id) FROM blocks GROUP BY signal)
+                     ORDER BY max_time, id LIMIT ?1",
                 )?
                 .query_map(params![(count / 50).max(1)], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
