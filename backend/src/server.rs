@@ -86,6 +86,7 @@ impl Server {
                 max_queued_items: config.max_queued_items,
                 indexed_attributes: config.indexed_attributes.clone(),
                 max_series_per_metric: config.max_series_per_metric,
+                max_block_bytes: config.max_db_size / 20,
             },
             Maintenance::new(config.max_db_size, counters.clone()),
         )

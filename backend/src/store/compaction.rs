@@ -37,24 +37,27 @@ pub enum Prepared {
     },
 }
 
-/// Picks the oldest run of small blocks worth merging.
-fn pick_run(conn: &Connection, signal: i64) -> Result<Vec<i64>, StoreError> {
+/// Picks the oldest run of small blocks worth merging. A merged block stays
+/// under `max_bytes`: blocks are what retention evicts, so none may be a
+/// large share of the size cap.
+fn pick_run(conn: &Connection, signal: i64, max_bytes: i64) -> Result<Vec<i64>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, item_count FROM blocks WHERE signal = ?1 AND item_count < ?2 ORDER BY id LIMIT 256",
+        "SELECT id, item_count, bytes FROM blocks WHERE signal = ?1 AND item_count < ?2 ORDER BY id LIMIT 256",
     )?;
-    let small: Vec<(i64, i64)> = stmt
+    let small: Vec<(i64, i64, i64)> = stmt
         .query_map(params![signal, TARGET_ITEMS / 2], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?
         .collect::<Result<_, _>>()?;
     let mut run = Vec::new();
-    let mut items = 0i64;
-    for (id, n) in small {
-        if items + n > TARGET_ITEMS && !run.is_empty() {
+    let (mut items, mut bytes) = (0i64, 0i64);
+    for (id, n, b) in small {
+        if (items + n > TARGET_ITEMS || bytes + b > max_bytes) && !run.is_empty() {
             break;
         }
         run.push(id);
         items += n;
+        bytes += b;
     }
     if run.len() >= 2 && (items >= TARGET_ITEMS / 2 || run.len() >= MAX_SMALL_BLOCKS) {
         Ok(run)
@@ -81,8 +84,8 @@ fn block_data(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>, StoreError>
 
 /// Decodes and re-encodes the oldest run of small span blocks (read-only:
 /// runs beside the writer). `None` when there is nothing to merge.
-pub fn prepare_spans(conn: &Connection) -> Result<Option<Prepared>, StoreError> {
-    let run = pick_run(conn, SIGNAL_SPANS)?;
+pub fn prepare_spans(conn: &Connection, max_bytes: i64) -> Result<Option<Prepared>, StoreError> {
+    let run = pick_run(conn, SIGNAL_SPANS, max_bytes)?;
     if run.is_empty() {
         return Ok(None);
     }
@@ -130,8 +133,8 @@ pub fn prepare_spans(conn: &Connection) -> Result<Option<Prepared>, StoreError> 
 }
 
 /// Decodes and re-encodes the oldest run of small log blocks.
-pub fn prepare_logs(conn: &Connection) -> Result<Option<Prepared>, StoreError> {
-    let run = pick_run(conn, SIGNAL_LOGS)?;
+pub fn prepare_logs(conn: &Connection, max_bytes: i64) -> Result<Option<Prepared>, StoreError> {
+    let run = pick_run(conn, SIGNAL_LOGS, max_bytes)?;
     if run.is_empty() {
         return Ok(None);
     }

@@ -31,6 +31,7 @@ const IDLE: Duration = Duration::from_secs(1);
 /// Runs until `stop` receives (or its sender is dropped).
 pub fn run(
     db_path: PathBuf,
+    max_block_bytes: i64,
     head: HeadCounts,
     to_writer: SyncSender<super::writer::Job>,
     stop: Receiver<()>,
@@ -43,7 +44,7 @@ pub fn run(
         }
     };
     loop {
-        let worked = match round(&conn, &head, &to_writer, &stop) {
+        let worked = match round(&conn, max_block_bytes, &head, &to_writer, &stop) {
             Ok(w) => w,
             Err(e) => {
                 tracing::error!(error = %e, "compaction round failed");
@@ -76,15 +77,16 @@ fn stopping(stop: &Receiver<()>) -> bool {
 
 fn round(
     conn: &rusqlite::Connection,
+    max_block_bytes: i64,
     head: &HeadCounts,
     to_writer: &SyncSender<super::writer::Job>,
     stop: &Receiver<()>,
 ) -> Result<bool, StoreError> {
     let mut worked = false;
-    if let Some(p) = compaction::prepare_spans(conn)? {
+    if let Some(p) = compaction::prepare_spans(conn, max_block_bytes)? {
         worked |= send(to_writer, Apply::Merge(p));
     }
-    if let Some(p) = compaction::prepare_logs(conn)? {
+    if let Some(p) = compaction::prepare_logs(conn, max_block_bytes)? {
         worked |= send(to_writer, Apply::Merge(p));
     }
     for series in sealing::due(head) {

@@ -100,6 +100,9 @@ impl Maintenance {
         let wal_pages = (self.max_db_size / 20 / page).clamp(64, 1000);
         if self.wal_pages != wal_pages {
             conn.pragma_update(None, "wal_autocheckpoint", wal_pages as i64)?;
+            // A checkpoint rewinds the WAL but keeps its file at its
+            // high-water mark unless told to shrink it.
+            conn.pragma_update(None, "journal_size_limit", (wal_pages * page) as i64)?;
             self.wal_pages = wal_pages;
         }
         let file_limit = self.max_db_size.saturating_sub(wal_pages * page) as f64;

@@ -99,6 +99,9 @@ pub struct WriterConfig {
     pub indexed_attributes: Vec<String>,
     /// Most series per metric name; points of new series beyond it are refused.
     pub max_series_per_metric: u64,
+    /// Largest block compaction may write (a small share of the size cap,
+    /// since blocks are the unit retention evicts).
+    pub max_block_bytes: u64,
 }
 
 impl Default for WriterConfig {
@@ -107,6 +110,7 @@ impl Default for WriterConfig {
             max_queued_items: 200_000,
             indexed_attributes: default_indexed_attributes(),
             max_series_per_metric: 10_000,
+            max_block_bytes: 512_000_000 / 20,
         }
     }
 }
@@ -228,6 +232,7 @@ pub fn spawn(
         queued: queued.clone(),
         max_queued_items: config.max_queued_items,
     };
+    let max_block_bytes = i64::try_from(config.max_block_bytes).unwrap_or(i64::MAX);
     let w = Writer::new(conn, config, queued, maintenance);
     let head = w.metrics.head.clone();
     let writer = std::thread::Builder::new()
@@ -240,7 +245,7 @@ pub fn spawn(
     let (stop_tx, stop_rx) = std::sync::mpsc::sync_channel::<()>(1);
     let compactor = std::thread::Builder::new()
         .name("sightline-compactor".into())
-        .spawn(move || compactor::run(db_path, head, tx, stop_rx))?;
+        .spawn(move || compactor::run(db_path, max_block_bytes, head, tx, stop_rx))?;
     Ok((
         handle,
         WriterThreads {
