@@ -120,21 +120,14 @@ impl LogIndexer {
             .map(|i| i.record.effective_time().0)
             .max()
             .unwrap_or(0);
-        tx.prepare_cached(
-            "INSERT INTO blocks (signal, format, item_count, min_time, max_time, bytes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![
+        let block_id = super::blocks::insert(
+            tx,
             SIGNAL_LOGS,
             logs::FORMAT_VERSION,
-            items.len() as i64,
-            to_i64(min_time),
-            to_i64(max_time),
-            data.len() as i64
-        ])?;
-        let block_id = tx.last_insert_rowid();
-        tx.prepare_cached("INSERT INTO block_data (block_id, data) VALUES (?1, ?2)")?
-            .execute(params![block_id, data])?;
+            items.len(),
+            (min_time, max_time),
+            data,
+        )?;
 
         let mut service_of: HashMap<*const shared::trace::Resource, i64> = HashMap::default();
         let mut groups: HashMap<(i64, i32), (i64, u64, u64)> = HashMap::default();

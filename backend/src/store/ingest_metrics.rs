@@ -67,6 +67,42 @@ pub enum StoredPoint {
 }
 
 impl StoredPoint {
+    /// The point if it is a gauge/sum point.
+    pub fn into_number(self) -> Option<shared::metrics::NumberPoint> {
+        if let StoredPoint::Number(p) = self {
+            Some(p)
+        } else {
+            None
+        }
+    }
+
+    /// The point if it is an explicit-bucket histogram point.
+    pub fn into_histogram(self) -> Option<shared::metrics::HistogramPoint> {
+        if let StoredPoint::Histogram(p) = self {
+            Some(p)
+        } else {
+            None
+        }
+    }
+
+    /// The point if it is an exponential histogram point.
+    pub fn into_exp_histogram(self) -> Option<shared::metrics::ExpHistogramPoint> {
+        if let StoredPoint::ExpHistogram(p) = self {
+            Some(p)
+        } else {
+            None
+        }
+    }
+
+    /// The point if it is a summary point.
+    pub fn into_summary(self) -> Option<shared::metrics::SummaryPoint> {
+        if let StoredPoint::Summary(p) = self {
+            Some(p)
+        } else {
+            None
+        }
+    }
+
     /// The point's timestamp.
     pub fn time(&self) -> UnixNanos {
         match self {

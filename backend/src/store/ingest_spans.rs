@@ -209,21 +209,14 @@ impl SpanIndexer {
         };
         let min_start = items.iter().map(|i| i.span.start_time.0).min().unwrap_or(0);
         let max_start = items.iter().map(|i| i.span.start_time.0).max().unwrap_or(0);
-        tx.prepare_cached(
-            "INSERT INTO blocks (signal, format, item_count, min_time, max_time, bytes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![
+        let block_id = super::blocks::insert(
+            tx,
             SIGNAL_SPANS,
             spans::FORMAT_VERSION,
-            items.len() as i64,
-            to_i64(min_start),
-            to_i64(max_start),
-            data.len() as i64
-        ])?;
-        let block_id = tx.last_insert_rowid();
-        tx.prepare_cached("INSERT INTO block_data (block_id, data) VALUES (?1, ?2)")?
-            .execute(params![block_id, data])?;
+            items.len(),
+            (min_start, max_start),
+            data,
+        )?;
 
         // Service ids per resource (resources are shared by pointer).
         let mut service_of: HashMap<*const shared::trace::Resource, i64> = HashMap::default();

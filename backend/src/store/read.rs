@@ -410,70 +410,26 @@ fn assemble(
     is_monotonic: bool,
     points: Vec<StoredPoint>,
 ) -> MetricData {
+    let points = points.into_iter();
     match kind {
         MetricKind::Gauge => MetricData::Gauge {
-            points: points
-                .into_iter()
-                .filter_map(|p| {
-                    if let StoredPoint::Number(n) = p {
-                        Some(n)
-                    } else {
-                        None
-                    }
-                })
-                .collect(),
+            points: points.filter_map(StoredPoint::into_number).collect(),
         },
         MetricKind::Sum => MetricData::Sum {
-            points: points
-                .into_iter()
-                .filter_map(|p| {
-                    if let StoredPoint::Number(n) = p {
-                        Some(n)
-                    } else {
-                        None
-                    }
-                })
-                .collect(),
+            points: points.filter_map(StoredPoint::into_number).collect(),
             temporality,
             is_monotonic,
         },
         MetricKind::Histogram => MetricData::Histogram {
-            points: points
-                .into_iter()
-                .filter_map(|p| {
-                    if let StoredPoint::Histogram(n) = p {
-                        Some(n)
-                    } else {
-                        None
-                    }
-                })
-                .collect(),
+            points: points.filter_map(StoredPoint::into_histogram).collect(),
             temporality,
         },
         MetricKind::ExponentialHistogram => MetricData::ExponentialHistogram {
-            points: points
-                .into_iter()
-                .filter_map(|p| {
-                    if let StoredPoint::ExpHistogram(n) = p {
-                        Some(n)
-                    } else {
-                        None
-                    }
-                })
-                .collect(),
+            points: points.filter_map(StoredPoint::into_exp_histogram).collect(),
             temporality,
         },
         MetricKind::Summary => MetricData::Summary {
-            points: points
-                .into_iter()
-                .filter_map(|p| {
-                    if let StoredPoint::Summary(n) = p {
-                        Some(n)
-                    } else {
-                        None
-                    }
-                })
-                .collect(),
+            points: points.filter_map(StoredPoint::into_summary).collect(),
         },
     }
 }

@@ -5,3 +5,36 @@ pub mod bloom;
 pub mod codec;
 pub mod logs;
 pub mod spans;
+
+use rusqlite::{Transaction, params};
+
+use super::StoreError;
+
+/// Stores a block: its row in `blocks` (what the index needs to know
+/// without opening it) and its bytes in `block_data`. Returns its id.
+pub fn insert(
+    tx: &Transaction<'_>,
+    signal: i64,
+    format: u8,
+    items: usize,
+    (min_time, max_time): (u64, u64),
+    data: Vec<u8>,
+) -> Result<i64, StoreError> {
+    let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    tx.prepare_cached(
+        "INSERT INTO blocks (signal, format, item_count, min_time, max_time, bytes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        signal,
+        format,
+        i64::try_from(items).unwrap_or(i64::MAX),
+        clamp(min_time),
+        clamp(max_time),
+        data.len() as i64
+    ])?;
+    let block_id = tx.last_insert_rowid();
+    tx.prepare_cached("INSERT INTO block_data (block_id, data) VALUES (?1, ?2)")?
+        .execute(params![block_id, data])?;
+    Ok(block_id)
+}
