@@ -164,6 +164,179 @@ pub struct StatsResponse {
     pub uptime_seconds: u64,
 }
 
+/// `GET /api/traces`: trace summaries, newest start first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TracesResponse {
+    pub traces: Vec<TraceSummary>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /api/spans`: spans, newest start first, with their resources and
+/// scopes sent once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpansResponse {
+    pub resources: Vec<Resource>,
+    pub scopes: Vec<Scope>,
+    pub spans: Vec<SpanRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Rate, errors and duration of one service over a window (the RED
+/// method). "Requests" are its server and consumer spans, or its root
+/// spans when it has none of those.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceStats {
+    pub name: String,
+    pub span_count: u64,
+    pub error_span_count: u64,
+    pub request_count: u64,
+    pub request_error_count: u64,
+    /// Requests per second over the window.
+    pub request_rate: f64,
+    /// Failed requests / requests (0 when there were none).
+    pub error_rate: f64,
+    /// Request duration percentiles (±2 %), absent without requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50: Option<UnixNanos>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p95: Option<UnixNanos>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99: Option<UnixNanos>,
+    pub log_count: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<UnixNanos>,
+    /// Requests per bucket across the window (for a sparkline).
+    pub requests_over_time: Vec<u64>,
+}
+
+/// `GET /api/services`: the service catalog, by name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicesResponse {
+    pub from: UnixNanos,
+    pub to: UnixNanos,
+    /// Width of each `requests_over_time` bucket.
+    pub bucket: UnixNanos,
+    pub services: Vec<ServiceStats>,
+}
+
+/// A node of the global service map.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceMapNode {
+    pub name: String,
+    /// An inferred caller outside the stored data (a span's parent is
+    /// missing), not a service that sent spans.
+    pub external: bool,
+    pub span_count: u64,
+    pub error_count: u64,
+}
+
+/// Calls from one service to another.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceMapEdge {
+    pub caller: String,
+    pub callee: String,
+    pub call_count: u64,
+    pub error_count: u64,
+    /// 95th percentile of the callee spans' duration.
+    pub p95: UnixNanos,
+}
+
+/// `GET /api/service-map`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceMapResponse {
+    pub nodes: Vec<ServiceMapNode>,
+    pub edges: Vec<ServiceMapEdge>,
+    /// Spans the map was computed from.
+    pub spans_examined: u64,
+    /// False when the window held more spans than one map reads (the map
+    /// then covers the newest `spans_examined`).
+    pub complete: bool,
+}
+
+/// One metric of the catalog.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricInfo {
+    pub name: String,
+    pub kind: MetricKind,
+    pub unit: String,
+    pub description: String,
+    pub temporality: Temporality,
+    pub is_monotonic: bool,
+    pub series_count: u64,
+    pub services: Vec<String>,
+}
+
+/// `GET /api/metrics`: by name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricsResponse {
+    pub metrics: Vec<MetricInfo>,
+}
+
+/// Where a metric query's points came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Resolution {
+    #[serde(rename = "raw")]
+    Raw,
+    #[serde(rename = "1m")]
+    Minute,
+    #[serde(rename = "1h")]
+    Hour,
+}
+
+/// One output point; `value` is null where the step holds no data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricValue {
+    pub time: UnixNanos,
+    pub value: Option<f64>,
+}
+
+/// A label of an output series.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeriesLabel {
+    pub key: String,
+    pub value: String,
+}
+
+/// One output series of a metric query.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricSeriesResult {
+    /// The `group_by` keys with their values, or every attribute of the
+    /// stored series when not grouped.
+    pub labels: Vec<SeriesLabel>,
+    pub points: Vec<MetricValue>,
+}
+
+/// `GET /api/metrics/{name}/query`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricQueryResponse {
+    pub name: String,
+    pub kind: MetricKind,
+    pub unit: String,
+    pub description: String,
+    pub agg: crate::query::Aggregation,
+    pub from: UnixNanos,
+    pub to: UnixNanos,
+    pub step: UnixNanos,
+    pub resolution: Resolution,
+    pub series: Vec<MetricSeriesResult>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
