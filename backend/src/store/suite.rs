@@ -78,6 +78,7 @@ pub fn run_all(make: &dyn Fn() -> Arc<dyn TelemetryStore>) {
     logs_come_back_newest_first_and_exact(&*make());
     metric_points_come_back_exactly_in_time_order(&*make());
     unknown_things_are_none(&*make());
+    super::suite_queries::run_all(&*make());
 }
 
 fn written_spans_are_visible_when_the_write_returns(store: &dyn TelemetryStore) {
