@@ -45,7 +45,7 @@ fn start_of(t: u64) -> u64 {
 }
 
 fn is_error_trace(t: u64) -> bool {
-    t % 5 == 0
+    t.is_multiple_of(5)
 }
 
 #[allow(clippy::too_many_arguments)]
