@@ -17,6 +17,7 @@ use crate::datadir::{DataDir, DataDirError};
 use crate::ingest::{self, IngestStats, Ingestor};
 use crate::store::contract::{SqliteStore, TelemetryStore};
 use crate::store::maintenance::{Maintenance, StoreCounters};
+use crate::store::search::SearchContext;
 use crate::store::writer::{self, WriterConfig, WriterHandle};
 use crate::store::{self, StoreError};
 use crate::ui;
@@ -124,8 +125,13 @@ impl Server {
             http,
         } = self;
         let stats = Arc::new(IngestStats::default());
-        let store: Arc<dyn TelemetryStore> =
-            Arc::new(SqliteStore::new(writer.clone(), data_dir.db_path()));
+        let store: Arc<dyn TelemetryStore> = Arc::new(SqliteStore::new(
+            writer.clone(),
+            data_dir.db_path(),
+            SearchContext {
+                indexed: Arc::new(config.indexed_attributes.clone()),
+            },
+        ));
         let ingestor = Ingestor::new(store.clone(), stats.clone());
         let state = ApiState::new(
             data_dir.path().to_owned(),

@@ -6,6 +6,8 @@ mod health;
 mod logs;
 mod metrics;
 mod params;
+mod search;
+mod services;
 mod stats;
 mod traces;
 
@@ -19,7 +21,6 @@ use axum::routing::get;
 pub use error::ApiError;
 
 use crate::ingest::Ingestor;
-use crate::store::StoreError;
 use crate::store::contract::TelemetryStore;
 use crate::store::maintenance::StoreCounters;
 
@@ -63,15 +64,19 @@ impl ApiState {
     }
 
     /// Runs a read of the store on a blocking thread.
-    async fn read<T: Send + 'static>(
+    async fn read<T, E>(
         &self,
-        f: impl FnOnce(&dyn TelemetryStore) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, ApiError> {
+        f: impl FnOnce(&dyn TelemetryStore) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
         let store = self.inner.store.clone();
         tokio::task::spawn_blocking(move || f(&*store))
             .await
             .map_err(|e| ApiError::Internal(format!("query task: {e}")))?
-            .map_err(|e| ApiError::Internal(e.to_string()))
+            .map_err(Into::into)
     }
 }
 
@@ -80,8 +85,13 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/health", get(health::health))
         .route("/api/stats", get(stats::stats))
+        .route("/api/traces", get(search::traces))
         .route("/api/traces/{trace_id}", get(traces::trace))
+        .route("/api/traces/{trace_id}/otlp", get(traces::otlp))
+        .route("/api/spans", get(search::spans))
         .route("/api/logs", get(logs::logs))
+        .route("/api/services", get(services::services))
+        .route("/api/service-map", get(services::service_map))
         .route("/api/metrics/{name}/raw", get(metrics::raw))
         .route("/api/{*rest}", axum::routing::any(error::unknown_route))
         .with_state(state)

@@ -215,6 +215,11 @@ impl Maintenance {
             }
             drop(del);
             unlink_traces(&tx, &ids, &traces)?;
+            let oldest: Option<i64> =
+                tx.query_row("SELECT min(min_time) FROM blocks", [], |r| r.get(0))?;
+            if let Some(oldest) = oldest {
+                super::service_minutes::forget_before(&tx, u64::try_from(oldest).unwrap_or(0))?;
+            }
             let points = evict_metrics_before(&tx, max_time)?;
             self.counters
                 .evicted_points
