@@ -10,9 +10,12 @@ use crate::clipboard::{self, Copied};
 pub struct CopyButtonProps {
     /// What is copied.
     pub text: AttrValue,
-    /// The button's label; an id shows itself (`mono`) when none is given.
+    /// The button's label ("Copy" when none is given).
     #[prop_or_default]
     pub label: Option<AttrValue>,
+    /// Show a copy icon instead of a label.
+    #[prop_or_default]
+    pub icon: bool,
     #[prop_or_default]
     pub title: Option<AttrValue>,
     #[prop_or_default]
@@ -43,13 +46,11 @@ pub fn copy_button(props: &CopyButtonProps) -> Html {
         })
     };
     let (text, class) = match *state {
-        Some(Copied::Failed) => ("Copy failed".to_owned(), "copy failed"),
-        Some(_) => ("Copied ✓".to_owned(), "copy copied"),
+        Some(Copied::Failed) => (html! { "Copy failed" }, "copy failed"),
+        Some(_) => (html! { "Copied ✓" }, "copy copied"),
+        None if props.icon => (copy_icon(), "copy"),
         None => (
-            props
-                .label
-                .as_ref()
-                .map_or_else(|| "Copy".to_owned(), |l| l.to_string()),
+            html! { { props.label.clone().unwrap_or_else(|| "Copy".into()) } },
             "copy",
         ),
     };
@@ -64,6 +65,16 @@ pub fn copy_button(props: &CopyButtonProps) -> Html {
             data-copied-via={state.map(|c| c.as_str())}>
             { text }
         </button>
+    }
+}
+
+/// Two overlapping sheets.
+fn copy_icon() -> Html {
+    html! {
+        <svg class="icon-svg" viewBox="0 0 16 16" width="13" height="13" aria-hidden="true">
+            <rect x="5" y="5" width="9" height="9" rx="1.5" fill="none" stroke="currentColor" stroke-width="1.5" />
+            <path d="M3 11V3.5A1.5 1.5 0 0 1 4.5 2H11" fill="none" stroke="currentColor" stroke-width="1.5" />
+        </svg>
     }
 }
 
@@ -86,7 +97,7 @@ pub fn copy_id(props: &CopyIdProps) -> Html {
     html! {
         <span class="copy-id">
             <code class="mono" title={props.id_text.clone()}>{ shown }</code>
-            <CopyButton text={props.id_text.clone()} label="⧉" classes="icon" />
+            <CopyButton text={props.id_text.clone()} icon=true classes="icon" />
         </span>
     }
 }

@@ -11,6 +11,9 @@ use crate::palette::service_color;
 const NODE_W: f64 = 160.0;
 const NODE_H: f64 = 46.0;
 const PAD: f64 = 24.0;
+/// The layout's units → pixels: wider between layers, for edge labels.
+const SX: f64 = 1.45;
+const SY: f64 = 0.8;
 
 #[derive(Properties, PartialEq)]
 pub struct ServiceMapProps {
@@ -45,13 +48,13 @@ pub fn service_map_view(props: &ServiceMapProps) -> Html {
     let ox = PAD + NODE_W / 2.0;
     let oy = PAD + NODE_H / 2.0;
     let has_back = lay.edges.iter().any(|e| e.back);
-    let width = lay.width + NODE_W + 2.0 * PAD;
-    let height = lay.height + NODE_H + 2.0 * PAD + if has_back { 40.0 } else { 0.0 };
+    let width = lay.width * SX + NODE_W + 2.0 * PAD;
+    let height = lay.height * SY + NODE_H + 2.0 * PAD + if has_back { 40.0 } else { 0.0 };
 
     let edges = lay.edges.iter().filter_map(|path| {
         let e = map.edges.get(path.edge)?;
-        let (fx, fy) = (path.from.0 + ox, path.from.1 + oy);
-        let (tx, ty) = (path.to.0 + ox, path.to.1 + oy);
+        let (fx, fy) = (path.from.0 * SX + ox, path.from.1 * SY + oy);
+        let (tx, ty) = (path.to.0 * SX + ox, path.to.1 * SY + oy);
         let (d, lx, ly) = if path.back {
             let (sx, sy) = (fx, fy + NODE_H / 2.0);
             let (ex, ey) = (tx, ty + NODE_H / 2.0);
@@ -91,7 +94,7 @@ pub fn service_map_view(props: &ServiceMapProps) -> Html {
     });
 
     let nodes = map.nodes.iter().zip(&lay.nodes).map(|(n, p)| {
-        let (x, y) = (p.x + ox - NODE_W / 2.0, p.y + oy - NODE_H / 2.0);
+        let (x, y) = (p.x * SX + ox - NODE_W / 2.0, p.y * SY + oy - NODE_H / 2.0);
         let color = if n.external { "var(--muted)" } else { service_color(&n.name) };
         let sub = if n.external {
             "outside the data".to_owned()
@@ -110,7 +113,7 @@ pub fn service_map_view(props: &ServiceMapProps) -> Html {
                data-service={n.name.clone()} data-external={n.external.to_string()} {onclick}
                transform={format!("translate({x:.1},{y:.1})")}>
                 <title>{ format!("{}: {sub}", n.name) }</title>
-                <rect width={NODE_W.to_string()} height={NODE_H.to_string()} rx="8" />
+                <rect class="box" width={NODE_W.to_string()} height={NODE_H.to_string()} rx="8" />
                 <rect width="5" height={NODE_H.to_string()} rx="2" fill={color} class="stripe" />
                 <text x="14" y="19" class="node-name">{ short(&n.name, 20) }</text>
                 <text x="14" y="36" class="node-sub">{ sub }</text>

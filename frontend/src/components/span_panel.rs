@@ -71,7 +71,7 @@ pub fn span_panel(props: &SpanPanelProps) -> Html {
                             let cb = props.on_select.clone();
                             Callback::from(move |e: MouseEvent| { e.prevent_default(); cb.emit(p); })
                         }>{ p.to_hex() }</a>
-                        <CopyButton text={p.to_hex()} label="⧉" classes="icon" />
+                        <CopyButton text={p.to_hex()} icon=true classes="icon" />
                     </dd>
                 }
             </dl>
@@ -119,7 +119,7 @@ pub fn span_panel(props: &SpanPanelProps) -> Html {
                             <AppLink href={url::trace_href(l.trace_id, Some(l.span_id))} classes="mono span-link">
                                 { format!("{} / {}", l.trace_id, l.span_id) }
                             </AppLink>
-                            <CopyButton text={l.trace_id.to_hex()} label="⧉" classes="icon" title="Copy the linked trace id" />
+                            <CopyButton text={l.trace_id.to_hex()} icon=true classes="icon" title="Copy the linked trace id" />
                             if !l.attributes.is_empty() { <Attributes attrs={l.attributes.clone()} /> }
                         </div>
                     }) }

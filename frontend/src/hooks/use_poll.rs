@@ -7,7 +7,7 @@ use gloo_timers::callback::Interval;
 use yew::prelude::*;
 
 /// The intervals offered, in seconds (0 = off).
-pub const CHOICES: [u32; 5] = [0, 5, 10, 30, 60];
+pub const CHOICES: [u32; 6] = [0, 2, 5, 10, 30, 60];
 
 const STORAGE_KEY: &str = "sightline.refresh";
 

@@ -224,7 +224,7 @@ fn span_row(r: &SpanRecord, nav: Option<Navigator>) -> Html {
             <td class={classes!(err.then_some("err"))}>{ if err { "error" } else if s.status.code == StatusCode::Ok { "ok" } else { "—" } }</td>
             <td class="mono" onclick={Callback::from(|e: MouseEvent| e.stop_propagation())}>
                 <AppLink href={url::trace_href(s.trace_id, None)} classes="trace-link">{ format!("{}…", &s.trace_id.to_hex()[..8]) }</AppLink>
-                <CopyButton text={s.trace_id.to_hex()} label="⧉" classes="icon" />
+                <CopyButton text={s.trace_id.to_hex()} icon=true classes="icon" />
             </td>
         </tr>
     }
