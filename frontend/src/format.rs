@@ -82,9 +82,44 @@ fn trim_zeros(s: &str) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
-/// A per-second rate: `12/s`, `0.25/s`, `1.2k/s`.
+/// A rate in the unit that keeps it readable: `12/s`, `1.2k/s`, `3/min`,
+/// `1/h`.
 pub fn rate(per_second: f64) -> String {
-    format!("{}/s", si(per_second))
+    if per_second == 0.0 {
+        "0/s".into()
+    } else if per_second >= 0.5 {
+        format!("{}/s", si(per_second))
+    } else if per_second * 60.0 >= 0.5 {
+        format!("{}/min", si(per_second * 60.0))
+    } else {
+        format!("{}/h", si(per_second * 3600.0))
+    }
+}
+
+/// An attribute or log body value as text: strings as they are, lists and
+/// maps in a compact form (`{code=402, reason="declined"}`, `[1, "x"]`).
+pub fn value_text(v: &shared::AnyValue) -> String {
+    use shared::AnyValue;
+    fn nested(v: &AnyValue) -> String {
+        match v {
+            AnyValue::String(s) => format!("{s:?}"),
+            other => value_text(other),
+        }
+    }
+    match v {
+        AnyValue::Array(items) => {
+            let inner: Vec<String> = items.iter().map(nested).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        AnyValue::KvList(kvs) => {
+            let inner: Vec<String> = kvs
+                .iter()
+                .map(|kv| format!("{}={}", kv.key, nested(&kv.value)))
+                .collect();
+            format!("{{{}}}", inner.join(", "))
+        }
+        other => other.to_display_string(),
+    }
 }
 
 /// A ratio 0..=1 as a percentage: `0%`, `0.5%`, `12.3%`, `100%`.
@@ -293,6 +328,10 @@ mod tests {
         assert_eq!(si(12.34), "12.3");
         assert_eq!(si(f64::NAN), "–");
         assert_eq!(rate(0.5), "0.5/s");
+        assert_eq!(rate(12.0), "12/s");
+        assert_eq!(rate(0.05), "3/min");
+        assert_eq!(rate(1.0 / 3600.0), "1/h");
+        assert_eq!(rate(0.0), "0/s");
         assert_eq!(percent(0.0), "0%");
         assert_eq!(percent(0.123), "12.3%");
         assert_eq!(percent(1.0), "100%");
@@ -331,6 +370,27 @@ mod tests {
         );
         assert_eq!(parse_datetime_local("yesterday", 0), None);
         assert_eq!(parse_datetime_local("2023-13-01T00:00", 0), None);
+    }
+
+    #[test]
+    fn values_as_text() {
+        use shared::{AnyValue, KeyValue};
+        let v = AnyValue::KvList(vec![
+            KeyValue {
+                key: "code".into(),
+                value: AnyValue::Int(402),
+            },
+            KeyValue::string("reason", "card declined"),
+            KeyValue {
+                key: "tags".into(),
+                value: AnyValue::Array(vec![AnyValue::String("x".into()), AnyValue::Bool(false)]),
+            },
+        ]);
+        assert_eq!(
+            value_text(&v),
+            r#"{code=402, reason="card declined", tags=["x", false]}"#
+        );
+        assert_eq!(value_text(&AnyValue::String("plain".into())), "plain");
     }
 
     #[test]

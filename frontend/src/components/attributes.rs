@@ -22,7 +22,7 @@ pub fn attributes(props: &AttributesProps) -> Html {
         <table class="kv">
             <tbody>
                 { for attrs.into_iter().map(|kv| {
-                    let value = kv.value.to_display_string();
+                    let value = crate::format::value_text(&kv.value);
                     let multi = value.contains('\n');
                     html! {
                         <tr>

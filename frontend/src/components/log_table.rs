@@ -18,7 +18,7 @@ use crate::url;
 /// A key for a log row (logs have no id).
 pub fn log_key(e: &LogEntry) -> String {
     let r = &e.record;
-    let body = r.body.to_display_string();
+    let body = crate::format::value_text(&r.body);
     let head: String = body.chars().take(48).collect();
     format!(
         "{}-{}-{}-{}-{}",
@@ -102,7 +102,7 @@ fn row(props: &LogTableProps, i: usize, e: &LogEntry) -> Html {
         }
         _ => None,
     };
-    let body = r.body.to_display_string();
+    let body = crate::format::value_text(&r.body);
     let cols = if props.in_trace { 4 } else { 5 };
     html! {
         <key={key.clone()}>

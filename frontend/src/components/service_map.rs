@@ -12,7 +12,7 @@ const NODE_W: f64 = 160.0;
 const NODE_H: f64 = 46.0;
 const PAD: f64 = 24.0;
 /// The layout's units → pixels: wider between layers, for edge labels.
-const SX: f64 = 1.45;
+const SX: f64 = 1.6;
 const SY: f64 = 0.8;
 
 #[derive(Properties, PartialEq)]
@@ -67,10 +67,16 @@ pub fn service_map_view(props: &ServiceMapProps) -> Html {
         } else {
             let (sx, ex) = (fx + NODE_W / 2.0, tx - NODE_W / 2.0 - 3.0);
             let mx = (sx + ex) / 2.0;
+            // The label sits at the middle of the curve, where edges that
+            // leave one node have spread apart by half their targets' gap.
+            let t: f64 = 0.5;
+            let u = 1.0 - t;
+            let bx = u * u * u * sx + 3.0 * u * u * t * mx + 3.0 * u * t * t * mx + t * t * t * ex;
+            let by = u * u * u * fy + 3.0 * u * u * t * fy + 3.0 * u * t * t * ty + t * t * t * ty;
             (
                 format!("M{sx:.1},{fy:.1} C{mx:.1},{fy:.1} {mx:.1},{ty:.1} {ex:.1},{ty:.1}"),
-                mx,
-                (fy + ty) / 2.0 - 6.0,
+                bx,
+                by - 6.0,
             )
         };
         let from = map.nodes.get(e.from).map(|n| n.name.clone()).unwrap_or_default();

@@ -87,7 +87,7 @@ pub fn span_panel(props: &SpanPanelProps) -> Html {
                     <summary>{ format!("Events ({})", s.events.len()) }</summary>
                     { for s.events.iter().map(|ev| {
                         let is_exc = ev.name == "exception";
-                        let text = |k: &str| find(&ev.attributes, k).map(|v| v.to_display_string());
+                        let text = |k: &str| find(&ev.attributes, k).map(crate::format::value_text);
                         let stack = text("exception.stacktrace");
                         let rest: Vec<_> = ev.attributes.iter()
                             .filter(|kv| !(is_exc && matches!(kv.key.as_str(), "exception.stacktrace" | "exception.type" | "exception.message")))
