@@ -17,7 +17,7 @@ use shared::{SpanId, TraceId, UnixNanos};
 use super::codec::{
     ArcTable, CodecError, ContainerReader, ContainerWriter, Cursor, Dict, DictBuilder, Effort,
     put_attrs, put_ivarint, put_resources, put_scopes, put_uvarint, read_attrs, read_resources,
-    read_scopes,
+    read_scopes, skip_attrs,
 };
 
 const MAGIC: [u8; 4] = *b"SLSP";
@@ -381,7 +381,34 @@ impl<'a> SpanBlockReader<'a> {
         );
         let mut spans = Vec::new();
         for (i, head) in heads.iter().enumerate() {
-            // Every column is read in step, kept or not, to stay aligned.
+            // Every column advances in step, kept or not; skipped rows are
+            // stepped over without building anything.
+            if !keep(i, head) {
+                status.u8()?;
+                self.dict.skip(&mut status)?;
+                scope_c.u32v()?;
+                self.dict.skip(&mut sf)?;
+                sf.u32v()?;
+                skip_attrs(&mut attrs, &self.dict)?;
+                for _ in 0..events.len()? {
+                    events.ivarint()?;
+                    self.dict.skip(&mut events)?;
+                    skip_attrs(&mut events, &self.dict)?;
+                    events.u32v()?;
+                }
+                for _ in 0..links.len()? {
+                    links.array::<16>()?;
+                    links.array::<8>()?;
+                    self.dict.skip(&mut links)?;
+                    skip_attrs(&mut links, &self.dict)?;
+                    links.u32v()?;
+                    links.u32v()?;
+                }
+                dropped.u32v()?;
+                dropped.u32v()?;
+                dropped.u32v()?;
+                continue;
+            }
             let _code = status.u8()?;
             let message = self.dict.read(&mut status)?;
             let scope_idx = scope_c.u32v()?;
@@ -412,9 +439,6 @@ impl<'a> SpanBlockReader<'a> {
                 });
             }
             let (da, de, dl) = (dropped.u32v()?, dropped.u32v()?, dropped.u32v()?);
-            if !keep(i, head) {
-                continue;
-            }
             if head.resource as usize >= resources.len() || scope_idx as usize >= scopes.len() {
                 return Err(CodecError::Malformed(
                     "resource or scope index out of range".into(),

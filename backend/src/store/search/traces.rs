@@ -380,7 +380,7 @@ fn by_span_blocks(
         let reader = SpanBlockReader::open(&data)
             .map_err(|e| StoreError::Corrupt(block_id, e.to_string()))?;
         let block = reader
-            .decode(|_, h| !seen.contains(&h.trace_id))
+            .decode(|_, h| f.bounds.contains(h.start) && !seen.contains(&h.trace_id))
             .map_err(|e| StoreError::Corrupt(block_id, e.to_string()))?;
         for (ri, _, span) in &block.spans {
             if seen.contains(&span.trace_id) {
