@@ -210,6 +210,7 @@ pub fn put_attrs(out: &mut Vec<u8>, dict: &mut DictBuilder, kvs: &[KeyValue]) {
 // ---- reading ------------------------------------------------------------------
 
 /// A bounds-checked reader over stored bytes.
+#[derive(Clone)]
 pub struct Cursor<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -381,6 +382,48 @@ fn skip_value_at(c: &mut Cursor<'_>, dict: &Dict, depth: usize) -> Result<(), Co
         t => return Err(CodecError::Malformed(format!("unknown value tag {t}"))),
     }
     Ok(())
+}
+
+/// Moves past a list written by [`put_attrs`], noting which of `wanted`
+/// (key, value-as-text) pairs it holds: bit `i` of the result is set when
+/// pair `i` is present. Strings and integers compare without building the
+/// value; other kinds are built only when their key is wanted.
+pub fn scan_attrs(
+    c: &mut Cursor<'_>,
+    dict: &Dict,
+    wanted: &[(&str, &str)],
+) -> Result<u64, CodecError> {
+    let mut found = 0u64;
+    for _ in 0..c.len()? {
+        let key = dict.get(c.u32v()?)?;
+        let hits: Vec<usize> = (0..wanted.len().min(64))
+            .filter(|&i| wanted[i].0 == key)
+            .collect();
+        if hits.is_empty() {
+            skip_value(c, dict)?;
+            continue;
+        }
+        let mut peek = c.clone();
+        let text = match peek.u8()? {
+            TAG_STRING => {
+                let s = dict.get(peek.u32v()?)?;
+                *c = peek;
+                std::borrow::Cow::Borrowed(s)
+            }
+            TAG_INT => {
+                let v = peek.ivarint()?;
+                *c = peek;
+                std::borrow::Cow::Owned(v.to_string())
+            }
+            _ => std::borrow::Cow::Owned(read_value(c, dict)?.to_display_string()),
+        };
+        for i in hits {
+            if wanted[i].1 == text {
+                found |= 1 << i;
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Moves past a list written by [`put_attrs`] without building it.

@@ -17,7 +17,7 @@ use shared::{SpanId, TraceId, UnixNanos};
 use super::codec::{
     ArcTable, CodecError, ContainerReader, ContainerWriter, Cursor, Dict, DictBuilder, Effort,
     put_attrs, put_ivarint, put_resources, put_scopes, put_uvarint, read_attrs, read_resources,
-    read_scopes, skip_attrs,
+    read_scopes, scan_attrs, skip_attrs,
 };
 
 const MAGIC: [u8; 4] = *b"SLSP";
@@ -356,7 +356,18 @@ impl<'a> SpanBlockReader<'a> {
     /// build in full (the rest are skipped cheaply).
     pub fn decode(
         &self,
+        keep: impl FnMut(usize, &SpanHead) -> bool,
+    ) -> Result<SpanBlock, CodecError> {
+        self.decode_matching(keep, &[])
+    }
+
+    /// Like [`decode`](Self::decode), and a span is built only if every
+    /// `(key, value-as-text)` pair of `attrs` is among its own or its
+    /// resource's attributes (checked on the stored bytes first).
+    pub fn decode_matching(
+        &self,
         mut keep: impl FnMut(usize, &SpanHead) -> bool,
+        want_attrs: &[(&str, &str)],
     ) -> Result<SpanBlock, CodecError> {
         let heads = self.heads()?;
         let resources = self.resources()?;
@@ -379,11 +390,42 @@ impl<'a> SpanBlockReader<'a> {
             Cursor::new(&links_raw),
             Cursor::new(&dropped_raw),
         );
+        let all = if want_attrs.is_empty() {
+            0
+        } else {
+            u64::MAX >> (64 - want_attrs.len().min(64))
+        };
+        // Which wanted pairs each resource provides.
+        let resource_bits: Vec<u64> = resources
+            .iter()
+            .map(|r| {
+                want_attrs
+                    .iter()
+                    .enumerate()
+                    .take(64)
+                    .filter(|(_, (k, v))| {
+                        r.attributes
+                            .iter()
+                            .any(|kv| kv.key == *k && kv.value.to_display_string() == *v)
+                    })
+                    .fold(0u64, |bits, (i, _)| bits | 1 << i)
+            })
+            .collect();
         let mut spans = Vec::new();
         for (i, head) in heads.iter().enumerate() {
+            let mut wanted = keep(i, head);
+            if wanted && all != 0 {
+                let mut probe = attrs.clone();
+                let own = scan_attrs(&mut probe, &self.dict, want_attrs)?;
+                let from_resource = resource_bits
+                    .get(head.resource as usize)
+                    .copied()
+                    .unwrap_or(0);
+                wanted = (own | from_resource) & all == all;
+            }
             // Every column advances in step, kept or not; skipped rows are
             // stepped over without building anything.
-            if !keep(i, head) {
+            if !wanted {
                 status.u8()?;
                 self.dict.skip(&mut status)?;
                 scope_c.u32v()?;

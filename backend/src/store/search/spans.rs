@@ -141,6 +141,7 @@ pub fn search(
     let mut found: Newest<SpanKey, (Arc<Resource>, Arc<Scope>, shared::trace::Span)> =
         Newest::new(limit);
     let blocks = candidate_blocks(conn, q, bounds)?.unwrap_or_default();
+    let wanted = attrs::pairs(&q.attrs);
     for (n, &(block_id, _)) in blocks.iter().enumerate() {
         let needs_filter = q.span_id.is_some() || !q.attrs.is_empty();
         if needs_filter
@@ -171,23 +172,26 @@ pub fn search(
             .collect();
         let floor = found.threshold(|k| k.0).unwrap_or(0);
         let block = reader
-            .decode(|_, h| {
-                let dur = h.end.saturating_sub(h.start);
-                let key = (h.start, h.trace_id, h.span_id);
-                h.start >= floor
-                    && bounds.contains(h.start)
-                    && after.is_none_or(|a| key < a)
-                    && q.trace_id.is_none_or(|t| t == h.trace_id)
-                    && q.span_id.is_none_or(|s| s == h.span_id)
-                    && q.service
-                        .as_deref()
-                        .is_none_or(|s| service_of.get(&h.resource).is_some_and(|name| *name == s))
-                    && q.name.as_deref().is_none_or(|n| n == h.name)
-                    && q.kind.is_none_or(|k| k == h.kind)
-                    && q.status.is_none_or(|s| s.matches(h.status))
-                    && q.min_duration.is_none_or(|m| dur >= m)
-                    && q.max_duration.is_none_or(|m| dur <= m)
-            })
+            .decode_matching(
+                |_, h| {
+                    let dur = h.end.saturating_sub(h.start);
+                    let key = (h.start, h.trace_id, h.span_id);
+                    h.start >= floor
+                        && bounds.contains(h.start)
+                        && after.is_none_or(|a| key < a)
+                        && q.trace_id.is_none_or(|t| t == h.trace_id)
+                        && q.span_id.is_none_or(|s| s == h.span_id)
+                        && q.service.as_deref().is_none_or(|s| {
+                            service_of.get(&h.resource).is_some_and(|name| *name == s)
+                        })
+                        && q.name.as_deref().is_none_or(|n| n == h.name)
+                        && q.kind.is_none_or(|k| k == h.kind)
+                        && q.status.is_none_or(|s| s.matches(h.status))
+                        && q.min_duration.is_none_or(|m| dur >= m)
+                        && q.max_duration.is_none_or(|m| dur <= m)
+                },
+                &wanted,
+            )
             .map_err(corrupt)?;
         let resources: Vec<Arc<Resource>> = block.resources.into_iter().map(Arc::new).collect();
         let scopes: Vec<Arc<Scope>> = block.scopes.into_iter().map(Arc::new).collect();
