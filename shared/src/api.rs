@@ -162,6 +162,18 @@ pub struct StatsResponse {
     pub evicted_points: u64,
     pub cardinality_rejections: u64,
     pub uptime_seconds: u64,
+    /// Accepted items per second over about the last minute.
+    #[serde(default)]
+    pub ingest_rates: IngestRates,
+}
+
+/// Accepted items per second, per signal.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestRates {
+    pub spans: f64,
+    pub logs: f64,
+    pub metric_points: f64,
 }
 
 /// `GET /api/traces`: trace summaries, newest start first.

@@ -17,7 +17,7 @@ use shared::{SpanId, TraceId, UnixNanos};
 use super::codec::{
     ArcTable, CodecError, ContainerReader, ContainerWriter, Cursor, Dict, DictBuilder, Effort,
     put_attrs, put_ivarint, put_resources, put_scopes, put_uvarint, read_attrs, read_resources,
-    read_scopes,
+    read_scopes, scan_attrs, skip_attrs,
 };
 
 const MAGIC: [u8; 4] = *b"SLSP";
@@ -356,7 +356,18 @@ impl<'a> SpanBlockReader<'a> {
     /// build in full (the rest are skipped cheaply).
     pub fn decode(
         &self,
+        keep: impl FnMut(usize, &SpanHead) -> bool,
+    ) -> Result<SpanBlock, CodecError> {
+        self.decode_matching(keep, &[])
+    }
+
+    /// Like [`decode`](Self::decode), and a span is built only if every
+    /// `(key, value-as-text)` pair of `attrs` is among its own or its
+    /// resource's attributes (checked on the stored bytes first).
+    pub fn decode_matching(
+        &self,
         mut keep: impl FnMut(usize, &SpanHead) -> bool,
+        want_attrs: &[(&str, &str)],
     ) -> Result<SpanBlock, CodecError> {
         let heads = self.heads()?;
         let resources = self.resources()?;
@@ -379,9 +390,67 @@ impl<'a> SpanBlockReader<'a> {
             Cursor::new(&links_raw),
             Cursor::new(&dropped_raw),
         );
+        let all = if want_attrs.is_empty() {
+            0
+        } else {
+            u64::MAX >> (64 - want_attrs.len().min(64))
+        };
+        // Which wanted pairs each resource provides.
+        let resource_bits: Vec<u64> = resources
+            .iter()
+            .map(|r| {
+                want_attrs
+                    .iter()
+                    .enumerate()
+                    .take(64)
+                    .filter(|(_, (k, v))| {
+                        r.attributes
+                            .iter()
+                            .any(|kv| kv.key == *k && kv.value.to_display_string() == *v)
+                    })
+                    .fold(0u64, |bits, (i, _)| bits | 1 << i)
+            })
+            .collect();
         let mut spans = Vec::new();
         for (i, head) in heads.iter().enumerate() {
-            // Every column is read in step, kept or not, to stay aligned.
+            let mut wanted = keep(i, head);
+            if wanted && all != 0 {
+                let mut probe = attrs.clone();
+                let own = scan_attrs(&mut probe, &self.dict, want_attrs)?;
+                let from_resource = resource_bits
+                    .get(head.resource as usize)
+                    .copied()
+                    .unwrap_or(0);
+                wanted = (own | from_resource) & all == all;
+            }
+            // Every column advances in step, kept or not; skipped rows are
+            // stepped over without building anything.
+            if !wanted {
+                status.u8()?;
+                self.dict.skip(&mut status)?;
+                scope_c.u32v()?;
+                self.dict.skip(&mut sf)?;
+                sf.u32v()?;
+                skip_attrs(&mut attrs, &self.dict)?;
+                for _ in 0..events.len()? {
+                    events.ivarint()?;
+                    self.dict.skip(&mut events)?;
+                    skip_attrs(&mut events, &self.dict)?;
+                    events.u32v()?;
+                }
+                for _ in 0..links.len()? {
+                    links.array::<16>()?;
+                    links.array::<8>()?;
+                    self.dict.skip(&mut links)?;
+                    skip_attrs(&mut links, &self.dict)?;
+                    links.u32v()?;
+                    links.u32v()?;
+                }
+                dropped.u32v()?;
+                dropped.u32v()?;
+                dropped.u32v()?;
+                continue;
+            }
             let _code = status.u8()?;
             let message = self.dict.read(&mut status)?;
             let scope_idx = scope_c.u32v()?;
@@ -412,9 +481,6 @@ impl<'a> SpanBlockReader<'a> {
                 });
             }
             let (da, de, dl) = (dropped.u32v()?, dropped.u32v()?, dropped.u32v()?);
-            if !keep(i, head) {
-                continue;
-            }
             if head.resource as usize >= resources.len() || scope_idx as usize >= scopes.len() {
                 return Err(CodecError::Malformed(
                     "resource or scope index out of range".into(),

@@ -29,3 +29,12 @@ pub fn block_may_match(ctx: &SearchContext, filter: &Bloom<'_>, filters: &[AttrF
             )
     })
 }
+
+/// The filters as (key, value) pairs for the block readers' byte-level
+/// matching.
+pub fn pairs(filters: &[AttrFilter]) -> Vec<(&str, &str)> {
+    filters
+        .iter()
+        .map(|f| (f.key.as_str(), f.value.as_str()))
+        .collect()
+}

@@ -8,6 +8,7 @@
 //! tokenisation the filters were built with.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
@@ -15,6 +16,7 @@ use shared::AnyValue;
 use shared::api::{LogEntry, LogsResponse};
 use shared::logs::LogRecord;
 use shared::query::{Bounds, LogQuery};
+use shared::trace::{Resource, Scope};
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::super::blocks::bloom::{Bloom, Namespace, terms};
@@ -46,6 +48,31 @@ fn value_terms(v: &AnyValue, out: &mut HashSet<String>) {
         AnyValue::KvList(kvs) => kvs.iter().for_each(|kv| value_terms(&kv.value, out)),
         other => out.extend(terms(&other.to_display_string())),
     }
+}
+
+/// A tie-breaker for logs of the same nanosecond, stable across
+/// compaction (it depends on the record alone).
+fn content_hash(service: &str, r: &LogRecord) -> u64 {
+    let mut buf = Vec::with_capacity(128);
+    buf.extend_from_slice(service.as_bytes());
+    buf.extend_from_slice(&r.observed_time.0.to_le_bytes());
+    buf.extend_from_slice(&r.severity_number.to_le_bytes());
+    buf.extend_from_slice(r.severity_text.as_bytes());
+    if let Some(t) = r.trace_id {
+        buf.extend_from_slice(&t.0);
+    }
+    if let Some(s) = r.span_id {
+        buf.extend_from_slice(&s.0);
+    }
+    match &r.body {
+        AnyValue::String(s) => buf.extend_from_slice(s.as_bytes()),
+        other => buf.extend_from_slice(other.to_display_string().as_bytes()),
+    }
+    for kv in &r.attributes {
+        buf.extend_from_slice(kv.key.as_bytes());
+        buf.extend_from_slice(kv.value.to_display_string().as_bytes());
+    }
+    xxh3_64(&buf)
 }
 
 fn candidate_blocks(
@@ -132,7 +159,7 @@ pub fn search(
             next_cursor: None,
         });
     }
-    let mut found: Newest<LogKey, LogEntry> = Newest::new(limit);
+    let mut found: Newest<LogKey, (Arc<Resource>, Arc<Scope>, LogRecord)> = Newest::new(limit);
     let blocks = candidate_blocks(conn, q, bounds)?.unwrap_or_default();
     for (n, &(block_id, _)) in blocks.iter().enumerate() {
         if (!words.is_empty() || q.span_id.is_some() || !q.attrs.is_empty())
@@ -154,26 +181,30 @@ pub fn search(
         let Some(data) = block_data(conn, block_id)? else {
             continue;
         };
-        let keep = |r: &LogRecord| {
-            let t = r.effective_time().0;
-            bounds.contains(t)
+        let floor = found.threshold(|k| k.0).unwrap_or(0);
+        let head = |h: &log_blocks::LogHead| {
+            let t = h.effective_time();
+            t >= floor
+                && bounds.contains(t)
                 && after.is_none_or(|a| t <= a.0)
-                && q.trace_id.is_none_or(|x| r.trace_id == Some(x))
-                && q.span_id.is_none_or(|x| r.span_id == Some(x))
-                && q.severity_min.is_none_or(|s| r.severity_number >= s)
-                && (words.is_empty() || {
-                    let mut body = HashSet::new();
-                    value_terms(&r.body, &mut body);
-                    words.iter().all(|w| body.contains(w))
-                })
+                && q.trace_id.is_none_or(|x| h.trace_id == Some(x))
+                && q.span_id.is_none_or(|x| h.span_id == Some(x))
+                && q.severity_min.is_none_or(|s| h.severity_number >= s)
         };
-        let block = log_blocks::decode(&data, keep)
+        let body_ok = |body: &AnyValue| {
+            words.is_empty() || {
+                let mut found = HashSet::new();
+                value_terms(body, &mut found);
+                words.iter().all(|w| found.contains(w))
+            }
+        };
+        let block = log_blocks::decode_where(&data, head, body_ok, |_| true)
             .map_err(|e| StoreError::Corrupt(block_id, e.to_string()))?;
+        let resources: Vec<Arc<Resource>> = block.resources.into_iter().map(Arc::new).collect();
+        let scopes: Vec<Arc<Scope>> = block.scopes.into_iter().map(Arc::new).collect();
         for (ri, si, record) in block.records {
-            let (Some(res), Some(scope)) = (
-                block.resources.get(ri as usize),
-                block.scopes.get(si as usize),
-            ) else {
+            let (Some(res), Some(scope)) = (resources.get(ri as usize), scopes.get(si as usize))
+            else {
                 continue;
             };
             let service = res.service_name();
@@ -182,18 +213,11 @@ pub fn search(
             {
                 continue;
             }
-            let entry = LogEntry {
-                service: service.to_owned(),
-                resource: res.clone(),
-                scope: scope.clone(),
-                record,
-            };
-            let hash = xxh3_64(&serde_json::to_vec(&entry).unwrap_or_default());
-            let key = (entry.record.effective_time().0, hash);
+            let key = (record.effective_time().0, content_hash(service, &record));
             if after.is_some_and(|a| key >= a) {
                 continue;
             }
-            found.push(key, entry);
+            found.push(key, (res.clone(), scope.clone(), record));
         }
         found.settle();
         let next_max = blocks.get(n + 1).map_or(0, |b| b.1);
@@ -201,7 +225,16 @@ pub fn search(
             break;
         }
     }
-    let (logs, last) = found.finish();
+    let (page, last) = found.finish();
+    let logs = page
+        .into_iter()
+        .map(|(res, scope, record)| LogEntry {
+            service: res.service_name().to_owned(),
+            resource: (*res).clone(),
+            scope: (*scope).clone(),
+            record,
+        })
+        .collect();
     Ok(LogsResponse {
         logs,
         next_cursor: last.map(|(t, h)| cursor::encode("logs", &[t.to_string(), h.to_string()])),

@@ -38,6 +38,17 @@ impl<K: Ord + Clone, T> Newest<K, T> {
                 .is_some_and(|(k, _)| time_of(k) > next_max_time)
     }
 
+    /// After [`settle`](Self::settle): once a full page plus one is held,
+    /// the time below which nothing can enter it any more (items at this
+    /// time still can, by their tie-breaker).
+    pub fn threshold(&self, time_of: impl Fn(&K) -> u64) -> Option<u64> {
+        if self.items.len() > self.limit {
+            self.items.get(self.limit).map(|(k, _)| time_of(k))
+        } else {
+            None
+        }
+    }
+
     /// The page (newest first) and the key of its last item when more
     /// items follow.
     pub fn finish(mut self) -> (Vec<T>, Option<K>) {

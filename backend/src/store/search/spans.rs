@@ -7,6 +7,7 @@
 //! cheap span heads before attributes are decoded.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
@@ -137,9 +138,10 @@ pub fn search(
 ) -> Result<SpansResponse, SearchError> {
     let limit = q.limit.unwrap_or(shared::query::DEFAULT_LIMIT);
     let after = q.cursor.as_deref().map(parse_cursor).transpose()?;
-    let mut found: Newest<SpanKey, (Resource, Scope, String, shared::trace::Span)> =
+    let mut found: Newest<SpanKey, (Arc<Resource>, Arc<Scope>, shared::trace::Span)> =
         Newest::new(limit);
     let blocks = candidate_blocks(conn, q, bounds)?.unwrap_or_default();
+    let wanted = attrs::pairs(&q.attrs);
     for (n, &(block_id, _)) in blocks.iter().enumerate() {
         let needs_filter = q.span_id.is_some() || !q.attrs.is_empty();
         if needs_filter
@@ -168,29 +170,34 @@ pub fn search(
             .enumerate()
             .map(|(i, r)| (i as u32, r.service_name()))
             .collect();
+        let floor = found.threshold(|k| k.0).unwrap_or(0);
         let block = reader
-            .decode(|_, h| {
-                let dur = h.end.saturating_sub(h.start);
-                let key = (h.start, h.trace_id, h.span_id);
-                bounds.contains(h.start)
-                    && after.is_none_or(|a| key < a)
-                    && q.trace_id.is_none_or(|t| t == h.trace_id)
-                    && q.span_id.is_none_or(|s| s == h.span_id)
-                    && q.service
-                        .as_deref()
-                        .is_none_or(|s| service_of.get(&h.resource).is_some_and(|name| *name == s))
-                    && q.name.as_deref().is_none_or(|n| n == h.name)
-                    && q.kind.is_none_or(|k| k == h.kind)
-                    && q.status.is_none_or(|s| s.matches(h.status))
-                    && q.min_duration.is_none_or(|m| dur >= m)
-                    && q.max_duration.is_none_or(|m| dur <= m)
-            })
+            .decode_matching(
+                |_, h| {
+                    let dur = h.end.saturating_sub(h.start);
+                    let key = (h.start, h.trace_id, h.span_id);
+                    h.start >= floor
+                        && bounds.contains(h.start)
+                        && after.is_none_or(|a| key < a)
+                        && q.trace_id.is_none_or(|t| t == h.trace_id)
+                        && q.span_id.is_none_or(|s| s == h.span_id)
+                        && q.service.as_deref().is_none_or(|s| {
+                            service_of.get(&h.resource).is_some_and(|name| *name == s)
+                        })
+                        && q.name.as_deref().is_none_or(|n| n == h.name)
+                        && q.kind.is_none_or(|k| k == h.kind)
+                        && q.status.is_none_or(|s| s.matches(h.status))
+                        && q.min_duration.is_none_or(|m| dur >= m)
+                        && q.max_duration.is_none_or(|m| dur <= m)
+                },
+                &wanted,
+            )
             .map_err(corrupt)?;
+        let resources: Vec<Arc<Resource>> = block.resources.into_iter().map(Arc::new).collect();
+        let scopes: Vec<Arc<Scope>> = block.scopes.into_iter().map(Arc::new).collect();
         for (ri, si, span) in block.spans {
-            let (Some(res), Some(scope)) = (
-                block.resources.get(ri as usize),
-                block.scopes.get(si as usize),
-            ) else {
+            let (Some(res), Some(scope)) = (resources.get(ri as usize), scopes.get(si as usize))
+            else {
                 continue;
             };
             if !attrs::all_match(&q.attrs, &[&span.attributes, &res.attributes]) {
@@ -198,12 +205,7 @@ pub fn search(
             }
             found.push(
                 (span.start_time.0, span.trace_id, span.span_id),
-                (
-                    res.clone(),
-                    scope.clone(),
-                    res.service_name().to_owned(),
-                    span,
-                ),
+                (res.clone(), scope.clone(), span),
             );
         }
         found.settle();
@@ -217,10 +219,10 @@ pub fn search(
     let mut scopes = Vec::new();
     let spans = page
         .into_iter()
-        .map(|(res, scope, service, span)| SpanRecord {
-            resource: intern(&mut resources, &res),
-            scope: intern(&mut scopes, &scope),
-            service,
+        .map(|(res, scope, span)| SpanRecord {
+            resource: intern(&mut resources, &*res),
+            scope: intern(&mut scopes, &*scope),
+            service: res.service_name().to_owned(),
             span,
         })
         .collect();

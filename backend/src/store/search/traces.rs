@@ -360,6 +360,7 @@ fn by_span_blocks(
         .collect::<Result<_, _>>()?;
     let mut found: Newest<TraceKey, SummaryRow> = Newest::new(limit);
     let mut seen: HashSet<TraceId> = HashSet::new();
+    let wanted = attrs::pairs(&q.attrs);
     let mut load = conn.prepare_cached(&format!(
         "SELECT {SUMMARY_COLUMNS} FROM traces t WHERE t.trace_id = ?1"
     ))?;
@@ -380,7 +381,10 @@ fn by_span_blocks(
         let reader = SpanBlockReader::open(&data)
             .map_err(|e| StoreError::Corrupt(block_id, e.to_string()))?;
         let block = reader
-            .decode(|_, h| !seen.contains(&h.trace_id))
+            .decode_matching(
+                |_, h| f.bounds.contains(h.start) && !seen.contains(&h.trace_id),
+                &wanted,
+            )
             .map_err(|e| StoreError::Corrupt(block_id, e.to_string()))?;
         for (ri, _, span) in &block.spans {
             if seen.contains(&span.trace_id) {
