@@ -280,6 +280,7 @@ pub fn with_unit(v: f64, unit: &str) -> String {
         "By" if (0.0..1.8e19).contains(&v) => bytes(v as u64),
         "%" => format!("{}%", si(v)),
         "" | "1" => si(v),
+        "/s" => rate(v),
         u => format!(
             "{} {}",
             si(v),
@@ -404,5 +405,7 @@ mod tests {
         assert_eq!(with_unit(12.0, "{requests}"), "12 requests");
         assert_eq!(with_unit(0.5, "1"), "0.5");
         assert_eq!(with_unit(3.0, ""), "3");
+        assert_eq!(with_unit(3.0, "/s"), "3/s");
+        assert_eq!(with_unit(3.0, "requests/s"), "3 requests/s");
     }
 }

@@ -597,3 +597,105 @@ async fn traces_list_filters_live_in_the_url() {
     assert!(texts(c, ".notice").await[0].contains("min_duration"));
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn large_traces_draw_only_the_rows_in_view() {
+    use sightline_tests::otlp_json::{TestSpan, traces_request};
+    let server = Sightline::start();
+    let trace = "1a59e000000000000000000000000001";
+    let ids: Vec<String> = (1..=3000u64).map(|i| format!("{i:016x}")).collect();
+    let t0 = scenario::now_nanos() - 60_000_000_000;
+    let spans: Vec<TestSpan<'_>> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| TestSpan {
+            trace_id: trace,
+            span_id: id,
+            parent: (i > 0).then_some(ids[0].as_str()),
+            name: "work",
+            start: t0 + i as u64 * 1_000,
+            end: t0 + 10_000_000 + i as u64 * 1_000,
+            error: false,
+        })
+        .collect();
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/traces", server.otlp_http_url))
+        .json(&traces_request("big", &spans))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    // A link to a span far down: it is drawn, selected and scrolled into view.
+    let target = &ids[2500];
+    open(
+        c,
+        &server.url(&format!("/traces/{trace}?span={target}")),
+        "#waterfall .wf-row.selected",
+    )
+    .await;
+    let drawn = c
+        .execute(
+            "return document.querySelectorAll('#waterfall .wf-row').length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        drawn.as_u64().unwrap() < 300,
+        "only rows near the viewport are drawn: {drawn}"
+    );
+    assert_eq!(selected(c).await, [target.clone()]);
+    let top = c
+        .execute("return document.querySelector('#waterfall .wf-row.selected').getBoundingClientRect().top", vec![])
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(
+        (0.0..900.0).contains(&top),
+        "the selected row is on screen: {top}"
+    );
+    // Scrolling to the top draws the first rows.
+    c.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
+    wait_js(
+        c,
+        &format!(
+            "return !!document.querySelector(\"#waterfall .wf-row[data-span-id='{}']\")",
+            ids[0]
+        ),
+        5,
+        "the root row",
+    )
+    .await;
+    // The keyboard walks on from the selection, bringing its row back into view.
+    c.execute(
+        "document.getElementById('waterfall').focus({preventScroll: true})",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{E015}")
+        .await
+        .unwrap();
+    let next = &ids[2501];
+    wait_js(
+        c,
+        &format!("return location.search === '?span={next}'"),
+        5,
+        "the next row",
+    )
+    .await;
+    wait_js(
+        c,
+        &format!("const r = document.querySelector(\"#waterfall .wf-row.selected[data-span-id='{next}']\"); return !!r && r.getBoundingClientRect().top > 0 && r.getBoundingClientRect().top < 900"),
+        5,
+        "the next row on screen",
+    )
+    .await;
+    browser.close().await;
+}

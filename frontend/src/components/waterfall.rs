@@ -16,6 +16,53 @@ use crate::format;
 use crate::palette::service_color;
 use crate::shared_ref::Shared;
 
+/// Height of one row in pixels (the stylesheet gives rows exactly this).
+const ROW_H: f64 = 26.0;
+/// Traces up to this many rows are drawn whole; larger ones only around the viewport.
+const WINDOW_FROM: usize = 400;
+/// Rows drawn above and below the viewport.
+const OVERSCAN: usize = 40;
+
+/// The rows `[start, end)` to draw for a body whose top is `top` pixels
+/// below the top of a viewport `height` pixels high (rounded to tens so
+/// scrolling re-renders rarely).
+pub fn visible_rows(n: usize, top: f64, height: f64) -> (usize, usize) {
+    if n <= WINDOW_FROM {
+        return (0, n);
+    }
+    let first = ((-top) / ROW_H).floor().max(0.0) as usize;
+    let count = (height / ROW_H).ceil() as usize;
+    let start = (first.saturating_sub(OVERSCAN) / 10 * 10).min(n);
+    let end = ((first + count + OVERSCAN).div_ceil(10) * 10).min(n);
+    (start, end.max(start))
+}
+
+/// A window `scroll` + `resize` listener, removed on drop.
+struct ViewportListener {
+    window: web_sys::Window,
+    closure: wasm_bindgen::closure::Closure<dyn FnMut()>,
+}
+
+impl ViewportListener {
+    fn new(window: web_sys::Window, f: impl FnMut() + 'static) -> Self {
+        let closure = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(f);
+        for ev in ["scroll", "resize"] {
+            let _ = window.add_event_listener_with_callback(ev, closure.as_ref().unchecked_ref());
+        }
+        Self { window, closure }
+    }
+}
+
+impl Drop for ViewportListener {
+    fn drop(&mut self) {
+        for ev in ["scroll", "resize"] {
+            let _ = self
+                .window
+                .remove_event_listener_with_callback(ev, self.closure.as_ref().unchecked_ref());
+        }
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct WaterfallProps {
     pub tree: Shared<TraceTree>,
@@ -35,18 +82,60 @@ pub fn waterfall(props: &WaterfallProps) -> Html {
     let rows = &props.rows;
     let total = tree.end().saturating_sub(tree.start());
     let body_ref = use_node_ref();
+    let n = rows.len();
+    let range = use_state(|| visible_rows(n, 0.0, 1200.0));
+
+    // Large traces draw only the rows near the viewport.
+    {
+        let body_ref = body_ref.clone();
+        let range = range.clone();
+        use_effect_with(n, move |&n| {
+            let current = std::rc::Rc::new(std::cell::Cell::new((usize::MAX, 0)));
+            let measure = move || {
+                let (Some(w), Some(body)) =
+                    (web_sys::window(), body_ref.cast::<web_sys::Element>())
+                else {
+                    return;
+                };
+                let top = body.get_bounding_client_rect().top();
+                let height = w
+                    .inner_height()
+                    .ok()
+                    .and_then(|h| h.as_f64())
+                    .unwrap_or(1000.0);
+                let r = visible_rows(n, top, height);
+                if current.get() != r {
+                    current.set(r);
+                    range.set(r);
+                }
+            };
+            measure();
+            let listener = web_sys::window().map(|w| ViewportListener::new(w, measure));
+            move || drop(listener)
+        });
+    }
 
     // Keep the selected row (or the current search hit) in view.
     {
         let body_ref = body_ref.clone();
+        let rows = rows.clone();
         let target = props.current_match.or(props.selected);
         use_effect_with(target, move |target| {
-            if let (Some(id), Some(body)) = (target, body_ref.cast::<web_sys::Element>())
-                && let Ok(Some(el)) = body.query_selector(&format!("[data-span-id=\"{id}\"]"))
+            let idx = target.and_then(|id| rows.iter().position(|r| r.span_id == Some(id)));
+            if let (Some(i), Some(body), Some(w)) =
+                (idx, body_ref.cast::<web_sys::Element>(), web_sys::window())
             {
-                let opts = web_sys::ScrollIntoViewOptions::new();
-                opts.set_block(web_sys::ScrollLogicalPosition::Nearest);
-                el.scroll_into_view_with_scroll_into_view_options(&opts);
+                let top = body.get_bounding_client_rect().top() + i as f64 * ROW_H;
+                let height = w
+                    .inner_height()
+                    .ok()
+                    .and_then(|h| h.as_f64())
+                    .unwrap_or(800.0);
+                // Below the sticky bars at the top, above the bottom edge.
+                if top < 110.0 || top > height - 2.0 * ROW_H {
+                    let y = w.scroll_y().unwrap_or(0.0) + top - height / 3.0;
+                    w.scroll_to_with_x_and_y(0.0, y.max(0.0));
+                }
             }
         });
     }
@@ -116,6 +205,11 @@ pub fn waterfall(props: &WaterfallProps) -> Html {
     };
 
     let ticks = [0.0, 0.25, 0.5, 0.75, 1.0];
+    let (start, end) = {
+        let (s, e) = *range;
+        let e = e.min(n);
+        (s.min(e), e)
+    };
     html! {
         <div class="waterfall" id="waterfall" tabindex="0" {onkeydown} aria-label="Spans (use the arrow keys)">
             <div class="wf-head">
@@ -128,8 +222,9 @@ pub fn waterfall(props: &WaterfallProps) -> Html {
                     }) }
                 </div>
             </div>
-            <div class="wf-body" ref={body_ref}>
-                { for rows.iter().map(|r| row(props, r)) }
+            <div class="wf-body" ref={body_ref}
+                 style={format!("height:{}px;padding-top:{}px", n as f64 * ROW_H, start as f64 * ROW_H)}>
+                { for rows[start..end].iter().map(|r| row(props, r)) }
             </div>
         </div>
     }
@@ -231,6 +326,21 @@ mod tests {
     use super::*;
     use shared::layout::waterfall::{SpanNode, build_tree};
     use shared::trace::SpanKind;
+
+    #[test]
+    fn only_rows_near_the_viewport_are_drawn_for_large_traces() {
+        assert_eq!(visible_rows(100, -5000.0, 900.0), (0, 100));
+        // Scrolled 10,000 px into 5,000 rows: row 384 is at the top.
+        let (s, e) = visible_rows(5000, -10_000.0, 900.0);
+        assert!(s <= 384 - OVERSCAN && s + 60 >= 384 - OVERSCAN, "{s}");
+        assert!(
+            (384 + 35 + OVERSCAN..=384 + 35 + OVERSCAN + 10).contains(&e),
+            "{e}"
+        );
+        assert_eq!(s % 10, 0);
+        assert_eq!(visible_rows(5000, 200.0, 900.0).0, 0);
+        assert_eq!(visible_rows(5000, -1e9, 900.0), (5000, 5000));
+    }
 
     #[test]
     fn descendants_count_the_whole_subtree() {

@@ -30,6 +30,17 @@ fn is_distribution(kind: MetricKind) -> bool {
     )
 }
 
+/// The unit of the drawn values: a rate is per second of the metric's unit.
+pub fn chart_unit(unit: &str, agg: Aggregation) -> String {
+    if agg != Aggregation::Rate {
+        return unit.to_owned();
+    }
+    match unit.trim_start_matches('{').trim_end_matches('}') {
+        "" | "1" => "/s".to_owned(),
+        u => format!("{u}/s"),
+    }
+}
+
 /// The chart's series from the answers (one per aggregation when several).
 pub fn to_series(answers: &[MetricQueryResponse]) -> Vec<ChartSeries> {
     let many = answers.len() > 1;
@@ -257,7 +268,10 @@ pub fn metrics_page() -> Html {
         (Some(_), Some(Err(e))) => html! { <ErrorBox error={e.clone()} what="the metric" /> },
         (Some(name), Some(Ok(answers))) => {
             let series = to_series(answers);
-            let unit = answers.first().map(|a| a.unit.clone()).unwrap_or_default();
+            let unit = answers
+                .first()
+                .map(|a| chart_unit(&a.unit, a.agg))
+                .unwrap_or_default();
             let (from, to) = answers
                 .first()
                 .map(|a| (a.from.0 as f64 / 1e6, a.to.0 as f64 / 1e6))
@@ -323,7 +337,7 @@ pub fn metrics_page() -> Html {
                             <option value="" selected={agg.is_empty()}>{ format!("Default ({})", default_agg.unwrap_or_else(|| "by kind".into())) }</option>
                             { for Aggregation::ALL.iter().map(|a| html! { <option value={a.as_str()} selected={agg == a.as_str()}>{ a.as_str() }</option> }) }
                         </select>
-                        <TextFilter id="f-group" placeholder="Group by keys (comma-separated)" value={v.query.group_by.join(",")} on_commit={on_group} />
+                        <TextFilter id="f-group" placeholder="Group by" title="Attribute keys that split the series, comma-separated (service.name works too)" value={v.query.group_by.join(",")} on_commit={on_group} />
                         <TextFilter id="f-attrs" classes="wide" placeholder="Attributes key=value …" value={attrs_text(&v.query.attrs)} on_commit={on_attrs} />
                     </FilterBar>
                     { chart }
@@ -387,6 +401,9 @@ mod tests {
         );
         assert_ne!(three[0].color, three[1].color);
         assert!(is_distribution(MetricKind::Histogram));
+        assert_eq!(chart_unit("{requests}", Aggregation::Rate), "requests/s");
+        assert_eq!(chart_unit("1", Aggregation::Rate), "/s");
+        assert_eq!(chart_unit("By", Aggregation::Sum), "By");
         assert!(!is_distribution(MetricKind::Gauge));
     }
 }
