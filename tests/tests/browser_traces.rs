@@ -646,7 +646,7 @@ async fn large_traces_draw_only_the_rows_in_view() {
         drawn.as_u64().unwrap() < 300,
         "only rows near the viewport are drawn: {drawn}"
     );
-    assert_eq!(selected(c).await, [target.clone()]);
+    assert_eq!(selected(c).await, std::slice::from_ref(target));
     let top = c
         .execute("return document.querySelector('#waterfall .wf-row.selected').getBoundingClientRect().top", vec![])
         .await
