@@ -89,7 +89,7 @@ impl Server {
                 max_series_per_metric: config.max_series_per_metric,
                 max_block_bytes: config.max_db_size / 20,
             },
-            Maintenance::new(config.max_db_size, counters.clone()),
+            Maintenance::new(config.max_db_size, counters.clone()).with_max_age(config.max_age),
         )
         .map_err(ServerError::Writer)?;
         Ok(Self {
