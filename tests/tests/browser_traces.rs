@@ -322,6 +322,10 @@ async fn orphans_links_and_deep_links_to_a_span() {
         serde_json::json!([ORPHAN_ROOT, "marker", ORPHAN_A, ORPHAN_B])
     );
     assert!(texts(c, "#tree-issues").await[0].contains("2 span(s) with a missing parent"));
+    assert_eq!(
+        texts(c, "#span-parent").await,
+        ["0badc0de0badc0de (not in this trace)"]
+    );
     // The span's link leads to the linked trace and span.
     c.find(Locator::Css("#span-panel a.span-link"))
         .await

@@ -23,6 +23,8 @@ pub struct SpanPanelProps {
     pub scope: Scope,
     /// The trace's start, for offsets.
     pub trace_start: u64,
+    /// Whether the parent span is in the trace (else its id is shown as missing).
+    pub parent_known: bool,
     /// Selects a span of the same trace (the parent link).
     pub on_select: Callback<SpanId>,
     pub on_close: Callback<()>,
@@ -66,11 +68,16 @@ pub fn span_panel(props: &SpanPanelProps) -> Html {
                 <dt>{ "Trace id" }</dt><dd><CopyId id_text={trace.to_hex()} /></dd>
                 if let Some(p) = parent {
                     <dt>{ "Parent" }</dt>
-                    <dd>
-                        <a href={url::trace_href(trace, Some(p))} class="mono" onclick={
-                            let cb = props.on_select.clone();
-                            Callback::from(move |e: MouseEvent| { e.prevent_default(); cb.emit(p); })
-                        }>{ p.to_hex() }</a>
+                    <dd id="span-parent">
+                        if props.parent_known {
+                            <a href={url::trace_href(trace, Some(p))} class="mono" onclick={
+                                let cb = props.on_select.clone();
+                                Callback::from(move |e: MouseEvent| { e.prevent_default(); cb.emit(p); })
+                            }>{ p.to_hex() }</a>
+                        } else {
+                            <code class="mono">{ p.to_hex() }</code>
+                            <span class="muted small">{ " (not in this trace)" }</span>
+                        }
                         <CopyButton text={p.to_hex()} icon=true classes="icon" />
                     </dd>
                 }

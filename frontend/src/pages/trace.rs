@@ -352,6 +352,7 @@ fn trace_loaded(props: &LoadedProps) -> Html {
                         resource={d.resources.get(r.resource as usize).cloned().unwrap_or_else(Resource::default)}
                         scope={d.scopes.get(r.scope as usize).cloned().unwrap_or_else(Scope::default)}
                         trace_start={sum.start_time.0}
+                        parent_known={r.span.parent_span_id.and_then(|p| tree.index_of(p)).is_some()}
                         on_select={on_select.reform(|id| (id, true))} on_close={close_panel} />
                 }
             </div>
