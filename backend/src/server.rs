@@ -140,6 +140,10 @@ impl Server {
             ingestor.clone(),
             counters,
             config.max_db_size,
+        )
+        .with_otlp_ports(
+            http.local_addr().ok().map(|a| a.port()),
+            grpc.local_addr().ok().map(|a| a.port()),
         );
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopped = move |mut rx: watch::Receiver<bool>| async move {

@@ -260,11 +260,21 @@ async fn getting_started_lists_the_endpoints() {
     let browser = Browser::start().await;
     let c = &browser.client;
     open(c, &server.url("/start"), "#endpoint-http").await;
-    assert_eq!(texts(c, "#endpoint-http").await, ["http://127.0.0.1:4318"]);
-    assert_eq!(texts(c, "#endpoint-grpc").await, ["http://127.0.0.1:4317"]);
+    // The test server listens on ephemeral ports: the page shows those.
+    let http = server.otlp_http_url.clone();
+    let grpc = format!("http://{}", server.otlp_grpc_addr);
+    wait_js(
+        c,
+        &format!(
+            "return document.getElementById('endpoint-http').textContent === '{http}' \
+             && document.getElementById('endpoint-grpc').textContent === '{grpc}'"
+        ),
+        10,
+        "the receivers' real ports",
+    )
+    .await;
     assert!(
-        texts(c, "#env-http").await[0]
-            .contains("OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318")
+        texts(c, "#env-http").await[0].contains(&format!("OTEL_EXPORTER_OTLP_ENDPOINT={http}"))
     );
     c.find(Locator::Id("copy-env-http"))
         .await

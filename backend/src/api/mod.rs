@@ -38,6 +38,7 @@ struct ApiStateInner {
     ingestor: Ingestor,
     counters: Arc<StoreCounters>,
     max_db_size: u64,
+    otlp_ports: (Option<u16>, Option<u16>),
 }
 
 impl ApiState {
@@ -59,8 +60,18 @@ impl ApiState {
                 ingestor,
                 counters,
                 max_db_size,
+                otlp_ports: (None, None),
             }),
         }
+    }
+
+    /// Records where the OTLP receivers listen (HTTP, gRPC), for
+    /// `/api/health`. Call before the state is shared.
+    pub fn with_otlp_ports(mut self, http: Option<u16>, grpc: Option<u16>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.otlp_ports = (http, grpc);
+        }
+        self
     }
 
     /// Runs a read of the store on a blocking thread.

@@ -1,7 +1,6 @@
 //! Getting started: the OTLP endpoints of this server and the variables an
-//! OpenTelemetry SDK needs, each copyable. `/api/health` does not report the
-//! receivers' addresses, so they are derived from this page's host and the
-//! default ports; the page says so.
+//! OpenTelemetry SDK needs, each copyable. The ports are the receivers' own
+//! (from `/api/health`); the host is the one this page was loaded from.
 
 use yew::prelude::*;
 
@@ -9,6 +8,22 @@ use crate::components::copy_button::CopyButton;
 
 #[function_component(GettingStartedPage)]
 pub fn getting_started_page() -> Html {
+    let ports = use_state(|| (4318u16, 4317u16, false));
+    {
+        let ports = ports.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(h) = crate::api::health().await {
+                    ports.set((
+                        h.otlp_http_port.unwrap_or(4318),
+                        h.otlp_grpc_port.unwrap_or(4317),
+                        true,
+                    ));
+                }
+            });
+        });
+    }
+    let (http_port, grpc_port, known) = *ports;
     let host = web_sys::window()
         .and_then(|w| w.location().hostname().ok())
         .filter(|h| !h.is_empty())
@@ -18,8 +33,8 @@ pub fn getting_started_page() -> Html {
     } else {
         host
     };
-    let http = format!("http://{host}:4318");
-    let grpc = format!("http://{host}:4317");
+    let http = format!("http://{host}:{http_port}");
+    let grpc = format!("http://{host}:{grpc_port}");
     let env_http = format!(
         "export OTEL_EXPORTER_OTLP_ENDPOINT={http}\nexport OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf\nexport OTEL_SERVICE_NAME=my-service"
     );
@@ -50,7 +65,13 @@ pub fn getting_started_page() -> Html {
                         <td><CopyButton text={grpc.clone()} /></td></tr>
                 </tbody>
             </table>
-            <p class="muted small">{ "These addresses use this page's host and the default ports (4318, 4317). If the server was started with other --otlp-http-addr / --otlp-grpc-addr values, use those ports." }</p>
+            <p class="muted small" id="endpoint-note">{
+                if known {
+                    "The host is the one this page came from; the ports are the ones this server listens on. From another machine, use a name or address of this server that it can reach."
+                } else {
+                    "Could not ask the server for its ports; these are the defaults (4318, 4317)."
+                }
+            }</p>
             { snippet("env-http", "Environment variables (OTLP/HTTP)", env_http) }
             { snippet("env-grpc", "Environment variables (OTLP/gRPC)", env_grpc) }
             { snippet("collector", "OpenTelemetry Collector exporter", collector) }
