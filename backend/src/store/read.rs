@@ -172,7 +172,7 @@ pub fn trace_detail(
         let reader = span_blocks::SpanBlockReader::open(&data)
             .map_err(|e| StoreError::Corrupt(block_id, e.to_string()))?;
         let block = reader
-            .decode(|_, h| h.trace_id == *trace_id)
+            .decode_trace(trace_id)
             .map_err(|e| StoreError::Corrupt(block_id, e.to_string()))?;
         for (ri, si, span) in block.spans {
             if !seen.insert(span.span_id) {

@@ -269,6 +269,13 @@ impl<'a> SpanBlockReader<'a> {
 
     /// Decodes the filterable head of every span.
     pub fn heads(&self) -> Result<Vec<SpanHead>, CodecError> {
+        self.heads_until(self.count, 0)
+    }
+
+    /// The heads of rows `0..end`, with names built from row `named_from`
+    /// on (earlier rows get an empty name: callers that only need a later
+    /// row range skip the allocations).
+    fn heads_until(&self, end: usize, named_from: usize) -> Result<Vec<SpanHead>, CodecError> {
         let n = self.count;
         let runs_raw = self.container.column(col::TRACE_RUNS)?;
         let ids_raw = self.container.column(col::SPAN_IDS)?;
@@ -316,7 +323,7 @@ impl<'a> SpanBlockReader<'a> {
         let (mut names, mut status) = (Cursor::new(&names_raw), Cursor::new(&status_raw));
         let mut out: Vec<SpanHead> = Vec::with_capacity(n);
         let mut prev_start = 0u64;
-        for (i, trace_id) in trace_ids.into_iter().enumerate() {
+        for (i, trace_id) in trace_ids.into_iter().enumerate().take(end) {
             let span_id = SpanId(ids.array()?);
             let parent_span_id = match parents.uvarint()? {
                 0 => None,
@@ -344,7 +351,12 @@ impl<'a> SpanBlockReader<'a> {
                 start,
                 end,
                 resource: res.u32v()?,
-                name: self.dict.read(&mut names)?,
+                name: if i >= named_from {
+                    self.dict.read(&mut names)?
+                } else {
+                    self.dict.skip(&mut names)?;
+                    String::new()
+                },
                 kind,
                 status: code,
             });
@@ -366,10 +378,47 @@ impl<'a> SpanBlockReader<'a> {
     /// resource's attributes (checked on the stored bytes first).
     pub fn decode_matching(
         &self,
+        keep: impl FnMut(usize, &SpanHead) -> bool,
+        want_attrs: &[(&str, &str)],
+    ) -> Result<SpanBlock, CodecError> {
+        self.decode_rows(self.heads()?, keep, want_attrs)
+    }
+
+    /// The spans of one trace. Rows are sorted by trace, so the trace is
+    /// one run of rows: rows after it are not read at all, rows before it
+    /// only stepped over.
+    pub fn decode_trace(&self, trace_id: &TraceId) -> Result<SpanBlock, CodecError> {
+        let runs_raw = self.container.column(col::TRACE_RUNS)?;
+        let mut runs = Cursor::new(&runs_raw);
+        let mut row = 0usize;
+        let mut range = None;
+        for _ in 0..runs.len()? {
+            let id = TraceId(runs.array()?);
+            let len = usize::try_from(runs.uvarint()?).unwrap_or(usize::MAX);
+            let end = row.saturating_add(len);
+            if id == *trace_id {
+                range = Some(row..end.min(self.count));
+                break;
+            }
+            row = end;
+        }
+        let Some(range) = range else {
+            return Ok(SpanBlock {
+                resources: self.resources()?,
+                scopes: self.scopes()?,
+                spans: Vec::new(),
+            });
+        };
+        let heads = self.heads_until(range.end, range.start)?;
+        self.decode_rows(heads, |i, _| range.contains(&i), &[])
+    }
+
+    fn decode_rows(
+        &self,
+        heads: Vec<SpanHead>,
         mut keep: impl FnMut(usize, &SpanHead) -> bool,
         want_attrs: &[(&str, &str)],
     ) -> Result<SpanBlock, CodecError> {
-        let heads = self.heads()?;
         let resources = self.resources()?;
         let scopes = self.scopes()?;
         let status_raw = self.container.column(col::STATUS)?;
@@ -620,6 +669,15 @@ mod tests {
         let kept = r.decode(|_, h| h.status == StatusCode::Error).unwrap();
         assert_eq!(kept.spans.len(), 1);
         assert_eq!(kept.spans[0].2.span_id, SpanId([3; 8]));
+        // One trace's run of rows, read alone, equals filtering the block
+        // (parents inside the run resolve, names are built).
+        for t in [1u8, 2, 3, 4] {
+            let id = TraceId([t; 16]);
+            let alone = r.decode_trace(&id).unwrap();
+            let filtered = r.decode(|_, h| h.trace_id == id).unwrap();
+            assert_eq!(alone.spans, filtered.spans, "trace {t}");
+            assert_eq!(alone.spans.is_empty(), t == 4);
+        }
     }
 
     /// Regression: a trace run longer than the bytes left in its column was

@@ -344,17 +344,16 @@ fn by_span_blocks(
     limit: usize,
 ) -> Result<TracesResponse, SearchError> {
     let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    // A trace starts at or before each of its spans, so only blocks whose
-    // spans start at or after `from` can hold a span of a trace in range…
-    // but a trace started in range may have later spans: keep every block
-    // up to the end of the window plus the longest trace we allow.
+    // The matching span must start inside the window too (a trace is
+    // found by what happened in the window), so only the window's blocks
+    // are read.
     let blocks: Vec<(i64, u64)> = conn
         .prepare_cached(
-            "SELECT id, max_time FROM blocks WHERE signal = ?1 AND max_time >= ?2
+            "SELECT id, max_time FROM blocks WHERE signal = ?1 AND max_time >= ?2 AND min_time <= ?3
              ORDER BY max_time DESC, id DESC",
         )?
         .query_map(
-            rusqlite::params![SIGNAL_SPANS, as_i64(f.bounds.from)],
+            rusqlite::params![SIGNAL_SPANS, as_i64(f.bounds.from), as_i64(f.bounds.to)],
             |r| Ok((r.get(0)?, u(r.get(1)?))),
         )?
         .collect::<Result<_, _>>()?;
