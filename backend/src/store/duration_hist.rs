@@ -6,16 +6,18 @@
 //! and the midpoint answer is within ~1.1 % of any value in it. The stored
 //! form is sparse: (index delta, count) varint pairs.
 
-use std::collections::BTreeMap;
-
 use super::blocks::codec::{Cursor, put_uvarint};
 
 const SUB_BUCKETS: f64 = 32.0;
+/// The bucket of the largest duration (`u64::MAX` ns); stored data naming a
+/// larger one is damaged.
+const MAX_BUCKET: u32 = 64 * 32 + 1;
 
-/// Durations (nanoseconds) counted per log-linear bucket.
+/// Durations (nanoseconds) counted per log-linear bucket, densely (at most
+/// 64 × 32 + 1 buckets), so merging many rows is additions, not lookups.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DurationHistogram {
-    buckets: BTreeMap<u32, u64>,
+    buckets: Vec<u64>,
 }
 
 fn bucket_of(ns: u64) -> u32 {
@@ -36,18 +38,57 @@ fn value_of(bucket: u32) -> u64 {
 }
 
 impl DurationHistogram {
+    fn add(&mut self, bucket: u32, n: u64) {
+        let i = bucket as usize;
+        if self.buckets.len() <= i {
+            self.buckets.resize(i + 1, 0);
+        }
+        self.buckets[i] += n;
+    }
+
     pub fn record(&mut self, ns: u64) {
-        *self.buckets.entry(bucket_of(ns)).or_default() += 1;
+        self.add(bucket_of(ns), 1);
     }
 
     pub fn merge(&mut self, other: &DurationHistogram) {
-        for (&b, &n) in &other.buckets {
-            *self.buckets.entry(b).or_default() += n;
+        if self.buckets.len() < other.buckets.len() {
+            self.buckets.resize(other.buckets.len(), 0);
+        }
+        for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
+            *mine += theirs;
         }
     }
 
+    /// Adds a histogram in its stored form without building it first.
+    pub fn merge_encoded(&mut self, bytes: &[u8]) {
+        let mut c = Cursor::new(bytes);
+        let mut b = 0u32;
+        while !c.is_empty() {
+            let (Ok(d), Ok(n)) = (c.uvarint(), c.uvarint()) else {
+                break;
+            };
+            let Some(next) = u32::try_from(d)
+                .ok()
+                .and_then(|d| b.checked_add(d))
+                .filter(|&b| b <= MAX_BUCKET)
+            else {
+                break;
+            };
+            b = next;
+            self.add(b, n);
+        }
+    }
+
+    fn nonzero(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+        self.buckets
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(b, n)| (b as u32, *n))
+    }
+
     pub fn count(&self) -> u64 {
-        self.buckets.values().sum()
+        self.buckets.iter().sum()
     }
 
     /// The `q`-quantile (0..=1); `None` when empty.
@@ -60,19 +101,21 @@ impl DurationHistogram {
         // or below it.
         let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).max(1);
         let mut seen = 0;
-        for (&b, &n) in &self.buckets {
+        let mut last = 0;
+        for (b, n) in self.nonzero() {
             seen += n;
+            last = b;
             if seen >= rank {
                 return Some(value_of(b));
             }
         }
-        self.buckets.keys().next_back().map(|&b| value_of(b))
+        Some(value_of(last))
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.buckets.len() * 3);
+        let mut out = Vec::new();
         let mut prev = 0;
-        for (&b, &n) in &self.buckets {
+        for (b, n) in self.nonzero() {
             put_uvarint(&mut out, u64::from(b - prev));
             put_uvarint(&mut out, n);
             prev = b;
@@ -84,18 +127,7 @@ impl DurationHistogram {
     /// (the histogram keeps what was readable).
     pub fn decode(bytes: &[u8]) -> Self {
         let mut h = Self::default();
-        let mut c = Cursor::new(bytes);
-        let mut b = 0u32;
-        while !c.is_empty() {
-            let (Ok(d), Ok(n)) = (c.uvarint(), c.uvarint()) else {
-                break;
-            };
-            let Some(next) = u32::try_from(d).ok().and_then(|d| b.checked_add(d)) else {
-                break;
-            };
-            b = next;
-            *h.buckets.entry(b).or_default() += n;
-        }
+        h.merge_encoded(bytes);
         h
     }
 }

@@ -81,7 +81,7 @@ pub fn service_map(conn: &Connection, bounds: Bounds) -> Result<ServiceMapRespon
                 }
             })
             .collect();
-        for h in reader.heads().map_err(corrupt)? {
+        for h in reader.heads_unnamed().map_err(corrupt)? {
             if !bounds.contains(h.start) {
                 continue;
             }

@@ -233,14 +233,14 @@ pub fn services(conn: &Connection, bounds: Bounds) -> Result<ServicesResponse, S
                 t.requests += count;
                 t.request_errors += errors;
                 t.request_hist
-                    .merge(&DurationHistogram::decode(&r.get::<_, Vec<u8>>(6)?));
+                    .merge_encoded(r.get_ref(6)?.as_blob().unwrap_or(&[]));
                 t.requests_by_bucket[bucket] += count;
             }
             Class::RootSpans => {
                 t.roots += count;
                 t.root_errors += errors;
                 t.root_hist
-                    .merge(&DurationHistogram::decode(&r.get::<_, Vec<u8>>(6)?));
+                    .merge_encoded(r.get_ref(6)?.as_blob().unwrap_or(&[]));
                 t.roots_by_bucket[bucket] += count;
             }
             Class::Logs => t.logs += count,

@@ -272,6 +272,11 @@ impl<'a> SpanBlockReader<'a> {
         self.heads_until(self.count, 0)
     }
 
+    /// Every head without its name (cheaper when names are not needed).
+    pub fn heads_unnamed(&self) -> Result<Vec<SpanHead>, CodecError> {
+        self.heads_until(self.count, self.count)
+    }
+
     /// The heads of rows `0..end`, with names built from row `named_from`
     /// on (earlier rows get an empty name: callers that only need a later
     /// row range skip the allocations).

@@ -16,7 +16,7 @@ use shared::query::{Bounds, SpanQuery, StatusFilter};
 use shared::trace::{Resource, Scope};
 use shared::{SpanId, TraceId};
 
-use super::super::blocks::bloom::{Bloom, Namespace};
+use super::super::blocks::bloom::{Bloom, Namespace, stored_may_contain};
 use super::super::blocks::spans::SpanBlockReader;
 use super::super::ingest_spans::SIGNAL_SPANS;
 use super::super::read::{block_data, trace_summary};
@@ -143,19 +143,21 @@ pub fn search(
     let blocks = candidate_blocks(conn, q, bounds)?.unwrap_or_default();
     let wanted = attrs::pairs(&q.attrs);
     for (n, &(block_id, _)) in blocks.iter().enumerate() {
-        let needs_filter = q.span_id.is_some() || !q.attrs.is_empty();
-        if needs_filter
+        if let Some(sid) = q.span_id
+            && let Ok(blob) =
+                conn.blob_open(rusqlite::MAIN_DB, "block_filters", "filter", block_id, true)
+            && !stored_may_contain(&blob, Namespace::SpanId, &sid.0).unwrap_or(true)
+        {
+            continue;
+        }
+        if !q.attrs.is_empty()
             && let Ok(bytes) = conn
                 .prepare_cached("SELECT filter FROM block_filters WHERE block_id = ?1")?
                 .query_row([block_id], |r| r.get::<_, Vec<u8>>(0))
             && let Ok(bloom) = Bloom::parse(&bytes)
+            && !attrs::block_may_match(ctx, &bloom, &q.attrs)
         {
-            let has_span = q
-                .span_id
-                .is_none_or(|s| bloom.may_contain(Namespace::SpanId, &s.0));
-            if !has_span || !attrs::block_may_match(ctx, &bloom, &q.attrs) {
-                continue;
-            }
+            continue;
         }
         let Some(data) = block_data(conn, block_id)? else {
             continue;
