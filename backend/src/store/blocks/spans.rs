@@ -204,6 +204,14 @@ pub fn trace_ids(bytes: &[u8]) -> Result<Vec<TraceId>, CodecError> {
     Ok(out)
 }
 
+/// True if the block holds a span with this id, read from the id column
+/// alone (a Bloom filter hit is confirmed this way before a full decode).
+pub fn has_span_id(bytes: &[u8], id: &SpanId) -> Result<bool, CodecError> {
+    let container = ContainerReader::parse(bytes, MAGIC, FORMAT_VERSION)?;
+    let ids = container.column(col::SPAN_IDS)?;
+    Ok(ids.chunks_exact(8).any(|c| c == id.0))
+}
+
 /// The cheap-to-decode part of every span, used to filter before a full
 /// decode: identity, timing, service, name, kind, status.
 #[derive(Clone, Debug, PartialEq)]

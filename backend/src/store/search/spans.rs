@@ -17,7 +17,7 @@ use shared::trace::{Resource, Scope};
 use shared::{SpanId, TraceId};
 
 use super::super::blocks::bloom::{Bloom, Namespace, stored_may_contain};
-use super::super::blocks::spans::SpanBlockReader;
+use super::super::blocks::spans::{SpanBlockReader, has_span_id};
 use super::super::ingest_spans::SIGNAL_SPANS;
 use super::super::read::{block_data, trace_summary};
 use super::super::{StoreError, strings, varlist};
@@ -68,6 +68,26 @@ fn candidate_blocks(
         }
         out.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
         return Ok(Some(out));
+    }
+    let by_groups = q.service.is_some()
+        || q.name.is_some()
+        || q.kind.is_some()
+        || q.status == Some(StatusFilter::Error)
+        || q.min_duration.is_some()
+        || q.max_duration.is_some();
+    if !by_groups {
+        // Nothing the group rows can narrow: the blocks of the window.
+        let blocks = conn
+            .prepare_cached(
+                "SELECT id, max_time FROM blocks WHERE signal = ?1 AND max_time >= ?2 AND min_time <= ?3
+                 ORDER BY max_time DESC, id DESC",
+            )?
+            .query_map(
+                rusqlite::params![SIGNAL_SPANS, i(bounds.from), i(bounds.to)],
+                |r| Ok((r.get(0)?, u(r.get(1)?))),
+            )?
+            .collect::<Result<_, _>>()?;
+        return Ok(Some(blocks));
     }
     let mut sql = String::from(
         "SELECT g.block_id, max(b.max_time) FROM span_groups g JOIN blocks b ON b.id = g.block_id
@@ -165,6 +185,11 @@ pub fn search(
         let corrupt = |e: super::super::blocks::codec::CodecError| {
             StoreError::Corrupt(block_id, e.to_string())
         };
+        if let Some(sid) = q.span_id
+            && !has_span_id(&data, &sid).map_err(corrupt)?
+        {
+            continue;
+        }
         let reader = SpanBlockReader::open(&data).map_err(corrupt)?;
         let resources = reader.resources().map_err(corrupt)?;
         let service_of: HashMap<u32, &str> = resources
