@@ -1,8 +1,10 @@
 //! The compactor thread: does the CPU-heavy part of compaction and metric
 //! sealing (decoding, re-encoding, zstd) on a read-only connection, beside
 //! the writer, and hands each finished piece to the writer to apply in one
-//! short transaction. Ingest keeps the writer to itself meanwhile.
+//! short transaction. Ingest keeps the writer to itself meanwhile. It also
+//! rolls up series sealed before rollups existed (`store::rollups`).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::Duration;
@@ -10,6 +12,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::compaction::{self, Prepared};
+use super::rollups::{self, PreparedBackfill};
 use super::sealing::{self, HeadCounts, PreparedSeal};
 use super::{StoreError, connection};
 
@@ -17,6 +20,7 @@ use super::{StoreError, connection};
 pub enum Apply {
     Merge(Prepared),
     Seal(PreparedSeal),
+    Backfill(PreparedBackfill),
 }
 
 /// A piece of work and where to say it was applied.
@@ -43,8 +47,16 @@ pub fn run(
             return;
         }
     };
+    let mut backfills = HashMap::new();
     loop {
-        let worked = match round(&conn, max_block_bytes, &head, &to_writer, &stop) {
+        let worked = match round(
+            &conn,
+            max_block_bytes,
+            &head,
+            &to_writer,
+            &stop,
+            &mut backfills,
+        ) {
             Ok(w) => w,
             Err(e) => {
                 tracing::error!(error = %e, "compaction round failed");
@@ -75,12 +87,17 @@ fn stopping(stop: &Receiver<()>) -> bool {
     !matches!(stop.try_recv(), Err(std::sync::mpsc::TryRecvError::Empty))
 }
 
+/// Backfill attempts per series before this process gives up on one (its
+/// queries keep reading raw points).
+const BACKFILL_ATTEMPTS: u32 = 3;
+
 fn round(
     conn: &rusqlite::Connection,
     max_block_bytes: i64,
     head: &HeadCounts,
     to_writer: &SyncSender<super::writer::Job>,
     stop: &Receiver<()>,
+    backfills: &mut HashMap<i64, u32>,
 ) -> Result<bool, StoreError> {
     let mut worked = false;
     if let Some(p) = compaction::prepare_spans(conn, max_block_bytes)? {
@@ -95,6 +112,27 @@ fn round(
         }
         if let Some(seal) = sealing::prepare(conn, series)? {
             worked |= send(to_writer, Apply::Seal(seal));
+        }
+    }
+    let given_up = backfills
+        .values()
+        .filter(|n| **n >= BACKFILL_ATTEMPTS)
+        .count();
+    for series in rollups::backfill_due(conn, 4 + given_up)? {
+        let attempts = backfills.entry(series).or_insert(0);
+        if *attempts >= BACKFILL_ATTEMPTS {
+            continue;
+        }
+        *attempts += 1;
+        if stopping(stop) {
+            return Ok(worked);
+        }
+        match rollups::prepare_backfill(conn, series) {
+            Ok(b) => worked |= send(to_writer, Apply::Backfill(b)),
+            Err(e) => {
+                tracing::warn!(series, error = %e, "cannot roll up a series; its queries read raw points");
+                *attempts = BACKFILL_ATTEMPTS;
+            }
         }
     }
     Ok(worked)

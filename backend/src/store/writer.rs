@@ -371,6 +371,7 @@ impl Writer {
             )
             .map(|_| ()),
             Apply::Seal(seal) => sealing::apply(&mut self.conn, &self.metrics.head, seal),
+            Apply::Backfill(b) => super::rollups::apply_backfill(&mut self.conn, b),
         };
         if let Err(e) = result {
             tracing::error!(error = %e, "applying compaction work failed");
