@@ -83,6 +83,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/traces/{trace_id}", get(traces::trace))
         .route("/api/logs", get(logs::logs))
         .route("/api/metrics/{name}/raw", get(metrics::raw))
+        .route("/api/metrics", get(metrics::list))
+        .route("/api/metrics/{name}/query", get(metrics::query))
         .route("/api/{*rest}", axum::routing::any(error::unknown_route))
         .with_state(state)
 }
