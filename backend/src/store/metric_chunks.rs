@@ -3,8 +3,9 @@
 //! carries (start time, flags, integer-vs-double, exemplars) in a small
 //! zstd column beside it, so regular series cost about a byte per point.
 //! Histogram, exponential-histogram and summary points are multi-valued;
-//! they are kept as zstd-compressed JSON lines (their structure repeats from
-//! point to point, which zstd folds away).
+//! they are kept in the binary point form of [`super::point_codec`], each
+//! point written against the one before, zstd-compressed (chunks of
+//! earlier versions hold JSON lines, still read).
 //!
 //! The series' attributes are not repeated per point: readers put them back.
 
@@ -14,9 +15,12 @@ use shared::{KeyValue, UnixNanos};
 use super::blocks::codec::{CodecError, Cursor, put_bytes, put_ivarint, put_uvarint};
 use super::chunk::{self, Sample};
 use super::ingest_metrics::StoredPoint;
+use super::point_codec;
 
 const KIND_NUMBER: u8 = 1;
+/// Written by earlier versions only.
 const KIND_JSON: u8 = 2;
+const KIND_POINTS: u8 = 3;
 /// Largest decompressed extras column accepted.
 const MAX_EXTRAS: usize = 64 << 20;
 
@@ -83,15 +87,13 @@ pub fn encode(points: &[StoredPoint]) -> Result<Vec<u8>, CodecError> {
             out.extend_from_slice(&zstd::bulk::compress(&extras, 19)?);
         }
         None => {
-            out.push(KIND_JSON);
-            let mut lines = Vec::new();
-            for p in points {
-                serde_json::to_writer(&mut lines, &strip_attributes(p))
-                    .map_err(|e| CodecError::Malformed(e.to_string()))?;
-                lines.push(b'\n');
+            out.push(KIND_POINTS);
+            let mut raw = Vec::with_capacity(points.len() * 48);
+            for (i, p) in points.iter().enumerate() {
+                point_codec::encode(&mut raw, p, i.checked_sub(1).and_then(|j| points.get(j)))?;
             }
-            put_uvarint(&mut out, lines.len() as u64);
-            out.extend_from_slice(&zstd::bulk::compress(&lines, 19)?);
+            put_uvarint(&mut out, raw.len() as u64);
+            out.extend_from_slice(&zstd::bulk::compress(&raw, 19)?);
         }
     }
     Ok(out)
@@ -182,6 +184,32 @@ pub fn decode(bytes: &[u8], attributes: &[KeyValue]) -> Result<Vec<StoredPoint>,
                         .map_err(|e| CodecError::Malformed(e.to_string()))
                 })
                 .collect()
+        }
+        KIND_POINTS => {
+            let raw = usize::try_from(c.uvarint()?).unwrap_or(usize::MAX);
+            if raw > MAX_EXTRAS {
+                return Err(CodecError::Malformed("chunk too large".into()));
+            }
+            let rest = c.take(remaining(&c, bytes))?;
+            let body = zstd::bulk::decompress(rest, raw)?;
+            if body.len() != raw {
+                return Err(CodecError::Malformed(
+                    "chunk decompressed to the wrong size".into(),
+                ));
+            }
+            let mut b = Cursor::new(&body);
+            let mut out: Vec<StoredPoint> = Vec::new();
+            while !b.is_empty() {
+                let p = point_codec::decode(&mut b, out.last())?;
+                out.push(p);
+            }
+            if !attributes.is_empty() {
+                out = out
+                    .into_iter()
+                    .map(|p| with_attributes(p, attributes))
+                    .collect();
+            }
+            Ok(out)
         }
         k => Err(CodecError::Malformed(format!(
             "unknown metric chunk kind {k}"

@@ -28,7 +28,7 @@ use shared::query::{
 };
 use shared::{KeyValue, UnixNanos};
 
-use super::ingest_metrics::StoredPoint;
+use super::point_codec;
 use super::rollup_codec;
 use super::rollup_math::{Differ, Rollup, Sample, Semantics};
 use super::rollups::{self, HOUR, MINUTE};
@@ -663,8 +663,8 @@ fn read_raw(
     )?;
     let mut rows = stmt.query(params![s.id, to_i64(hi)])?;
     while let Some(r) = rows.next()? {
-        let p: StoredPoint =
-            serde_json::from_slice(r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?)
+        let p =
+            point_codec::decode_head_row(r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?)
                 .map_err(|e| StoreError::Corrupt(s.id, e.to_string()))?;
         head.push(p);
     }

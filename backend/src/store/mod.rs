@@ -16,6 +16,7 @@ pub mod metric_chunks;
 pub mod metric_query;
 pub mod metric_read;
 pub mod migrate;
+pub mod point_codec;
 pub mod read;
 pub mod rollup_codec;
 pub mod rollup_math;

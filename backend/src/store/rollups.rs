@@ -419,8 +419,15 @@ pub(crate) mod testkit {
             tx.commit().unwrap();
         }
 
-        /// Seals the head of every series, as the compactor would.
+        /// Seals the head of every series, as the compactor would (in
+        /// chunks of at most `MAX_CHUNK_POINTS`).
         pub fn seal_all(&mut self) {
+            while self.count("SELECT count(*) FROM metric_head") > 0 {
+                self.seal_round();
+            }
+        }
+
+        fn seal_round(&mut self) {
             let series: Vec<i64> = self
                 .conn
                 .prepare("SELECT DISTINCT series_id FROM metric_head ORDER BY series_id")

@@ -13,14 +13,18 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, params};
 
 use super::StoreError;
-use super::ingest_metrics::StoredPoint;
 use super::metric_chunks;
+use super::point_codec;
 use super::rollups::{self, PreparedRollups};
 
 /// Points that make a head worth sealing (20 minutes of a 10 s series).
 pub const SEAL_POINTS: u32 = 120;
 /// Longest a point stays in the head.
 pub const SEAL_AGE: Duration = Duration::from_secs(600);
+/// Most points one chunk takes. When ingest outruns sealing the head
+/// grows; it is then sealed in runs of this many (oldest arrivals first), so
+/// a query never decodes a huge chunk for a short window.
+pub const MAX_CHUNK_POINTS: i64 = 512;
 
 /// Per series with points in the head: (how many, since when). Written by
 /// the writer, read by the compactor.
@@ -73,9 +77,11 @@ pub fn due(head: &HeadCounts) -> Vec<i64> {
 pub fn prepare(conn: &Connection, series: i64) -> Result<Option<PreparedSeal>, StoreError> {
     let rows: Vec<(i64, Vec<u8>)> = conn
         .prepare_cached(
-            "SELECT seq, point FROM metric_head WHERE series_id = ?1 ORDER BY time, seq",
+            "SELECT seq, point FROM metric_head WHERE series_id = ?1 ORDER BY seq LIMIT ?2",
         )?
-        .query_map(params![series], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map(params![series, MAX_CHUNK_POINTS], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
         .collect::<Result<_, _>>()?;
     if rows.is_empty() {
         return Ok(None);
@@ -84,8 +90,8 @@ pub fn prepare(conn: &Connection, series: i64) -> Result<Option<PreparedSeal>, S
     let mut max_seq = i64::MIN;
     for (seq, b) in &rows {
         max_seq = max_seq.max(*seq);
-        let p: StoredPoint =
-            serde_json::from_slice(b).map_err(|e| StoreError::Corrupt(series, e.to_string()))?;
+        let p = point_codec::decode_head_row(b)
+            .map_err(|e| StoreError::Corrupt(series, e.to_string()))?;
         points.push(p);
     }
     points.sort_by_key(|p| p.time());
