@@ -395,32 +395,30 @@ mod tests {
     fn point() -> impl Strategy<Value = StoredPoint> {
         let times = (any::<u64>(), any::<u64>(), any::<u32>());
         prop_oneof![
-            (times, any::<bool>(), any::<i64>(), f64_any()).prop_map(
-                |((t, s, f), int, i, d)| {
-                    StoredPoint::Number(NumberPoint {
-                        time: UnixNanos(t),
-                        start_time: UnixNanos(s),
-                        flags: f,
-                        value: if int {
-                            NumberValue::AsInt(i)
-                        } else {
-                            NumberValue::AsDouble(d)
-                        },
-                        exemplars: if f % 5 == 0 {
-                            vec![Exemplar {
-                                time: UnixNanos(s),
-                                value: Some(NumberValue::AsInt(i)),
-                                ..Default::default()
-                            }]
-                        } else {
-                            vec![]
-                        },
-                        ..Default::default()
-                    })
-                }
-            ),
+            (times, any::<bool>(), any::<i64>(), f64_any()).prop_map(|((t, s, f), int, i, d)| {
+                StoredPoint::Number(NumberPoint {
+                    time: UnixNanos(t),
+                    start_time: UnixNanos(s),
+                    flags: f,
+                    value: if int {
+                        NumberValue::AsInt(i)
+                    } else {
+                        NumberValue::AsDouble(d)
+                    },
+                    exemplars: if f % 5 == 0 {
+                        vec![Exemplar {
+                            time: UnixNanos(s),
+                            value: Some(NumberValue::AsInt(i)),
+                            ..Default::default()
+                        }]
+                    } else {
+                        vec![]
+                    },
+                    ..Default::default()
+                })
+            }),
             (
-                times.clone(),
+                times,
                 any::<u64>(),
                 proptest::option::of(f64_any()),
                 proptest::option::of(f64_any()),
@@ -442,7 +440,7 @@ mod tests {
                     })
                 }),
             (
-                times.clone(),
+                times,
                 any::<u64>(),
                 -20i32..20,
                 proptest::collection::vec(any::<u64>(), 0..5)
