@@ -18,6 +18,16 @@ CREATE TABLE metric_rollups_1h (
     PRIMARY KEY (series_id, hour)
 ) STRICT, WITHOUT ROWID;
 
+-- The newest sealed point of each series (binary point form), written with
+-- its rollups. A query adds the head's points to the rollups, and the first
+-- head point's increase is taken against this one, so the chunks need not
+-- be read.
+CREATE TABLE metric_sealed_tail (
+    series_id INTEGER PRIMARY KEY REFERENCES metric_series (id) ON DELETE CASCADE,
+    time      INTEGER NOT NULL,
+    point     BLOB NOT NULL
+) STRICT;
+
 -- Series with sealed chunks but no rollups yet (sealed before this
 -- migration, or whose rollups could not be computed when sealed). The
 -- compactor rolls each up from all its chunks and removes the row; until

@@ -630,6 +630,7 @@ async fn unknown_metrics_are_404_and_bad_parameters_400() {
     let mut errors = BTreeMap::new();
     for (params, param) in [
         ("agg=median", "agg"),
+        ("agg=p95", "agg"),
         ("step=0", "step"),
         ("step=fast", "step"),
         ("step=1ms", "step"),

@@ -19,7 +19,9 @@ use super::{StoreError, connection};
 /// Work the compactor hands to the writer.
 pub enum Apply {
     Merge(Prepared),
-    Seal(PreparedSeal),
+    /// Seals of several series, applied one after another (one trip
+    /// through the writer's queue for all of them).
+    Seals(Vec<PreparedSeal>),
     Backfill(PreparedBackfill),
 }
 
@@ -87,6 +89,11 @@ fn stopping(stop: &Receiver<()>) -> bool {
     !matches!(stop.try_recv(), Err(std::sync::mpsc::TryRecvError::Empty))
 }
 
+/// Most seals handed to the writer at once…
+const SEALS_PER_JOB: usize = 64;
+/// …and most points in them.
+const POINTS_PER_JOB: u32 = 32_768;
+
 /// Backfill attempts per series before this process gives up on one (its
 /// queries keep reading raw points).
 const BACKFILL_ATTEMPTS: u32 = 3;
@@ -106,13 +113,26 @@ fn round(
     if let Some(p) = compaction::prepare_logs(conn, max_block_bytes)? {
         worked |= send(to_writer, Apply::Merge(p));
     }
+    let mut seals = Vec::new();
+    let mut points = 0u32;
     for series in sealing::due(head) {
         if stopping(stop) {
-            return Ok(worked);
+            break;
         }
         if let Some(seal) = sealing::prepare(conn, series)? {
-            worked |= send(to_writer, Apply::Seal(seal));
+            points = points.saturating_add(seal.count);
+            seals.push(seal);
         }
+        if seals.len() >= SEALS_PER_JOB || points >= POINTS_PER_JOB {
+            worked |= send(to_writer, Apply::Seals(std::mem::take(&mut seals)));
+            points = 0;
+        }
+    }
+    if !seals.is_empty() {
+        worked |= send(to_writer, Apply::Seals(seals));
+    }
+    if stopping(stop) {
+        return Ok(worked);
     }
     let given_up = backfills
         .values()

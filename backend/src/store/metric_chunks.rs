@@ -99,6 +99,34 @@ pub fn encode(points: &[StoredPoint]) -> Result<Vec<u8>, CodecError> {
     Ok(out)
 }
 
+/// zstd-decompresses `src` into exactly `raw` bytes with this thread's
+/// decompression context: metric queries decompress thousands of small
+/// packs and chunks, and setting up a context costs more than most of them.
+pub fn inflate(src: &[u8], raw: usize) -> Result<Vec<u8>, CodecError> {
+    thread_local! {
+        static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let out = CONTEXT.with(|cell| -> Result<Vec<u8>, CodecError> {
+        let mut slot = cell
+            .try_borrow_mut()
+            .map_err(|_| CodecError::Malformed("nested decompression".into()))?;
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new()?);
+        }
+        match slot.as_mut() {
+            Some(d) => Ok(d.decompress(src, raw)?),
+            None => Err(CodecError::Malformed("no decompression context".into())),
+        }
+    })?;
+    if out.len() != raw {
+        return Err(CodecError::Malformed(
+            "data decompressed to the wrong size".into(),
+        ));
+    }
+    Ok(out)
+}
+
 /// The point with the series' attributes put back.
 pub fn with_attributes(mut p: StoredPoint, attrs: &[KeyValue]) -> StoredPoint {
     let a = attrs.to_vec();
@@ -126,7 +154,7 @@ pub fn decode(bytes: &[u8], attributes: &[KeyValue]) -> Result<Vec<StoredPoint>,
             let extras = if raw == 0 {
                 Vec::new()
             } else {
-                zstd::bulk::decompress(rest, raw)?
+                inflate(rest, raw)?
             };
             if extras.len() != raw {
                 return Err(CodecError::Malformed(
@@ -191,14 +219,10 @@ pub fn decode(bytes: &[u8], attributes: &[KeyValue]) -> Result<Vec<StoredPoint>,
                 return Err(CodecError::Malformed("chunk too large".into()));
             }
             let rest = c.take(remaining(&c, bytes))?;
-            let body = zstd::bulk::decompress(rest, raw)?;
-            if body.len() != raw {
-                return Err(CodecError::Malformed(
-                    "chunk decompressed to the wrong size".into(),
-                ));
-            }
+            let body = inflate(rest, raw)?;
             let mut b = Cursor::new(&body);
-            let mut out: Vec<StoredPoint> = Vec::new();
+            // A histogram point takes some 30 bytes or more.
+            let mut out: Vec<StoredPoint> = Vec::with_capacity(body.len() / 32);
             while !b.is_empty() {
                 let p = point_codec::decode(&mut b, out.last())?;
                 out.push(p);

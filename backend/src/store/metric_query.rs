@@ -28,6 +28,7 @@ use shared::query::{
 };
 use shared::{KeyValue, UnixNanos};
 
+use super::ingest_metrics::StoredPoint;
 use super::point_codec;
 use super::rollup_codec;
 use super::rollup_math::{Differ, Rollup, Sample, Semantics};
@@ -350,6 +351,19 @@ pub fn metric_query(
         .filter(|s| s.kind == kind && s.matches(&q.attrs))
         .collect();
     let agg = q.agg.unwrap_or_else(|| sem.default_aggregation());
+    if agg.quantile().is_some()
+        && matches!(kind, MetricKind::Gauge | MetricKind::Sum)
+        && !sem.has_reading_percentiles()
+    {
+        return Err(ParamError::new(
+            "agg",
+            format!(
+                "{} of a counter's running total means nothing; use rate or sum",
+                agg.as_str()
+            ),
+        )
+        .into());
+    }
 
     let bounds = q.window.resolve(now)?;
     let span_of: Vec<&SeriesInfo> = if selected.is_empty() {
@@ -436,7 +450,7 @@ pub fn metric_query(
                 g.per_series_sum += v;
                 g.per_series_n += 1;
             }
-            Rollup::merge_into(&mut g.rollup, &r);
+            Rollup::merge_owned(&mut g.rollup, r);
             g.values.append(&mut one.values);
         }
     }
@@ -566,9 +580,12 @@ fn series_labels(selected: &[&SeriesInfo]) -> Vec<Vec<SeriesLabel>> {
     out
 }
 
-/// Folds one series' data into `slots`: rollup rows where its points are
-/// all sealed and rolled up, raw points from the bucket of its oldest head
-/// point on (or everywhere, for raw queries and series awaiting backfill).
+/// Folds one series' data into `slots`. Raw queries read its points.
+/// Rolled-up queries read rollup rows for everything sealed and add the
+/// head's points on top, their increases taken against the newest sealed
+/// point; when the head holds a late point (older than that), everything
+/// from the late point's bucket on is read raw instead. A series awaiting
+/// its backfill is read raw throughout.
 fn accumulate(
     conn: &Connection,
     s: &SeriesInfo,
@@ -576,40 +593,62 @@ fn accumulate(
     slots: &mut [Slot],
 ) -> Result<(), StoreError> {
     let end = plan.end();
-    let raw_from = match plan.resolution {
-        Resolution::Raw => plan.start,
-        Resolution::Minute | Resolution::Hour => {
-            let width = if plan.resolution == Resolution::Minute {
-                MINUTE
-            } else {
-                HOUR
-            };
-            let backfill = conn
-                .prepare_cached("SELECT 1 FROM metric_rollup_backfill WHERE series_id = ?1")?
+    let width = match plan.resolution {
+        Resolution::Raw => return read_raw(conn, s, plan, plan.start, end, slots),
+        Resolution::Minute => MINUTE,
+        Resolution::Hour => HOUR,
+    };
+    let backfill = conn
+        .prepare_cached("SELECT 1 FROM metric_rollup_backfill WHERE series_id = ?1")?
+        .query_row(params![s.id], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if backfill {
+        return read_raw(conn, s, plan, plan.start, end, slots);
+    }
+    let head = read_head(conn, s.id, end)?;
+    let Some(head_min) = head.iter().map(|p| p.time().0).min() else {
+        return read_rollups(conn, s, plan, width, end, slots);
+    };
+    let tail: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT time, point FROM metric_sealed_tail WHERE series_id = ?1")?
+        .query_row(params![s.id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let prev = match tail {
+        Some((time, _)) if from_i64(time) >= head_min => None,
+        Some((_, row)) => Some(Some(
+            point_codec::decode_head_row(&row)
+                .map_err(|e| StoreError::Corrupt(s.id, e.to_string()))?,
+        )),
+        None => {
+            let sealed = conn
+                .prepare_cached("SELECT 1 FROM metric_chunks WHERE series_id = ?1 LIMIT 1")?
                 .query_row(params![s.id], |_| Ok(()))
                 .optional()?
                 .is_some();
-            let head_min: Option<i64> = conn
-                .prepare_cached("SELECT min(time) FROM metric_head WHERE series_id = ?1")?
-                .query_row(params![s.id], |r| r.get(0))?;
-            let raw_from = if backfill {
-                plan.start
-            } else {
-                head_min
-                    .map(|t| (from_i64(t) / width * width).max(plan.start))
-                    .unwrap_or(end)
-                    .min(end)
-            };
+            // Nothing sealed: the head is the whole series.
+            (!sealed).then_some(None)
+        }
+    };
+    match prev {
+        Some(prev) => {
+            read_rollups(conn, s, plan, width, end, slots)?;
+            let mut differ = Differ::new(s.sem);
+            if let Some(p) = &prev {
+                differ.feed(p);
+            }
+            fold(&mut differ, head, plan, plan.start, end, slots);
+            Ok(())
+        }
+        None => {
+            // A late point in the head: rollups up to its bucket, raw after.
+            let raw_from = (head_min / width * width).clamp(plan.start, end);
             if raw_from > plan.start {
                 read_rollups(conn, s, plan, width, raw_from, slots)?;
             }
-            raw_from
+            read_raw_with(conn, s, plan, raw_from, end, head, slots)
         }
-    };
-    if raw_from < end {
-        read_raw(conn, s, plan, raw_from, end, slots)?;
     }
-    Ok(())
 }
 
 /// Merges the rollup buckets of `[plan.start, until)` into their steps.
@@ -639,12 +678,28 @@ fn read_rollups(
             if t < until
                 && let Some(slot) = plan.slot(t).and_then(|k| slots.get_mut(k))
             {
-                Rollup::merge_into(&mut slot.rollup, &bucket);
+                Rollup::merge_into(&mut slot.rollup, bucket);
             }
         })
         .map_err(|e| StoreError::Corrupt(s.id, e.to_string()))?;
     }
     Ok(())
+}
+
+/// The series' head points before `until`, in read order.
+fn read_head(conn: &Connection, series: i64, until: u64) -> Result<Vec<StoredPoint>, StoreError> {
+    let mut head = Vec::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT point FROM metric_head WHERE series_id = ?1 AND time < ?2 ORDER BY time, seq",
+    )?;
+    let mut rows = stmt.query(params![series, to_i64(until)])?;
+    while let Some(r) = rows.next()? {
+        head.push(
+            point_codec::decode_head_row(r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?)
+                .map_err(|e| StoreError::Corrupt(series, e.to_string()))?,
+        );
+    }
+    Ok(head)
 }
 
 /// Folds the raw points of `[lo, hi)` (sealed and head) into their steps.
@@ -656,25 +711,40 @@ fn read_raw(
     hi: u64,
     slots: &mut [Slot],
 ) -> Result<(), StoreError> {
+    let head = read_head(conn, s.id, hi)?;
+    read_raw_with(conn, s, plan, lo, hi, head, slots)
+}
+
+fn read_raw_with(
+    conn: &Connection,
+    s: &SeriesInfo,
+    plan: &Plan,
+    lo: u64,
+    hi: u64,
+    head: Vec<StoredPoint>,
+    slots: &mut [Slot],
+) -> Result<(), StoreError> {
     let chunks = rollups::load_sealed(conn, s.id, lo, hi)?;
-    let mut head = Vec::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT point FROM metric_head WHERE series_id = ?1 AND time < ?2 ORDER BY time, seq",
-    )?;
-    let mut rows = stmt.query(params![s.id, to_i64(hi)])?;
-    while let Some(r) = rows.next()? {
-        let p =
-            point_codec::decode_head_row(r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?)
-                .map_err(|e| StoreError::Corrupt(s.id, e.to_string()))?;
-        head.push(p);
-    }
     let points = rollups::in_read_order(chunks, head);
-    let mut differ = Differ::new(s.sem);
-    for p in &points {
+    fold(&mut Differ::new(s.sem), points, plan, lo, hi, slots);
+    Ok(())
+}
+
+/// Folds the samples of `points` (in read order) within `[lo, hi)` into
+/// their steps; earlier points only prime `differ`.
+fn fold(
+    differ: &mut Differ,
+    points: Vec<StoredPoint>,
+    plan: &Plan,
+    lo: u64,
+    hi: u64,
+    slots: &mut [Slot],
+) {
+    for p in points {
         if p.time().0 >= hi {
             break;
         }
-        let Some((t, sample)) = differ.feed(p) else {
+        let Some((t, sample)) = differ.feed_owned(p) else {
             continue;
         };
         if t < lo {
@@ -690,7 +760,6 @@ fn read_raw(
         }
         Rollup::add_to(&mut slot.rollup, t, sample, plan.sketch);
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -847,6 +916,12 @@ mod tests {
         }
         let q = MetricQuery::default();
         assert!(metric_query(&db.conn, "nothing", &q, T0).unwrap().is_none());
+        // Percentiles of a counter's running total mean nothing.
+        let q = MetricQuery::from_params(&Params::parse("agg=p95")).unwrap();
+        match metric_query(&db.conn, "hits", &q, T0) {
+            Err(MetricQueryError::Param(e)) => assert_eq!(e.param, "agg"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -61,6 +61,13 @@ impl Semantics {
         }
     }
 
+    /// Whether percentiles of this series' readings mean something. Not for
+    /// counters: their readings are running totals, so their rollups keep
+    /// no value sketch and queries refuse percentiles of them.
+    pub fn has_reading_percentiles(self) -> bool {
+        !(self.kind == MetricKind::Sum && self.monotonic && !self.delta)
+    }
+
     /// Whether `sum` of this series means "how much it grew" (counters and
     /// delta sums) rather than the sum of its readings (gauges, up-down
     /// counters).
@@ -117,10 +124,20 @@ impl Differ {
     pub fn feed(&mut self, p: &StoredPoint) -> Option<(u64, Sample)> {
         match (self.sem.kind, p) {
             (MetricKind::Gauge | MetricKind::Sum, StoredPoint::Number(n)) => self.number(n),
-            (MetricKind::Histogram, StoredPoint::Histogram(h)) => self.histogram(h),
+            (MetricKind::Histogram, StoredPoint::Histogram(h)) => self.histogram(h.clone()),
             (MetricKind::ExponentialHistogram, StoredPoint::ExpHistogram(h)) => self.exp(h),
             (MetricKind::Summary, StoredPoint::Summary(s)) => self.summary(s),
             _ => None,
+        }
+    }
+
+    /// [`Differ::feed`] for a point the caller no longer needs: its
+    /// buckets are moved, not copied (what queries over many histogram
+    /// points do).
+    pub fn feed_owned(&mut self, p: StoredPoint) -> Option<(u64, Sample)> {
+        match (self.sem.kind, p) {
+            (MetricKind::Histogram, StoredPoint::Histogram(h)) => self.histogram(h),
+            (_, p) => self.feed(&p),
         }
     }
 
@@ -147,22 +164,25 @@ impl Differ {
         Some((n.time.0, Sample::Number { value, increase }))
     }
 
-    fn histogram(&mut self, h: &HistogramPoint) -> Option<(u64, Sample)> {
+    fn histogram(&mut self, h: HistogramPoint) -> Option<(u64, Sample)> {
         if h.flags & FLAG_NO_RECORDED_VALUE != 0 {
             return None;
         }
-        let point = HistRollup::from_point(h, &mut self.bounds);
-        let sample = if self.sem.delta {
-            point.clone()
-        } else {
-            match &self.prev {
-                Some(Prev::Histogram(prev)) => point.minus(prev).unwrap_or_else(|| point.clone()),
-                // The first point of a cumulative series is the baseline.
-                _ => point.zeroed(),
-            }
+        let time = h.time.0;
+        let point = HistRollup::from_owned(h, &mut self.bounds);
+        if self.sem.delta {
+            return Some((time, Sample::Histogram(point)));
+        }
+        let sample = match self.prev.take() {
+            // The previous point's buckets become the difference.
+            Some(Prev::Histogram(prev)) => prev
+                .into_difference(&point)
+                .unwrap_or_else(|| point.clone()),
+            // The first point of a cumulative series is the baseline.
+            _ => point.zeroed(),
         };
         self.prev = Some(Prev::Histogram(point));
-        Some((h.time.0, Sample::Histogram(sample)))
+        Some((time, Sample::Histogram(sample)))
     }
 
     fn exp(&mut self, h: &ExpHistogramPoint) -> Option<(u64, Sample)> {
@@ -379,14 +399,19 @@ impl HistRollup {
     /// only the total. `shared` holds the previous point's bounds and is
     /// reused (or replaced) so equal bounds are one allocation.
     pub fn from_point(h: &HistogramPoint, shared: &mut Arc<[f64]>) -> Self {
+        Self::from_owned(h.clone(), shared)
+    }
+
+    /// [`HistRollup::from_point`], moving the point's counts.
+    pub fn from_owned(h: HistogramPoint, shared: &mut Arc<[f64]>) -> Self {
         let valid = h.explicit_bounds.iter().all(|b| b.is_finite())
             && h.explicit_bounds.windows(2).all(|w| w[0] < w[1])
             && h.bucket_counts.len() == h.explicit_bounds.len() + 1;
         let (bounds, counts) = if valid {
             if **shared != *h.explicit_bounds {
-                *shared = Arc::from(h.explicit_bounds.clone());
+                *shared = Arc::from(h.explicit_bounds);
             }
-            (shared.clone(), h.bucket_counts.clone())
+            (shared.clone(), h.bucket_counts)
         } else {
             let total = if h.bucket_counts.is_empty() {
                 h.count
@@ -419,29 +444,25 @@ impl HistRollup {
         }
     }
 
-    /// What was observed between `earlier` and `self` (two cumulative
-    /// points); `None` after a restart or a change of bounds.
-    fn minus(&self, earlier: &HistRollup) -> Option<HistRollup> {
-        if self.bounds != earlier.bounds
-            || self.count < earlier.count
-            || self.counts.len() != earlier.counts.len()
+    /// What was observed between `self` and `later` (two cumulative
+    /// points), reusing `self`'s buckets; `None` after a restart or a
+    /// change of bounds.
+    fn into_difference(mut self, later: &HistRollup) -> Option<HistRollup> {
+        if !(Arc::ptr_eq(&self.bounds, &later.bounds) || self.bounds == later.bounds)
+            || later.count < self.count
+            || self.counts.len() != later.counts.len()
+            || self.counts.iter().zip(&later.counts).any(|(a, b)| b < a)
         {
             return None;
         }
-        let counts = self
-            .counts
-            .iter()
-            .zip(&earlier.counts)
-            .map(|(a, b)| a.checked_sub(*b))
-            .collect::<Option<Vec<u64>>>()?;
-        Some(HistRollup {
-            count: self.count - earlier.count,
-            sum: self.sum - earlier.sum,
-            min: self.min,
-            max: self.max,
-            bounds: self.bounds.clone(),
-            counts,
-        })
+        for (a, b) in self.counts.iter_mut().zip(&later.counts) {
+            *a = b - *a;
+        }
+        self.count = later.count - self.count;
+        self.sum = later.sum - self.sum;
+        self.min = later.min;
+        self.max = later.max;
+        Some(self)
     }
 
     /// Adds `o`'s observations. Equal bounds add bucket by bucket; other
@@ -658,6 +679,14 @@ impl Rollup {
         match slot {
             Some(r) => r.add(time, s),
             None => *slot = Some(Rollup::from_sample(time, s, sketch)),
+        }
+    }
+
+    /// [`Rollup::merge_into`] for a bucket the caller no longer needs.
+    pub fn merge_owned(slot: &mut Option<Rollup>, o: Rollup) {
+        match slot {
+            Some(r) => r.merge(&o),
+            None => *slot = Some(o),
         }
     }
 

@@ -66,6 +66,8 @@ pub struct PreparedRollups {
     /// rows are written (evicted meanwhile), the rows are stale.
     pub chunks: Vec<i64>,
     pub hours: Vec<HourRows>,
+    /// The newest point among those rolled up: (time, head-row form).
+    pub tail: Option<(u64, Vec<u8>)>,
 }
 
 /// The points of one sealed chunk, with the keys the store reads chunks in.
@@ -76,19 +78,21 @@ pub struct ChunkPoints {
 }
 
 /// Points in the store's read order: chunks by (min time, id) one after
-/// another, then `tail` (head points), stably sorted by time. Every reader
+/// another, then `head` (head points), stably sorted by time. Every reader
 /// of points uses this order, so points with equal times meet in the same
 /// order everywhere (it decides which is "first", "last" and whose
 /// increase a reading gets).
-pub fn in_read_order(mut chunks: Vec<ChunkPoints>, tail: Vec<StoredPoint>) -> Vec<StoredPoint> {
+pub fn in_read_order(mut chunks: Vec<ChunkPoints>, head: Vec<StoredPoint>) -> Vec<StoredPoint> {
     chunks.sort_by_key(|c| (c.min_time, c.id));
     let mut out: Vec<StoredPoint> =
-        Vec::with_capacity(chunks.iter().map(|c| c.points.len()).sum::<usize>() + tail.len());
+        Vec::with_capacity(chunks.iter().map(|c| c.points.len()).sum::<usize>() + head.len());
     for c in chunks {
         out.extend(c.points);
     }
-    out.extend(tail);
-    out.sort_by_key(StoredPoint::time);
+    out.extend(head);
+    if !out.is_sorted_by_key(StoredPoint::time) {
+        out.sort_by_key(StoredPoint::time);
+    }
     out
 }
 
@@ -154,6 +158,7 @@ pub fn load_sealed(
 /// Buckets the samples of `points` (in read order) that fall into
 /// `[lo, hi)` into rows per hour; earlier points only set the predecessor.
 pub fn compute_hours(sem: Semantics, points: &[StoredPoint], lo: u64, hi: u64) -> Vec<HourRows> {
+    let sketch = sem.has_reading_percentiles();
     let mut differ = Differ::new(sem);
     // hour → minute slot → bucket
     let mut hours: BTreeMap<u64, BTreeMap<u8, Rollup>> = BTreeMap::new();
@@ -174,7 +179,7 @@ pub fn compute_hours(sem: Semantics, points: &[StoredPoint], lo: u64, hi: u64) -
         match minutes.get_mut(&slot) {
             Some(r) => r.add(time, sample),
             None => {
-                minutes.insert(slot, Rollup::from_sample(time, sample, true));
+                minutes.insert(slot, Rollup::from_sample(time, sample, sketch));
             }
         }
     }
@@ -205,6 +210,18 @@ pub fn compute_hours(sem: Semantics, points: &[StoredPoint], lo: u64, hi: u64) -
         }
     }
     out
+}
+
+/// The newest of time-ordered `points`, in head-row form.
+fn tail_of(points: &[StoredPoint]) -> Option<(u64, Vec<u8>)> {
+    let last = points.last()?;
+    match super::point_codec::encode_head_row(last) {
+        Ok(row) => Some((last.time().0, row)),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode a series' newest point");
+            None
+        }
+    }
 }
 
 /// The rollup rows a seal of `new_points` (the series' head, time-sorted)
@@ -257,6 +274,7 @@ pub fn prepare_for_seal(
         series,
         chunks: ids,
         hours: compute_hours(sem, &points, lo, hi),
+        tail: tail_of(new_points),
     }))
 }
 
@@ -283,6 +301,14 @@ pub fn write(tx: &Transaction<'_>, r: &PreparedRollups) -> Result<bool, StoreErr
     for h in &r.hours {
         minutes.execute(params![r.series, to_i64(h.hour), h.minutes])?;
         whole.execute(params![r.series, to_i64(h.hour), h.whole])?;
+    }
+    if let Some((time, point)) = &r.tail {
+        tx.prepare_cached(
+            "INSERT INTO metric_sealed_tail (series_id, time, point) VALUES (?1, ?2, ?3)
+             ON CONFLICT (series_id) DO UPDATE SET time = excluded.time, point = excluded.point
+             WHERE excluded.time >= metric_sealed_tail.time",
+        )?
+        .execute(params![r.series, to_i64(*time), point])?;
     }
     Ok(true)
 }
@@ -322,6 +348,7 @@ pub fn prepare_backfill(conn: &Connection, series: i64) -> Result<PreparedBackfi
             series,
             chunks: ids,
             hours: compute_hours(sem, &points, 0, u64::MAX),
+            tail: tail_of(&points),
         },
     })
 }
@@ -345,7 +372,8 @@ pub fn apply_backfill(conn: &mut Connection, b: PreparedBackfill) -> Result<(), 
 }
 
 /// Drops the rollup rows of hours that lie wholly at or before `t` (the
-/// newest evicted point time): an hour goes once all its points went.
+/// newest evicted point time): an hour goes once all its points went. A
+/// series' newest sealed point goes when it was evicted.
 pub fn evict_before(tx: &Transaction<'_>, t: i64) -> Result<(), StoreError> {
     let last_hour_start = t.saturating_sub(to_i64(HOUR) - 1);
     tx.execute(
@@ -355,6 +383,10 @@ pub fn evict_before(tx: &Transaction<'_>, t: i64) -> Result<(), StoreError> {
     tx.execute(
         "DELETE FROM metric_rollups_1h WHERE hour <= ?1",
         params![last_hour_start],
+    )?;
+    tx.execute(
+        "DELETE FROM metric_sealed_tail WHERE time <= ?1",
+        params![t],
     )?;
     Ok(())
 }
