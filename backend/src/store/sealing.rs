@@ -24,7 +24,7 @@ pub const SEAL_AGE: Duration = Duration::from_secs(600);
 /// Most points one chunk takes. When ingest outruns sealing the head
 /// grows; it is then sealed in runs of this many (oldest arrivals first), so
 /// a query never decodes a huge chunk for a short window.
-pub const MAX_CHUNK_POINTS: i64 = 512;
+pub const MAX_CHUNK_POINTS: i64 = 240;
 
 /// Per series with points in the head: (how many, since when). Written by
 /// the writer, read by the compactor.
