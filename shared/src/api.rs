@@ -169,6 +169,10 @@ pub struct StatsResponse {
     pub evicted_points: u64,
     pub cardinality_rejections: u64,
     pub uptime_seconds: u64,
+    /// Bytes of metric rollups (1-minute and 1-hour buckets), beside the
+    /// points' own `metric_points.stored_bytes`.
+    #[serde(default)]
+    pub metric_rollup_bytes: u64,
     /// Accepted items per second over about the last minute.
     #[serde(default)]
     pub ingest_rates: IngestRates,

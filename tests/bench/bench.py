@@ -132,6 +132,11 @@ def main():
     ap.add_argument("--spans", type=int, default=100_000)
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--out", default=str(ROOT / "target/bench"))
+    ap.add_argument("--metric-queries", action="store_true",
+                    help="run the metric query benchmark (metric_queries.py) instead")
+    ap.add_argument("--metric-window", type=int, default=614_400,
+                    help="seconds of metrics the query benchmark ingests (614400: 10.0M points)")
+    ap.add_argument("--metric-requests", type=int, default=300, help="requests per timed metric query")
     args = ap.parse_args()
 
     tools = Path(args.workload_tools)
@@ -139,6 +144,10 @@ def main():
         raise SystemExit(f"no otlpgen.py in {tools}: pass --workload-tools DIR")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.metric_queries:
+        import metric_queries
+        metric_queries.run(args, tools, out, Path(args.binary))
+        return
     workload = out / f"workload-{args.spans}"
     if not (workload / "manifest.json").exists():
         print(f"generating a {args.spans}-span workload in {workload} ...", flush=True)

@@ -1,5 +1,6 @@
 //! Builders of OTLP/JSON request bodies for tests that need exact control
-//! over ids and times (the SDK-client tests use real exporters instead).
+//! over ids, times and values (the SDK-client tests use real exporters
+//! instead).
 
 use serde_json::{Value, json};
 
@@ -52,4 +53,84 @@ pub fn hex_id(seed: u64, bytes: usize) -> String {
         out.push_str(&format!("{:02x}", (x & 0xff) as u8));
     }
     out
+}
+
+fn attributes(attrs: &[(&str, &str)]) -> Vec<Value> {
+    attrs
+        .iter()
+        .map(|(k, v)| json!({"key": k, "value": {"stringValue": v}}))
+        .collect()
+}
+
+/// A gauge/sum data point: `(time, value)` with string attributes.
+pub fn number_point(start: u64, time: u64, value: f64, attrs: &[(&str, &str)]) -> Value {
+    json!({
+        "attributes": attributes(attrs),
+        "startTimeUnixNano": start.to_string(),
+        "timeUnixNano": time.to_string(),
+        "asDouble": value,
+    })
+}
+
+/// An explicit-bucket histogram data point.
+pub fn histogram_point(
+    start: u64,
+    time: u64,
+    counts: &[u64],
+    bounds: &[f64],
+    sum: f64,
+    min_max: Option<(f64, f64)>,
+    attrs: &[(&str, &str)],
+) -> Value {
+    let mut v = json!({
+        "attributes": attributes(attrs),
+        "startTimeUnixNano": start.to_string(),
+        "timeUnixNano": time.to_string(),
+        "count": counts.iter().sum::<u64>().to_string(),
+        "sum": sum,
+        "bucketCounts": counts.iter().map(u64::to_string).collect::<Vec<_>>(),
+        "explicitBounds": bounds,
+    });
+    if let Some((min, max)) = min_max {
+        v["min"] = json!(min);
+        v["max"] = json!(max);
+    }
+    v
+}
+
+/// A gauge metric of `points` (from [`number_point`]).
+pub fn gauge(name: &str, unit: &str, description: &str, points: Vec<Value>) -> Value {
+    json!({"name": name, "unit": unit, "description": description, "gauge": {"dataPoints": points}})
+}
+
+/// A sum metric; `cumulative` false means delta temporality.
+pub fn sum(
+    name: &str,
+    unit: &str,
+    description: &str,
+    cumulative: bool,
+    monotonic: bool,
+    points: Vec<Value>,
+) -> Value {
+    json!({"name": name, "unit": unit, "description": description, "sum": {
+        "dataPoints": points,
+        "aggregationTemporality": if cumulative { 2 } else { 1 },
+        "isMonotonic": monotonic,
+    }})
+}
+
+/// A cumulative histogram metric of `points` (from [`histogram_point`]).
+pub fn histogram(name: &str, unit: &str, description: &str, points: Vec<Value>) -> Value {
+    json!({"name": name, "unit": unit, "description": description, "histogram": {
+        "dataPoints": points,
+        "aggregationTemporality": 2,
+    }})
+}
+
+/// An ExportMetricsServiceRequest with one resource and one scope.
+pub fn metrics_request(resource: &[(&str, &str)], metrics: Vec<Value>) -> Value {
+    json!({"resourceMetrics": [{
+        "resource": {"attributes": attributes(resource)},
+        "scopeMetrics": [{"scope": {"name": "sightline-tests", "version": "1"}, "metrics": metrics}]
+    }]})
 }

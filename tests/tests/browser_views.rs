@@ -294,7 +294,6 @@ async fn getting_started_lists_the_endpoints() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs /api/metrics on main"]
 async fn metrics_picker_chart_legend_and_hover() {
     let (server, browser) = seeded().await;
     let c = &browser.client;

@@ -104,6 +104,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/services", get(services::services))
         .route("/api/service-map", get(services::service_map))
         .route("/api/metrics/{name}/raw", get(metrics::raw))
+        .route("/api/metrics", get(metrics::list))
+        .route("/api/metrics/{name}/query", get(metrics::query))
         .route("/api/{*rest}", axum::routing::any(error::unknown_route))
         .with_state(state)
 }

@@ -12,6 +12,7 @@ use crate::store::connection::size_on_disk;
 /// Counts per signal, sizes, ingest counters, evictions.
 pub async fn stats(State(state): State<ApiState>) -> Result<Json<StatsResponse>, ApiError> {
     let stored = state.read(|s| s.stored()).await?;
+    let metric_rollup_bytes = state.read(|s| s.metric_rollup_bytes()).await?;
     let s = &state.inner;
     let counters = &s.counters;
     Ok(Json(StatsResponse {
@@ -51,5 +52,6 @@ pub async fn stats(State(state): State<ApiState>) -> Result<Json<StatsResponse>,
                 metric_points,
             }
         },
+        metric_rollup_bytes,
     }))
 }

@@ -1,8 +1,10 @@
 //! The compactor thread: does the CPU-heavy part of compaction and metric
 //! sealing (decoding, re-encoding, zstd) on a read-only connection, beside
 //! the writer, and hands each finished piece to the writer to apply in one
-//! short transaction. Ingest keeps the writer to itself meanwhile.
+//! short transaction. Ingest keeps the writer to itself meanwhile. It also
+//! rolls up series sealed before rollups existed (`store::rollups`).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::Duration;
@@ -10,13 +12,17 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::compaction::{self, Prepared};
+use super::rollups::{self, PreparedBackfill};
 use super::sealing::{self, HeadCounts, PreparedSeal};
 use super::{StoreError, connection};
 
 /// Work the compactor hands to the writer.
 pub enum Apply {
     Merge(Prepared),
-    Seal(PreparedSeal),
+    /// Seals of several series, applied one after another (one trip
+    /// through the writer's queue for all of them).
+    Seals(Vec<PreparedSeal>),
+    Backfill(PreparedBackfill),
 }
 
 /// A piece of work and where to say it was applied.
@@ -43,8 +49,16 @@ pub fn run(
             return;
         }
     };
+    let mut backfills = HashMap::new();
     loop {
-        let worked = match round(&conn, max_block_bytes, &head, &to_writer, &stop) {
+        let worked = match round(
+            &conn,
+            max_block_bytes,
+            &head,
+            &to_writer,
+            &stop,
+            &mut backfills,
+        ) {
             Ok(w) => w,
             Err(e) => {
                 tracing::error!(error = %e, "compaction round failed");
@@ -75,12 +89,22 @@ fn stopping(stop: &Receiver<()>) -> bool {
     !matches!(stop.try_recv(), Err(std::sync::mpsc::TryRecvError::Empty))
 }
 
+/// Most seals handed to the writer at once…
+const SEALS_PER_JOB: usize = 64;
+/// …and most points in them.
+const POINTS_PER_JOB: u32 = 32_768;
+
+/// Backfill attempts per series before this process gives up on one (its
+/// queries keep reading raw points).
+const BACKFILL_ATTEMPTS: u32 = 3;
+
 fn round(
     conn: &rusqlite::Connection,
     max_block_bytes: i64,
     head: &HeadCounts,
     to_writer: &SyncSender<super::writer::Job>,
     stop: &Receiver<()>,
+    backfills: &mut HashMap<i64, u32>,
 ) -> Result<bool, StoreError> {
     let mut worked = false;
     if let Some(p) = compaction::prepare_spans(conn, max_block_bytes)? {
@@ -89,12 +113,46 @@ fn round(
     if let Some(p) = compaction::prepare_logs(conn, max_block_bytes)? {
         worked |= send(to_writer, Apply::Merge(p));
     }
+    let mut seals = Vec::new();
+    let mut points = 0u32;
     for series in sealing::due(head) {
+        if stopping(stop) {
+            break;
+        }
+        if let Some(seal) = sealing::prepare(conn, series)? {
+            points = points.saturating_add(seal.count);
+            seals.push(seal);
+        }
+        if seals.len() >= SEALS_PER_JOB || points >= POINTS_PER_JOB {
+            worked |= send(to_writer, Apply::Seals(std::mem::take(&mut seals)));
+            points = 0;
+        }
+    }
+    if !seals.is_empty() {
+        worked |= send(to_writer, Apply::Seals(seals));
+    }
+    if stopping(stop) {
+        return Ok(worked);
+    }
+    let given_up = backfills
+        .values()
+        .filter(|n| **n >= BACKFILL_ATTEMPTS)
+        .count();
+    for series in rollups::backfill_due(conn, 4 + given_up)? {
+        let attempts = backfills.entry(series).or_insert(0);
+        if *attempts >= BACKFILL_ATTEMPTS {
+            continue;
+        }
+        *attempts += 1;
         if stopping(stop) {
             return Ok(worked);
         }
-        if let Some(seal) = sealing::prepare(conn, series)? {
-            worked |= send(to_writer, Apply::Seal(seal));
+        match rollups::prepare_backfill(conn, series) {
+            Ok(b) => worked |= send(to_writer, Apply::Backfill(b)),
+            Err(e) => {
+                tracing::warn!(series, error = %e, "cannot roll up a series; its queries read raw points");
+                *attempts = BACKFILL_ATTEMPTS;
+            }
         }
     }
     Ok(worked)

@@ -36,6 +36,14 @@ pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(Duration::from_secs(5))?;
+    // Without the planner's stability guarantee the bundled SQLite (built
+    // with STAT4) re-prepares a cached statement on every run whose range
+    // bounds are parameters (`time >= ?2`): a third of a metric query's
+    // statement time.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
 }

@@ -23,13 +23,14 @@ use std::sync::Arc;
 
 use shared::TraceId;
 use shared::api::{
-    LogsResponse, RawSeriesResponse, ServiceMapResponse, ServicesResponse, SpansResponse,
-    TraceDetail, TracesResponse,
+    LogsResponse, MetricQueryResponse, MetricsResponse, RawSeriesResponse, ServiceMapResponse,
+    ServicesResponse, SpansResponse, TraceDetail, TracesResponse,
 };
-use shared::query::{Bounds, LogQuery, SpanQuery, TraceQuery};
+use shared::query::{Bounds, LogQuery, MetricListQuery, MetricQuery, SpanQuery, TraceQuery};
 use tokio::sync::oneshot;
 
 use super::StoreError;
+use super::metric_query::{self, MetricQueryError};
 use super::read::{self, ReaderPool, StoredCounts};
 use super::search::{self, SearchContext, SearchError};
 use super::writer::{WriteBatch, WriteError, WriteOutcome, WriterHandle};
@@ -65,6 +66,22 @@ pub trait TelemetryStore: Send + Sync + 'static {
     fn raw_series(&self, name: &str) -> Result<Option<RawSeriesResponse>, StoreError>;
     /// Counts of what is stored, per signal.
     fn stored(&self) -> Result<StoredCounts, StoreError>;
+
+    // ---- Metric catalog and metric queries (`store::metric_query`) ----
+
+    /// Every metric name with its kind, unit and series, sorted by name.
+    fn metrics(&self, query: &MetricListQuery) -> Result<MetricsResponse, StoreError>;
+    /// One metric aggregated per step over a window, read from rollups
+    /// where the step allows and raw points elsewhere; `None` for an
+    /// unknown metric. `now` (Unix nanoseconds) resolves relative windows.
+    fn metric_query(
+        &self,
+        name: &str,
+        query: &MetricQuery,
+        now: u64,
+    ) -> Result<Option<MetricQueryResponse>, MetricQueryError>;
+    /// Bytes of stored metric rollups.
+    fn metric_rollup_bytes(&self) -> Result<u64, StoreError>;
 }
 
 /// The SQLite engine: one writer thread, read-only pooled readers.
@@ -138,5 +155,25 @@ impl TelemetryStore for SqliteStore {
 
     fn stored(&self) -> Result<StoredCounts, StoreError> {
         self.readers.with(read::stored_counts)
+    }
+
+    // ---- Metric catalog and metric queries ----
+
+    fn metrics(&self, query: &MetricListQuery) -> Result<MetricsResponse, StoreError> {
+        self.readers.with(|c| metric_query::metric_list(c, query))
+    }
+
+    fn metric_query(
+        &self,
+        name: &str,
+        query: &MetricQuery,
+        now: u64,
+    ) -> Result<Option<MetricQueryResponse>, MetricQueryError> {
+        self.readers
+            .with(|c| Ok(metric_query::metric_query(c, name, query, now)))?
+    }
+
+    fn metric_rollup_bytes(&self) -> Result<u64, StoreError> {
+        self.readers.with(super::rollups::stored_bytes)
     }
 }

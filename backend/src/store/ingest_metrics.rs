@@ -295,7 +295,7 @@ impl MetricIndexer {
             };
             self.seq += 1;
             // The series holds the attributes; the head row need not repeat them.
-            let blob = serde_json::to_vec(&super::metric_chunks::strip_attributes(&point))
+            let blob = super::point_codec::encode_head_row(&point)
                 .map_err(|e| StoreError::Encode(e.to_string()))?;
             tx.prepare_cached(
                 "INSERT INTO metric_head (series_id, time, seq, point) VALUES (?1, ?2, ?3, ?4)",

@@ -387,5 +387,6 @@ fn evict_metrics_before(tx: &rusqlite::Transaction<'_>, t: i64) -> Result<u64, S
     )?;
     tx.execute("DELETE FROM metric_chunks WHERE max_time <= ?1", params![t])?;
     let head = tx.execute("DELETE FROM metric_head WHERE time <= ?1", params![t])?;
+    super::rollups::evict_before(tx, t)?;
     Ok(u64::try_from(chunk_points).unwrap_or(0) + head as u64)
 }

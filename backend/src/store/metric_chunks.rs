@@ -3,8 +3,9 @@
 //! carries (start time, flags, integer-vs-double, exemplars) in a small
 //! zstd column beside it, so regular series cost about a byte per point.
 //! Histogram, exponential-histogram and summary points are multi-valued;
-//! they are kept as zstd-compressed JSON lines (their structure repeats from
-//! point to point, which zstd folds away).
+//! they are kept in the binary point form of [`super::point_codec`], each
+//! point written against the one before, zstd-compressed (chunks of
+//! earlier versions hold JSON lines, still read).
 //!
 //! The series' attributes are not repeated per point: readers put them back.
 
@@ -14,9 +15,12 @@ use shared::{KeyValue, UnixNanos};
 use super::blocks::codec::{CodecError, Cursor, put_bytes, put_ivarint, put_uvarint};
 use super::chunk::{self, Sample};
 use super::ingest_metrics::StoredPoint;
+use super::point_codec;
 
 const KIND_NUMBER: u8 = 1;
+/// Written by earlier versions only.
 const KIND_JSON: u8 = 2;
+const KIND_POINTS: u8 = 3;
 /// Largest decompressed extras column accepted.
 const MAX_EXTRAS: usize = 64 << 20;
 
@@ -83,16 +87,42 @@ pub fn encode(points: &[StoredPoint]) -> Result<Vec<u8>, CodecError> {
             out.extend_from_slice(&zstd::bulk::compress(&extras, 19)?);
         }
         None => {
-            out.push(KIND_JSON);
-            let mut lines = Vec::new();
-            for p in points {
-                serde_json::to_writer(&mut lines, &strip_attributes(p))
-                    .map_err(|e| CodecError::Malformed(e.to_string()))?;
-                lines.push(b'\n');
+            out.push(KIND_POINTS);
+            let mut raw = Vec::with_capacity(points.len() * 48);
+            for (i, p) in points.iter().enumerate() {
+                point_codec::encode(&mut raw, p, i.checked_sub(1).and_then(|j| points.get(j)))?;
             }
-            put_uvarint(&mut out, lines.len() as u64);
-            out.extend_from_slice(&zstd::bulk::compress(&lines, 19)?);
+            put_uvarint(&mut out, raw.len() as u64);
+            out.extend_from_slice(&zstd::bulk::compress(&raw, 19)?);
         }
+    }
+    Ok(out)
+}
+
+/// zstd-decompresses `src` into exactly `raw` bytes with this thread's
+/// decompression context: metric queries decompress thousands of small
+/// packs and chunks, and setting up a context costs more than most of them.
+pub fn inflate(src: &[u8], raw: usize) -> Result<Vec<u8>, CodecError> {
+    thread_local! {
+        static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let out = CONTEXT.with(|cell| -> Result<Vec<u8>, CodecError> {
+        let mut slot = cell
+            .try_borrow_mut()
+            .map_err(|_| CodecError::Malformed("nested decompression".into()))?;
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new()?);
+        }
+        match slot.as_mut() {
+            Some(d) => Ok(d.decompress(src, raw)?),
+            None => Err(CodecError::Malformed("no decompression context".into())),
+        }
+    })?;
+    if out.len() != raw {
+        return Err(CodecError::Malformed(
+            "data decompressed to the wrong size".into(),
+        ));
     }
     Ok(out)
 }
@@ -124,7 +154,7 @@ pub fn decode(bytes: &[u8], attributes: &[KeyValue]) -> Result<Vec<StoredPoint>,
             let extras = if raw == 0 {
                 Vec::new()
             } else {
-                zstd::bulk::decompress(rest, raw)?
+                inflate(rest, raw)?
             };
             if extras.len() != raw {
                 return Err(CodecError::Malformed(
@@ -182,6 +212,28 @@ pub fn decode(bytes: &[u8], attributes: &[KeyValue]) -> Result<Vec<StoredPoint>,
                         .map_err(|e| CodecError::Malformed(e.to_string()))
                 })
                 .collect()
+        }
+        KIND_POINTS => {
+            let raw = usize::try_from(c.uvarint()?).unwrap_or(usize::MAX);
+            if raw > MAX_EXTRAS {
+                return Err(CodecError::Malformed("chunk too large".into()));
+            }
+            let rest = c.take(remaining(&c, bytes))?;
+            let body = inflate(rest, raw)?;
+            let mut b = Cursor::new(&body);
+            // A histogram point takes some 30 bytes or more.
+            let mut out: Vec<StoredPoint> = Vec::with_capacity(body.len() / 32);
+            while !b.is_empty() {
+                let p = point_codec::decode(&mut b, out.last())?;
+                out.push(p);
+            }
+            if !attributes.is_empty() {
+                out = out
+                    .into_iter()
+                    .map(|p| with_attributes(p, attributes))
+                    .collect();
+            }
+            Ok(out)
         }
         k => Err(CodecError::Malformed(format!(
             "unknown metric chunk kind {k}"

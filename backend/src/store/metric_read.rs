@@ -28,7 +28,7 @@ pub fn series_points(conn: &Connection, series_id: i64) -> Result<Vec<StoredPoin
         .query_map(params![series_id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for b in blobs {
-        let point: StoredPoint = serde_json::from_slice(&b)
+        let point = super::point_codec::decode_head_row(&b)
             .map_err(|e| StoreError::Corrupt(series_id, e.to_string()))?;
         out.push(metric_chunks::with_attributes(point, &attributes));
     }

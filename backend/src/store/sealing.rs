@@ -2,7 +2,9 @@
 //! it holds [`SEAL_POINTS`] points or its oldest point has waited
 //! [`SEAL_AGE`], so the uncompressed head stays small and bounded. The
 //! chunk is built off the writer thread ([`prepare`]) and applied by it
-//! ([`apply`]), deleting exactly the head rows that went into it.
+//! ([`apply`]), deleting exactly the head rows that went into it. The
+//! rollup rows of the hours the chunk touches are recomputed alongside and
+//! written in the same transaction (`store::rollups`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,13 +13,18 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, params};
 
 use super::StoreError;
-use super::ingest_metrics::StoredPoint;
 use super::metric_chunks;
+use super::point_codec;
+use super::rollups::{self, PreparedRollups};
 
 /// Points that make a head worth sealing (20 minutes of a 10 s series).
 pub const SEAL_POINTS: u32 = 120;
 /// Longest a point stays in the head.
 pub const SEAL_AGE: Duration = Duration::from_secs(600);
+/// Most points one chunk takes. When ingest outruns sealing the head
+/// grows; it is then sealed in runs of this many (oldest arrivals first), so
+/// a query never decodes a huge chunk for a short window.
+pub const MAX_CHUNK_POINTS: i64 = 240;
 
 /// Per series with points in the head: (how many, since when). Written by
 /// the writer, read by the compactor.
@@ -32,6 +39,9 @@ pub struct PreparedSeal {
     pub min_time: u64,
     pub max_time: u64,
     pub data: Vec<u8>,
+    /// The rollup rows this chunk changes; `None` when they could not be
+    /// computed (the series is then listed for a rollup backfill).
+    pub rollups: Option<PreparedRollups>,
 }
 
 /// The attributes stored in a series' identity.
@@ -67,9 +77,11 @@ pub fn due(head: &HeadCounts) -> Vec<i64> {
 pub fn prepare(conn: &Connection, series: i64) -> Result<Option<PreparedSeal>, StoreError> {
     let rows: Vec<(i64, Vec<u8>)> = conn
         .prepare_cached(
-            "SELECT seq, point FROM metric_head WHERE series_id = ?1 ORDER BY time, seq",
+            "SELECT seq, point FROM metric_head WHERE series_id = ?1 ORDER BY seq LIMIT ?2",
         )?
-        .query_map(params![series], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map(params![series, MAX_CHUNK_POINTS], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
         .collect::<Result<_, _>>()?;
     if rows.is_empty() {
         return Ok(None);
@@ -78,12 +90,19 @@ pub fn prepare(conn: &Connection, series: i64) -> Result<Option<PreparedSeal>, S
     let mut max_seq = i64::MIN;
     for (seq, b) in &rows {
         max_seq = max_seq.max(*seq);
-        let p: StoredPoint =
-            serde_json::from_slice(b).map_err(|e| StoreError::Corrupt(series, e.to_string()))?;
+        let p = point_codec::decode_head_row(b)
+            .map_err(|e| StoreError::Corrupt(series, e.to_string()))?;
         points.push(p);
     }
     points.sort_by_key(|p| p.time());
     let data = metric_chunks::encode(&points).map_err(|e| StoreError::Encode(e.to_string()))?;
+    let rollups = match rollups::prepare_for_seal(conn, series, &points) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(series, error = %e, "cannot roll up a sealed chunk; the series will be rolled up again whole");
+            None
+        }
+    };
     Ok(Some(PreparedSeal {
         series,
         max_seq,
@@ -91,6 +110,7 @@ pub fn prepare(conn: &Connection, series: i64) -> Result<Option<PreparedSeal>, S
         min_time: points.iter().map(|p| p.time().0).min().unwrap_or(0),
         max_time: points.iter().map(|p| p.time().0).max().unwrap_or(0),
         data,
+        rollups,
     }))
 }
 
@@ -118,6 +138,16 @@ pub fn apply(
         i64::from(seal.count),
         seal.data
     ])?;
+    match &seal.rollups {
+        // A chunk the rollups were computed from was evicted meanwhile:
+        // drop this seal too; it is prepared again from what is left.
+        Some(r) => {
+            if !rollups::write(&tx, r)? {
+                return Ok(());
+            }
+        }
+        None => rollups::mark_backfill(&tx, seal.series)?,
+    }
     tx.commit()?;
     if let Ok(mut h) = head.lock()
         && let Some(entry) = h.get_mut(&seal.series)

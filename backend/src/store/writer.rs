@@ -370,7 +370,10 @@ impl Writer {
                 p,
             )
             .map(|_| ()),
-            Apply::Seal(seal) => sealing::apply(&mut self.conn, &self.metrics.head, seal),
+            Apply::Seals(seals) => seals
+                .into_iter()
+                .try_for_each(|seal| sealing::apply(&mut self.conn, &self.metrics.head, seal)),
+            Apply::Backfill(b) => super::rollups::apply_backfill(&mut self.conn, b),
         };
         if let Err(e) = result {
             tracing::error!(error = %e, "applying compaction work failed");
