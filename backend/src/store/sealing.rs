@@ -75,11 +75,18 @@ pub fn due(head: &HeadCounts) -> Vec<i64> {
 
 /// Builds the chunk of one series' head (read-only).
 pub fn prepare(conn: &Connection, series: i64) -> Result<Option<PreparedSeal>, StoreError> {
+    // A head longer than a chunk is split into equal chunks, so no small
+    // remainder is left behind to wait for the age limit.
+    let held: i64 = conn
+        .prepare_cached("SELECT count(*) FROM metric_head WHERE series_id = ?1")?
+        .query_row(params![series], |r| r.get(0))?;
+    let chunks = (held.max(1) + MAX_CHUNK_POINTS - 1) / MAX_CHUNK_POINTS;
+    let take = (held + chunks - 1) / chunks.max(1);
     let rows: Vec<(i64, Vec<u8>)> = conn
         .prepare_cached(
             "SELECT seq, point FROM metric_head WHERE series_id = ?1 ORDER BY seq LIMIT ?2",
         )?
-        .query_map(params![series, MAX_CHUNK_POINTS], |r| {
+        .query_map(params![series, take.clamp(1, MAX_CHUNK_POINTS)], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?
         .collect::<Result<_, _>>()?;
