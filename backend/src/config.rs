@@ -3,6 +3,9 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::store::maintenance::MaxAge;
 
 use bytesize::ByteSize;
 use clap::{Args, Parser};
@@ -81,6 +84,19 @@ pub struct ServeArgs {
     /// rpc.method, db.system, user.id, …).
     #[arg(long, env = "SIGHTLINE_INDEXED_ATTRIBUTES", value_delimiter = ',')]
     pub indexed_attributes: Vec<String>,
+
+    /// Evict spans older than this (e.g. `7d`, `12h`) even below the size
+    /// cap. Default: kept until the cap needs the room.
+    #[arg(long, env = "SIGHTLINE_MAX_AGE_SPANS", value_parser = humantime::parse_duration)]
+    pub max_age_spans: Option<Duration>,
+
+    /// Evict log records older than this (as `--max-age-spans`).
+    #[arg(long, env = "SIGHTLINE_MAX_AGE_LOGS", value_parser = humantime::parse_duration)]
+    pub max_age_logs: Option<Duration>,
+
+    /// Evict metric points older than this (as `--max-age-spans`).
+    #[arg(long, env = "SIGHTLINE_MAX_AGE_METRICS", value_parser = humantime::parse_duration)]
+    pub max_age_metrics: Option<Duration>,
 }
 
 /// Why the flags cannot be used.
@@ -105,6 +121,7 @@ pub struct Config {
     pub max_series_per_metric: u64,
     pub max_queued_items: u64,
     pub indexed_attributes: Vec<String>,
+    pub max_age: MaxAge,
 }
 
 impl ServeArgs {
@@ -136,6 +153,11 @@ impl ServeArgs {
             } else {
                 self.indexed_attributes
             },
+            max_age: MaxAge {
+                spans: self.max_age_spans,
+                logs: self.max_age_logs,
+                metrics: self.max_age_metrics,
+            },
         })
     }
 }
@@ -155,6 +177,7 @@ impl Config {
             max_series_per_metric: 10_000,
             max_queued_items: 200_000,
             indexed_attributes: crate::store::writer::default_indexed_attributes(),
+            max_age: MaxAge::default(),
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::datadir::{DataDir, DataDirError};
 use crate::ingest::{self, IngestStats, Ingestor};
 use crate::store::contract::{SqliteStore, TelemetryStore};
 use crate::store::maintenance::{Maintenance, StoreCounters};
+use crate::store::search::SearchContext;
 use crate::store::writer::{self, WriterConfig, WriterHandle};
 use crate::store::{self, StoreError};
 use crate::ui;
@@ -88,7 +89,7 @@ impl Server {
                 max_series_per_metric: config.max_series_per_metric,
                 max_block_bytes: config.max_db_size / 20,
             },
-            Maintenance::new(config.max_db_size, counters.clone()),
+            Maintenance::new(config.max_db_size, counters.clone()).with_max_age(config.max_age),
         )
         .map_err(ServerError::Writer)?;
         Ok(Self {
@@ -124,8 +125,13 @@ impl Server {
             http,
         } = self;
         let stats = Arc::new(IngestStats::default());
-        let store: Arc<dyn TelemetryStore> =
-            Arc::new(SqliteStore::new(writer.clone(), data_dir.db_path()));
+        let store: Arc<dyn TelemetryStore> = Arc::new(SqliteStore::new(
+            writer.clone(),
+            data_dir.db_path(),
+            SearchContext {
+                indexed: Arc::new(config.indexed_attributes.clone()),
+            },
+        ));
         let ingestor = Ingestor::new(store.clone(), stats.clone());
         let state = ApiState::new(
             data_dir.path().to_owned(),
@@ -134,6 +140,10 @@ impl Server {
             ingestor.clone(),
             counters,
             config.max_db_size,
+        )
+        .with_otlp_ports(
+            http.local_addr().ok().map(|a| a.port()),
+            grpc.local_addr().ok().map(|a| a.port()),
         );
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopped = move |mut rx: watch::Receiver<bool>| async move {

@@ -1,9 +1,15 @@
 //! The only place that talks to the backend: typed calls to `/api/*` that
-//! keep the HTTP status and the server's message on failure.
+//! keep the HTTP status and the server's message on failure. Query strings
+//! are written by `shared::query`, the same code the server parses them with.
 
 use gloo_net::http::Request;
 use serde::de::DeserializeOwned;
-use shared::api::{ErrorResponse, HealthResponse};
+use shared::TraceId;
+use shared::api::{
+    ErrorResponse, HealthResponse, LogsResponse, MetricQueryResponse, MetricsResponse,
+    ServiceMapResponse, ServicesResponse, SpansResponse, TraceDetail, TracesResponse,
+};
+use shared::query::{LogQuery, MetricListQuery, MetricQuery, SpanQuery, TraceQuery, WindowQuery};
 
 /// A failed API call, ready to show to the user.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -17,6 +23,13 @@ pub enum ApiError {
     /// The answer was not what this dashboard version expects.
     #[error("unexpected answer from the server: {0}")]
     Decode(String),
+}
+
+impl ApiError {
+    /// True for a 404 (an unknown trace, or an endpoint this server lacks).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ApiError::Status { status: 404, .. })
+    }
 }
 
 /// GETs `path` and decodes its JSON answer.
@@ -38,7 +51,66 @@ pub async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
         .map_err(|e| ApiError::Decode(e.to_string()))
 }
 
+fn path(base: &str, qs: &str) -> String {
+    if qs.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{qs}")
+    }
+}
+
+/// A path segment, percent-encoded (metric names may hold `/` or spaces).
+fn segment(s: &str) -> String {
+    String::from(js_sys::encode_uri_component(s))
+}
+
 /// `GET /api/health`.
 pub async fn health() -> Result<HealthResponse, ApiError> {
     get_json("/api/health").await
+}
+
+/// `GET /api/traces`.
+pub async fn traces(q: &TraceQuery) -> Result<TracesResponse, ApiError> {
+    get_json(&path("/api/traces", &q.to_query_string())).await
+}
+
+/// `GET /api/traces/{id}`.
+pub async fn trace(id: TraceId) -> Result<TraceDetail, ApiError> {
+    get_json(&format!("/api/traces/{id}")).await
+}
+
+/// Where the trace's OTLP/JSON download is.
+pub fn trace_otlp_href(id: TraceId) -> String {
+    format!("/api/traces/{id}/otlp")
+}
+
+/// `GET /api/spans`.
+pub async fn spans(q: &SpanQuery) -> Result<SpansResponse, ApiError> {
+    get_json(&path("/api/spans", &q.to_query_string())).await
+}
+
+/// `GET /api/logs`.
+pub async fn logs(q: &LogQuery) -> Result<LogsResponse, ApiError> {
+    get_json(&path("/api/logs", &q.to_query_string())).await
+}
+
+/// `GET /api/services`.
+pub async fn services(q: &WindowQuery) -> Result<ServicesResponse, ApiError> {
+    get_json(&path("/api/services", &q.to_query_string())).await
+}
+
+/// `GET /api/service-map`.
+pub async fn service_map(q: &WindowQuery) -> Result<ServiceMapResponse, ApiError> {
+    get_json(&path("/api/service-map", &q.to_query_string())).await
+}
+
+/// `GET /api/metrics`.
+pub async fn metrics(q: &MetricListQuery) -> Result<MetricsResponse, ApiError> {
+    get_json(&path("/api/metrics", &q.to_query_string())).await
+}
+
+/// `GET /api/metrics/{name}/query`.
+pub async fn metric_query(name: &str, q: &MetricQuery) -> Result<MetricQueryResponse, ApiError> {
+    let base = format!("/api/metrics/{}/query", segment(name));
+    get_json(&path(&base, &q.to_query_string())).await
 }

@@ -1,21 +1,31 @@
-//! The application frame and the URL schema: the `Route` enum is the list of
-//! views, and every view is rebuilt from its URL.
+//! The application frame and the path half of the URL schema: the `Route`
+//! enum is the list of views (their query strings are in `url`), and every
+//! view is rebuilt from its URL. Links are real `href`s, so opening one in a
+//! new tab or pasting it elsewhere shows the same view.
 
 use yew::prelude::*;
 use yew_router::prelude::*;
+use yew_router::query::Raw;
 
 use crate::components::footer::Footer;
+use crate::hooks::use_poll::{CHOICES, Refresh, RefreshContext};
 use crate::pages;
 
 /// Every view of the dashboard, by path.
 #[derive(Clone, Debug, PartialEq, Routable)]
 pub enum Route {
+    /// Redirects: TinyOlly-style `?tab=` links to their view, else traces.
     #[at("/")]
     Home,
     #[at("/traces")]
     Traces,
+    #[at("/traces/:id")]
+    Trace { id: String },
     #[at("/spans")]
     Spans,
+    /// Finds the span's trace and shows it with the span selected.
+    #[at("/spans/:id")]
+    Span { id: String },
     #[at("/logs")]
     Logs,
     #[at("/metrics")]
@@ -29,6 +39,18 @@ pub enum Route {
     NotFound,
 }
 
+impl Route {
+    /// The tab a route belongs to.
+    fn tab(&self) -> Option<Route> {
+        Some(match self {
+            Route::Home | Route::Traces | Route::Trace { .. } => Route::Traces,
+            Route::Spans | Route::Span { .. } => Route::Spans,
+            Route::NotFound => return None,
+            r => r.clone(),
+        })
+    }
+}
+
 /// The tabs of the top bar, in order.
 const TABS: [(Route, &str); 6] = [
     (Route::Traces, "Traces"),
@@ -39,11 +61,63 @@ const TABS: [(Route, &str); 6] = [
     (Route::GettingStarted, "Getting started"),
 ];
 
+/// Goes to `href` (`/path?query`): a new history entry when `push`, else
+/// replacing the current one (filter edits).
+pub fn navigate(nav: &Navigator, href: &str, push: bool) {
+    let (path, qs) = href.split_once('?').unwrap_or((href, ""));
+    let route = Route::recognize(path).unwrap_or(Route::NotFound);
+    let _ = if push {
+        nav.push_with_query(&route, Raw(qs))
+    } else {
+        nav.replace_with_query(&route, Raw(qs))
+    };
+}
+
+#[derive(Properties, PartialEq)]
+pub struct AppLinkProps {
+    /// `/path?query` within the dashboard.
+    pub href: AttrValue,
+    #[prop_or_default]
+    pub classes: Classes,
+    #[prop_or_default]
+    pub title: Option<AttrValue>,
+    #[prop_or_default]
+    pub id: Option<AttrValue>,
+    #[prop_or_default]
+    pub children: Html,
+}
+
+/// A link inside the app: a plain click navigates without reloading (a new
+/// history entry); modified clicks (new tab, new window) are the browser's.
+#[function_component(AppLink)]
+pub fn app_link(props: &AppLinkProps) -> Html {
+    let nav = use_navigator();
+    let href = props.href.clone();
+    let onclick = Callback::from(move |e: MouseEvent| {
+        if e.button() != 0 || e.ctrl_key() || e.meta_key() || e.shift_key() || e.alt_key() {
+            return;
+        }
+        if let Some(nav) = &nav {
+            e.prevent_default();
+            e.stop_propagation();
+            navigate(nav, &href, true);
+        }
+    });
+    html! {
+        <a href={props.href.clone()} class={props.classes.clone()} title={props.title.clone()}
+           id={props.id.clone()} {onclick}>
+            { props.children.clone() }
+        </a>
+    }
+}
+
 fn switch(route: Route) -> Html {
     match route {
-        Route::Home => html! { <Redirect<Route> to={Route::Traces} /> },
+        Route::Home => html! { <pages::home::HomeRedirect /> },
         Route::Traces => html! { <pages::traces::TracesPage /> },
+        Route::Trace { id } => html! { <pages::trace::TracePage {id} /> },
         Route::Spans => html! { <pages::spans::SpansPage /> },
+        Route::Span { id } => html! { <pages::spans::SpanLookup {id} /> },
         Route::Logs => html! { <pages::logs::LogsPage /> },
         Route::Metrics => html! { <pages::metrics::MetricsPage /> },
         Route::Services => html! { <pages::services::ServicesPage /> },
@@ -51,7 +125,7 @@ fn switch(route: Route) -> Html {
         Route::NotFound => html! {
             <div class="empty">
                 <h2>{ "There is no such page" }</h2>
-                <p><Link<Route> to={Route::Traces}>{ "Go to traces" }</Link<Route>></p>
+                <p><AppLink href="/traces">{ "Go to traces" }</AppLink></p>
             </div>
         },
     }
@@ -59,40 +133,104 @@ fn switch(route: Route) -> Html {
 
 #[function_component(TabBar)]
 fn tab_bar() -> Html {
-    let current = use_route::<Route>();
+    let current = use_route::<Route>().and_then(|r| r.tab());
     html! {
         <nav class="tabs" aria-label="Views">
             { for TABS.iter().map(|(route, label)| {
                 let active = current.as_ref() == Some(route);
                 html! {
-                    <Link<Route> to={route.clone()} classes={classes!("tab", active.then_some("active"))}>
+                    <AppLink href={route.to_path()} classes={classes!("tab", active.then_some("active"))}>
                         { *label }
-                    </Link<Route>>
+                    </AppLink>
                 }
             }) }
         </nav>
     }
 }
 
+/// The auto-refresh choice in the top bar.
+#[function_component(RefreshPicker)]
+fn refresh_picker() -> Html {
+    let Some(refresh) = use_context::<RefreshContext>() else {
+        return html! {};
+    };
+    let onchange = {
+        let refresh = refresh.clone();
+        Callback::from(move |e: Event| {
+            let v = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
+            let r = Refresh(v.parse().unwrap_or(0));
+            r.save();
+            refresh.set(r);
+        })
+    };
+    html! {
+        <label class="refresh" title="Lists re-read the newest data at this interval; paused while you edit a filter or read a detail">
+            <span class={classes!("dot", (refresh.0 > 0).then_some("live"))}></span>
+            { "Auto-refresh " }
+            <select id="refresh-interval" {onchange}>
+                { for CHOICES.iter().map(|&c| html! {
+                    <option value={c.to_string()} selected={c == refresh.0}>
+                        { if c == 0 { "off".to_owned() } else { format!("{c}s") } }
+                    </option>
+                }) }
+            </select>
+        </label>
+    }
+}
+
 /// The whole application: top bar, the routed view, the status footer.
 #[function_component(App)]
 pub fn app() -> Html {
+    let refresh = use_state(Refresh::load);
     html! {
         <BrowserRouter>
-            <div class="app" id="sightline-app">
-                <header class="topbar">
-                    <Link<Route> to={Route::Traces} classes="brand">
-                        <svg viewBox="0 0 32 32" aria-hidden="true"><path d="M4 22 L11 13 L17 19 L28 7" stroke="currentColor" stroke-width="3" fill="none" stroke-linecap="round" stroke-linejoin="round"/></svg>
-                        { "Sightline" }
-                    </Link<Route>>
-                    <TabBar />
-                    <div class="spacer"></div>
-                </header>
-                <main>
-                    <Switch<Route> render={switch} />
-                </main>
-                <Footer />
-            </div>
+            <ContextProvider<RefreshContext> context={refresh}>
+                <div class="app" id="sightline-app">
+                    <header class="topbar">
+                        <AppLink href="/traces" classes="brand">
+                            <svg viewBox="0 0 32 32" aria-hidden="true"><path d="M4 22 L11 13 L17 19 L28 7" stroke="currentColor" stroke-width="3" fill="none" stroke-linecap="round" stroke-linejoin="round"/></svg>
+                            { "Sightline" }
+                        </AppLink>
+                        <TabBar />
+                        <div class="spacer"></div>
+                        <RefreshPicker />
+                    </header>
+                    <main>
+                        <Switch<Route> render={switch} />
+                    </main>
+                    <Footer />
+                </div>
+            </ContextProvider<RefreshContext>>
         </BrowserRouter>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_map_to_routes() {
+        let t = "0102030405060708090a0b0c0d0e0f10";
+        assert_eq!(Route::recognize("/"), Some(Route::Home));
+        assert_eq!(Route::recognize("/traces"), Some(Route::Traces));
+        assert_eq!(
+            Route::recognize(&format!("/traces/{t}")),
+            Some(Route::Trace { id: t.into() })
+        );
+        assert_eq!(
+            Route::recognize("/spans/a1a2a3a4a5a6a7a8"),
+            Some(Route::Span {
+                id: "a1a2a3a4a5a6a7a8".into()
+            })
+        );
+        assert_eq!(Route::recognize("/nope"), Some(Route::NotFound));
+        assert_eq!(
+            Route::Trace { id: t.into() }.to_path(),
+            format!("/traces/{t}")
+        );
+        assert_eq!(Route::Trace { id: t.into() }.tab(), Some(Route::Traces));
     }
 }

@@ -3,8 +3,17 @@
 
 mod api;
 mod app;
+mod browser;
+mod chart_scale;
+mod clipboard;
 mod components;
+mod format;
+mod hooks;
 mod pages;
+mod paging;
+mod palette;
+mod shared_ref;
+mod url;
 
 fn main() {
     if let Some(boot) = web_sys::window()

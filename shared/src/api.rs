@@ -21,6 +21,13 @@ pub struct HealthResponse {
     pub data_dir: String,
     /// Bytes used by the database file and its write-ahead log.
     pub db_size_bytes: u64,
+    /// Port of the OTLP/HTTP receiver (the dashboard shows the endpoints
+    /// with its own host name and these ports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp_http_port: Option<u16>,
+    /// Port of the OTLP/gRPC receiver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp_grpc_port: Option<u16>,
 }
 
 /// The body of every 4xx/5xx answer of the query API.
@@ -166,6 +173,18 @@ pub struct StatsResponse {
     /// points' own `metric_points.stored_bytes`.
     #[serde(default)]
     pub metric_rollup_bytes: u64,
+    /// Accepted items per second over about the last minute.
+    #[serde(default)]
+    pub ingest_rates: IngestRates,
+}
+
+/// Accepted items per second, per signal.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestRates {
+    pub spans: f64,
+    pub logs: f64,
+    pub metric_points: f64,
 }
 
 /// `GET /api/traces`: trace summaries, newest start first.
@@ -353,6 +372,8 @@ mod tests {
             uptime_seconds: 3,
             data_dir: "./sightline-data".into(),
             db_size_bytes: 4096,
+            otlp_http_port: Some(4318),
+            otlp_grpc_port: None,
         };
         let json = serde_json::to_string(&h).unwrap();
         assert!(json.contains("\"uptimeSeconds\":3"));

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod layout;
 pub mod logs;
 pub mod metrics;
+pub mod otlp_export;
 pub mod query;
 pub mod time;
 pub mod trace;

@@ -104,7 +104,7 @@ def table_bytes(db: Path) -> dict:
         block_share[name] = data
     total_blocks = sum(block_share.values()) or 1
     span_index = ["traces", "sqlite_autoindex_traces_1", "traces_by_start", "trace_services",
-                  "span_groups", "span_groups_by_service"]
+                  "span_groups", "span_groups_by_service", "service_minutes", "service_minutes_by_minute"]
     log_index = ["log_groups", "log_groups_by_service"]
     metric_tables = ["metric_series", "metric_series_by_name", "metric_series_by_hash", "metric_head",
                      "metric_chunks", "metric_chunks_by_series"]

@@ -109,3 +109,68 @@ impl Drop for Browser {
         let _ = self.driver.wait();
     }
 }
+
+/// Runs `script` (a function body returning a value) until it returns
+/// something truthy, for up to `secs` seconds; panics with `what` otherwise.
+pub async fn wait_js(client: &Client, script: &str, secs: u64, what: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut last = serde_json::Value::Null;
+    loop {
+        if let Ok(v) = client.execute(script, vec![]).await {
+            let truthy = match &v {
+                serde_json::Value::Null => false,
+                serde_json::Value::Bool(b) => *b,
+                serde_json::Value::Number(n) => n.as_f64() != Some(0.0),
+                serde_json::Value::String(s) => !s.is_empty(),
+                serde_json::Value::Array(a) => !a.is_empty(),
+                serde_json::Value::Object(_) => true,
+            };
+            if truthy {
+                return v;
+            }
+            last = v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {secs} s waiting for {what}; last value: {last}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The texts of every element matching `css`, in document order.
+pub async fn texts(client: &Client, css: &str) -> Vec<String> {
+    let script = format!(
+        "return Array.from(document.querySelectorAll({})).map(e => e.textContent.trim());",
+        serde_json::Value::String(css.to_owned())
+    );
+    client
+        .execute(&script, vec![])
+        .await
+        .ok()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default()
+}
+
+/// The values of attribute `attr` of every element matching `css`.
+pub async fn attrs(client: &Client, css: &str, attr: &str) -> Vec<String> {
+    let script = format!(
+        "return Array.from(document.querySelectorAll({})).map(e => e.getAttribute({}) || '');",
+        serde_json::Value::String(css.to_owned()),
+        serde_json::Value::String(attr.to_owned())
+    );
+    client
+        .execute(&script, vec![])
+        .await
+        .ok()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default()
+}
+
+/// The path and query of the current URL (`/traces?service=a`).
+pub async fn path_and_query(client: &Client) -> String {
+    let u = client.current_url().await.expect("current url");
+    match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_owned(),
+    }
+}

@@ -6,6 +6,7 @@ pub mod browser;
 pub mod clients;
 pub mod manifest;
 pub mod otlp_json;
+pub mod scenario;
 pub mod snapshot;
 
 use std::io::{BufRead, BufReader};

@@ -456,3 +456,52 @@ async fn metric_points_survive_restarts_and_sealing() {
         "every point of both runs, once, in time order"
     );
 }
+
+#[tokio::test]
+async fn spans_older_than_max_age_are_evicted_and_newer_ones_kept() {
+    let server = Sightline::start_with(Options {
+        args: vec!["--max-age-spans".into(), "1h".into()],
+        ..Options::default()
+    });
+    let client = reqwest::Client::new();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let span = |seed: u64, start: u64| {
+        traces_request(
+            "aging",
+            &[TestSpan {
+                trace_id: &hex_id(seed, 16),
+                span_id: &hex_id(seed + 1, 8),
+                parent: None,
+                name: "job",
+                start,
+                end: start + 1_000,
+                error: false,
+            }],
+        )
+    };
+    let two_hours = 2 * 3_600_000_000_000;
+    assert_eq!(
+        post(&client, &server, &span(40, now - two_hours)).await,
+        200
+    );
+    assert_eq!(post(&client, &server, &span(50, now)).await, 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while trace(&server, &hex_id(40, 16)).await.is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the two-hour-old trace is still there after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(trace(&server, &hex_id(50, 16)).await.is_some());
+    let stats: Value = reqwest::get(server.url("/api/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(stats["evictedItems"].as_u64().unwrap() >= 1, "{stats}");
+}

@@ -40,3 +40,24 @@ impl IntoResponse for ApiError {
 pub async fn unknown_route(uri: Uri) -> ApiError {
     ApiError::NotFound(format!("no API route {}", uri.path()))
 }
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<crate::store::search::SearchError> for ApiError {
+    fn from(e: crate::store::search::SearchError) -> Self {
+        match e {
+            crate::store::search::SearchError::Cursor(c) => ApiError::BadRequest(c.to_string()),
+            crate::store::search::SearchError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<shared::query::ParamError> for ApiError {
+    fn from(e: shared::query::ParamError) -> Self {
+        ApiError::BadRequest(e.to_string())
+    }
+}

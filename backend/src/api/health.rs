@@ -16,5 +16,7 @@ pub async fn health(State(state): State<ApiState>) -> Json<HealthResponse> {
         uptime_seconds: s.started.elapsed().as_secs(),
         data_dir: s.data_dir.display().to_string(),
         db_size_bytes: size_on_disk(&s.db_path),
+        otlp_http_port: s.otlp_ports.0,
+        otlp_grpc_port: s.otlp_ports.1,
     })
 }

@@ -8,7 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use shared::api::{MetricQueryResponse, MetricsResponse, RawSeriesResponse};
 use shared::query::{MetricListQuery, MetricQuery, Params};
 
-use super::{ApiError, ApiState};
+use super::{ApiError, ApiState, params};
 use crate::store::metric_query::MetricQueryError;
 
 /// Metric names with kind, unit, series count and services, by name;
@@ -32,14 +32,10 @@ pub async fn query(
 ) -> Result<Json<MetricQueryResponse>, ApiError> {
     let q = MetricQuery::from_params(&Params::parse(raw.as_deref().unwrap_or("")))
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()
-        .and_then(|d| u64::try_from(d.as_nanos()).ok())
-        .unwrap_or(0);
+    let now = params::now();
     let lookup = name.clone();
     let answer = state
-        .read(move |s| Ok(s.metric_query(&lookup, &q, now)))
+        .read(move |s| Ok::<_, ApiError>(s.metric_query(&lookup, &q, now)))
         .await?;
     match answer {
         Ok(Some(r)) => Ok(Json(r)),

@@ -6,6 +6,8 @@ mod health;
 mod logs;
 mod metrics;
 mod params;
+mod search;
+mod services;
 mod stats;
 mod traces;
 
@@ -19,7 +21,6 @@ use axum::routing::get;
 pub use error::ApiError;
 
 use crate::ingest::Ingestor;
-use crate::store::StoreError;
 use crate::store::contract::TelemetryStore;
 use crate::store::maintenance::StoreCounters;
 
@@ -37,6 +38,7 @@ struct ApiStateInner {
     ingestor: Ingestor,
     counters: Arc<StoreCounters>,
     max_db_size: u64,
+    otlp_ports: (Option<u16>, Option<u16>),
 }
 
 impl ApiState {
@@ -58,20 +60,34 @@ impl ApiState {
                 ingestor,
                 counters,
                 max_db_size,
+                otlp_ports: (None, None),
             }),
         }
     }
 
+    /// Records where the OTLP receivers listen (HTTP, gRPC), for
+    /// `/api/health`. Call before the state is shared.
+    pub fn with_otlp_ports(mut self, http: Option<u16>, grpc: Option<u16>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.otlp_ports = (http, grpc);
+        }
+        self
+    }
+
     /// Runs a read of the store on a blocking thread.
-    async fn read<T: Send + 'static>(
+    async fn read<T, E>(
         &self,
-        f: impl FnOnce(&dyn TelemetryStore) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, ApiError> {
+        f: impl FnOnce(&dyn TelemetryStore) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
         let store = self.inner.store.clone();
         tokio::task::spawn_blocking(move || f(&*store))
             .await
             .map_err(|e| ApiError::Internal(format!("query task: {e}")))?
-            .map_err(|e| ApiError::Internal(e.to_string()))
+            .map_err(Into::into)
     }
 }
 
@@ -80,8 +96,13 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/health", get(health::health))
         .route("/api/stats", get(stats::stats))
+        .route("/api/traces", get(search::traces))
         .route("/api/traces/{trace_id}", get(traces::trace))
+        .route("/api/traces/{trace_id}/otlp", get(traces::otlp))
+        .route("/api/spans", get(search::spans))
         .route("/api/logs", get(logs::logs))
+        .route("/api/services", get(services::services))
+        .route("/api/service-map", get(services::service_map))
         .route("/api/metrics/{name}/raw", get(metrics::raw))
         .route("/api/metrics", get(metrics::list))
         .route("/api/metrics/{name}/query", get(metrics::query))

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::extract::State;
-use shared::api::{IngestCounter, StatsResponse};
+use shared::api::{IngestCounter, IngestRates, StatsResponse};
 
 use super::{ApiError, ApiState};
 use crate::store::connection::size_on_disk;
@@ -44,6 +44,14 @@ pub async fn stats(State(state): State<ApiState>) -> Result<Json<StatsResponse>,
         evicted_points: counters.evicted_points.load(Ordering::Relaxed),
         cardinality_rejections: counters.cardinality_rejections.load(Ordering::Relaxed),
         uptime_seconds: s.started.elapsed().as_secs(),
+        ingest_rates: {
+            let [spans, logs, metric_points] = s.ingestor.stats().rates();
+            IngestRates {
+                spans,
+                logs,
+                metric_points,
+            }
+        },
         metric_rollup_bytes,
     }))
 }

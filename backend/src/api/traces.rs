@@ -2,6 +2,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::IntoResponse;
 use shared::api::TraceDetail;
 
 use super::{ApiError, ApiState, params};
@@ -17,4 +19,25 @@ pub async fn trace(
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("trace {trace_id} not found")))
+}
+
+/// The trace as an OTLP/JSON file (download, share, or send back to any
+/// OTLP/HTTP endpoint), or 404.
+pub async fn otlp(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let trace_id = params::trace_id("trace_id", &id)?;
+    let detail = state
+        .read(move |s| s.trace(&trace_id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("trace {trace_id} not found")))?;
+    let body = shared::otlp_export::trace_to_otlp_json(&detail);
+    Ok((
+        [(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"trace-{trace_id}.json\""),
+        )],
+        Json(body),
+    ))
 }

@@ -1,6 +1,9 @@
 //! Counters of accepted and rejected items per signal and transport.
 
+use std::collections::VecDeque;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -42,10 +45,15 @@ pub struct CellSnapshot {
     pub unavailable: u64,
 }
 
+/// How far back ingest rates look.
+const RATE_WINDOW: Duration = Duration::from_secs(60);
+
 /// All counters; cheap to update from any task.
 #[derive(Default)]
 pub struct IngestStats {
     cells: [[Cell; 3]; 3],
+    /// Accepted totals per signal, sampled at most once a second, for rates.
+    samples: Mutex<VecDeque<(Instant, [u64; 3])>>,
 }
 
 fn signal_index(s: Signal) -> (usize, &'static str) {
@@ -75,6 +83,60 @@ impl IngestStats {
         c.requests.fetch_add(1, Ordering::Relaxed);
         c.accepted.fetch_add(accepted, Ordering::Relaxed);
         c.rejected.fetch_add(rejected, Ordering::Relaxed);
+        self.sample(Instant::now());
+    }
+
+    fn accepted_totals(&self) -> [u64; 3] {
+        let mut totals = [0; 3];
+        for (i, row) in self.cells.iter().enumerate() {
+            totals[i] = row.iter().map(|c| c.accepted.load(Ordering::Relaxed)).sum();
+        }
+        totals
+    }
+
+    /// Records the totals if the newest sample is a second old (a busy
+    /// lock means another task is sampling: skip).
+    fn sample(&self, now: Instant) {
+        let Ok(mut samples) = self.samples.try_lock() else {
+            return;
+        };
+        if samples
+            .back()
+            .is_some_and(|(t, _)| now.duration_since(*t) < Duration::from_secs(1))
+        {
+            return;
+        }
+        samples.push_back((now, self.accepted_totals()));
+        while samples
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > RATE_WINDOW + Duration::from_secs(5))
+        {
+            samples.pop_front();
+        }
+    }
+
+    /// Accepted items per second over about the last minute, per signal
+    /// (traces, logs, metrics); zero when nothing came in.
+    pub fn rates(&self) -> [f64; 3] {
+        let now = Instant::now();
+        let totals = self.accepted_totals();
+        let Ok(samples) = self.samples.lock() else {
+            return [0.0; 3];
+        };
+        let Some((t0, base)) = samples
+            .iter()
+            .find(|(t, _)| now.duration_since(*t) <= RATE_WINDOW)
+        else {
+            return [0.0; 3];
+        };
+        // At least a second, so one burst right after a quiet minute does
+        // not read as an enormous rate.
+        let secs = now.duration_since(*t0).as_secs_f64().max(1.0);
+        let mut out = [0.0; 3];
+        for i in 0..3 {
+            out[i] = totals[i].saturating_sub(base[i]) as f64 / secs;
+        }
+        out
     }
 
     /// A request was malformed.
@@ -113,5 +175,26 @@ impl IngestStats {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_accepted_items_per_second_over_the_window() {
+        let s = IngestStats::default();
+        assert_eq!(s.rates(), [0.0; 3]);
+        let ten_ago = Instant::now()
+            .checked_sub(Duration::from_secs(10))
+            .expect("the clock is past ten seconds");
+        s.sample(ten_ago);
+        s.add(Signal::Traces, Transport::Grpc, 500, 3);
+        s.add(Signal::Metrics, Transport::HttpJson, 100, 0);
+        let [spans, logs, points] = s.rates();
+        assert!((spans - 50.0).abs() < 1.0, "{spans}");
+        assert_eq!(logs, 0.0);
+        assert!((points - 10.0).abs() < 0.5, "{points}");
     }
 }

@@ -22,14 +22,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use shared::TraceId;
-use shared::api::{LogsResponse, RawSeriesResponse, TraceDetail};
-use shared::api::{MetricQueryResponse, MetricsResponse};
-use shared::query::{MetricListQuery, MetricQuery};
+use shared::api::{
+    LogsResponse, MetricQueryResponse, MetricsResponse, RawSeriesResponse, ServiceMapResponse,
+    ServicesResponse, SpansResponse, TraceDetail, TracesResponse,
+};
+use shared::query::{Bounds, LogQuery, MetricListQuery, MetricQuery, SpanQuery, TraceQuery};
 use tokio::sync::oneshot;
 
 use super::StoreError;
 use super::metric_query::{self, MetricQueryError};
-use super::read::{self, LogQuery, ReaderPool, StoredCounts};
+use super::read::{self, ReaderPool, StoredCounts};
+use super::search::{self, SearchContext, SearchError};
 use super::writer::{WriteBatch, WriteError, WriteOutcome, WriterHandle};
 
 /// A submitted batch; resolves after its commit.
@@ -44,8 +47,21 @@ pub trait TelemetryStore: Send + Sync + 'static {
     fn queued_items(&self) -> u64;
     /// One trace with every span; `None` if no span of it is stored.
     fn trace(&self, trace_id: &TraceId) -> Result<Option<TraceDetail>, StoreError>;
-    /// Log records matching `query`, newest first.
-    fn logs(&self, query: &LogQuery) -> Result<LogsResponse, StoreError>;
+    /// Trace summaries matching `query` in `bounds`, newest start first.
+    fn search_traces(
+        &self,
+        query: &TraceQuery,
+        bounds: Bounds,
+    ) -> Result<TracesResponse, SearchError>;
+    /// Spans matching `query` in `bounds`, newest start first.
+    fn search_spans(&self, query: &SpanQuery, bounds: Bounds)
+    -> Result<SpansResponse, SearchError>;
+    /// Log records matching `query` in `bounds`, newest first.
+    fn search_logs(&self, query: &LogQuery, bounds: Bounds) -> Result<LogsResponse, SearchError>;
+    /// The service catalog (rate, errors, durations) over `bounds`.
+    fn services(&self, bounds: Bounds) -> Result<ServicesResponse, StoreError>;
+    /// Calls between services over `bounds`.
+    fn service_map(&self, bounds: Bounds) -> Result<ServiceMapResponse, StoreError>;
     /// Every series of a metric with its points; `None` for an unknown name.
     fn raw_series(&self, name: &str) -> Result<Option<RawSeriesResponse>, StoreError>;
     /// Counts of what is stored, per signal.
@@ -73,14 +89,16 @@ pub trait TelemetryStore: Send + Sync + 'static {
 pub struct SqliteStore {
     writer: WriterHandle,
     readers: Arc<ReaderPool>,
+    search: SearchContext,
 }
 
 impl SqliteStore {
     /// A store over a running writer and the database it writes.
-    pub fn new(writer: WriterHandle, db_path: PathBuf) -> Self {
+    pub fn new(writer: WriterHandle, db_path: PathBuf, search: SearchContext) -> Self {
         Self {
             writer,
             readers: Arc::new(ReaderPool::new(db_path)),
+            search,
         }
     }
 }
@@ -98,8 +116,37 @@ impl TelemetryStore for SqliteStore {
         self.readers.with(|c| read::trace_detail(c, trace_id))
     }
 
-    fn logs(&self, query: &LogQuery) -> Result<LogsResponse, StoreError> {
-        self.readers.with(|c| read::logs(c, query))
+    fn search_traces(
+        &self,
+        query: &TraceQuery,
+        bounds: Bounds,
+    ) -> Result<TracesResponse, SearchError> {
+        self.readers
+            .with(|c| Ok(search::traces::search(c, &self.search, query, bounds)))?
+    }
+
+    fn search_spans(
+        &self,
+        query: &SpanQuery,
+        bounds: Bounds,
+    ) -> Result<SpansResponse, SearchError> {
+        self.readers
+            .with(|c| Ok(search::spans::search(c, &self.search, query, bounds)))?
+    }
+
+    fn search_logs(&self, query: &LogQuery, bounds: Bounds) -> Result<LogsResponse, SearchError> {
+        self.readers
+            .with(|c| Ok(search::logs::search(c, &self.search, query, bounds)))?
+    }
+
+    fn services(&self, bounds: Bounds) -> Result<ServicesResponse, StoreError> {
+        self.readers
+            .with(|c| super::service_minutes::services(c, bounds))
+    }
+
+    fn service_map(&self, bounds: Bounds) -> Result<ServiceMapResponse, StoreError> {
+        self.readers
+            .with(|c| super::service_map::service_map(c, bounds))
     }
 
     fn raw_series(&self, name: &str) -> Result<Option<RawSeriesResponse>, StoreError> {

@@ -13,6 +13,7 @@ use super::StoreError;
 use super::blocks::bloom::{BloomBuilder, Namespace, terms};
 use super::blocks::codec::Effort;
 use super::blocks::logs::{self, LogItem};
+use super::service_minutes::ServiceMinutes;
 use super::strings::Interner;
 use super::varlist;
 
@@ -101,7 +102,10 @@ impl LogIndexer {
         items: &mut [LogItem],
         encoded: Option<Vec<u8>>,
     ) -> Result<(i64, HashMap<TraceId, TraceLogs>), StoreError> {
-        // Pre-encoded data (from compaction) comes with items already sorted.
+        // Pre-encoded data (from compaction) comes with items already sorted
+        // and was counted in the service catalog when first stored.
+        let first_write = encoded.is_none();
+        let mut minutes = ServiceMinutes::default();
         let data = match encoded {
             Some(d) => d,
             None => {
@@ -156,6 +160,9 @@ impl LogIndexer {
             g.0 += 1;
             g.1 = g.1.min(t);
             g.2 = g.2.max(t);
+            if first_write {
+                minutes.add_log(service, t, r.severity_number >= 17);
+            }
             add_value_terms(&mut bloom, &r.body, &mut seen_terms);
             for kv in &r.attributes {
                 if self.indexed.contains(&kv.key) {
@@ -175,6 +182,7 @@ impl LogIndexer {
         }
         tx.prepare_cached("INSERT INTO block_filters (block_id, filter) VALUES (?1, ?2)")?
             .execute(params![block_id, bloom.finish()])?;
+        minutes.flush(tx)?;
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO log_groups (block_id, service_id, severity_number, log_count, min_time, max_time)

@@ -14,6 +14,7 @@ use super::StoreError;
 use super::blocks::bloom::{BloomBuilder, Namespace};
 use super::blocks::codec::Effort;
 use super::blocks::spans::{self, SpanItem};
+use super::service_minutes::ServiceMinutes;
 use super::strings::Interner;
 use super::varlist;
 
@@ -198,7 +199,10 @@ impl SpanIndexer {
         items: &mut [SpanItem],
         encoded: Option<Vec<u8>>,
     ) -> Result<(i64, HashMap<TraceId, TraceAgg>), StoreError> {
-        // Pre-encoded data (from compaction) comes with items already sorted.
+        // Pre-encoded data (from compaction) comes with items already sorted
+        // and was counted in the service catalog when first stored.
+        let first_write = encoded.is_none();
+        let mut minutes = ServiceMinutes::default();
         let data = match encoded {
             Some(d) => d,
             None => {
@@ -261,6 +265,16 @@ impl SpanIndexer {
             g.min_dur = g.min_dur.min(dur);
             g.max_dur = g.max_dur.max(dur);
 
+            if first_write {
+                minutes.add_span(
+                    service,
+                    s.start_time.0,
+                    s.end_time.0,
+                    s.kind,
+                    s.parent_span_id.is_none(),
+                    is_error,
+                );
+            }
             bloom.add(Namespace::SpanId, &s.span_id.0);
             for kv in &s.attributes {
                 if self.indexed.contains(&kv.key) {
@@ -292,6 +306,7 @@ impl SpanIndexer {
         }
         tx.prepare_cached("INSERT INTO block_filters (block_id, filter) VALUES (?1, ?2)")?
             .execute(params![block_id, bloom.finish()])?;
+        minutes.flush(tx)?;
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO span_groups (block_id, service_id, name_id, kind, span_count, error_count,

@@ -40,6 +40,17 @@ pub struct Maintenance {
     wal_pages: u64,
     last_string_gc: Option<std::time::Instant>,
     counters: Arc<StoreCounters>,
+    max_age: MaxAge,
+    last_age_check: Option<std::time::Instant>,
+}
+
+/// Optional per-signal age limits: data older than this is evicted even
+/// when the database is below its size cap.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MaxAge {
+    pub spans: Option<Duration>,
+    pub logs: Option<Duration>,
+    pub metrics: Option<Duration>,
 }
 
 /// Eviction starts above this share of the cap…
@@ -54,7 +65,15 @@ impl Maintenance {
             wal_pages: 0,
             last_string_gc: None,
             counters,
+            max_age: MaxAge::default(),
+            last_age_check: None,
         }
+    }
+
+    /// Adds per-signal age limits.
+    pub fn with_max_age(mut self, max_age: MaxAge) -> Self {
+        self.max_age = max_age;
+        self
     }
 
     /// Records a commit's duration.
@@ -75,6 +94,7 @@ impl Maintenance {
         if let Err(e) = w.metrics.load_head(conn) {
             tracing::error!(error = %e, "cannot read the metric head");
         }
+        self.enforce_age(conn)?;
         self.enforce_size(conn, w.interner)?;
         Ok(false)
     }
@@ -157,7 +177,7 @@ impl Maintenance {
                 SELECT service_id FROM span_groups UNION SELECT name_id FROM span_groups
                 UNION SELECT service_id FROM log_groups
                 UNION SELECT root_service_id FROM traces UNION SELECT root_name_id FROM traces
-                UNION SELECT service_id FROM trace_services
+                UNION SELECT service_id FROM trace_services UNION SELECT service_id FROM service_minutes
                 UNION SELECT name_id FROM metric_series UNION SELECT service_id FROM metric_series)",
             [],
         )?;
@@ -184,48 +204,13 @@ impl Maintenance {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })?
                 .collect::<Result<_, _>>()?;
-            let ids: Vec<i64> = victims.iter().map(|v| v.0).collect();
-            let items: i64 = victims.iter().map(|v| v.1).sum();
+            evicted_any = !victims.is_empty();
             let max_time = victims.iter().map(|v| v.2).max().unwrap_or(0);
-            // The traces these blocks hold, read before the blocks go.
-            let mut traces = std::collections::HashSet::new();
-            for id in &ids {
-                let data: Option<(i64, Vec<u8>)> = tx
-                    .query_row(
-                        "SELECT b.signal, d.data FROM blocks b JOIN block_data d ON d.block_id = b.id WHERE b.id = ?1",
-                        params![id],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?;
-                let found = match data {
-                    Some((1, bytes)) => crate::store::blocks::spans::trace_ids(&bytes),
-                    Some((_, bytes)) => crate::store::blocks::logs::trace_ids(&bytes),
-                    None => Ok(Vec::new()),
-                };
-                match found {
-                    Ok(t) => traces.extend(t),
-                    Err(e) => {
-                        tracing::warn!(block = id, error = %e, "evicting a block whose trace ids cannot be read")
-                    }
-                }
-            }
-            let mut del = tx.prepare_cached("DELETE FROM blocks WHERE id = ?1")?;
-            for id in &ids {
-                del.execute(params![id])?;
-            }
-            drop(del);
-            unlink_traces(&tx, &ids, &traces)?;
+            self.remove_blocks(&tx, &victims)?;
             let points = evict_metrics_before(&tx, max_time)?;
             self.counters
                 .evicted_points
                 .fetch_add(points, Ordering::Relaxed);
-            self.counters
-                .evicted_blocks
-                .fetch_add(ids.len() as u64, Ordering::Relaxed);
-            self.counters
-                .evicted_items
-                .fetch_add(u64::try_from(items).unwrap_or(0), Ordering::Relaxed);
-            evicted_any = !ids.is_empty();
         } else {
             // Only metrics left: drop the oldest hour of them.
             let oldest_metric: Option<i64> = tx.query_row(
@@ -243,6 +228,104 @@ impl Maintenance {
         }
         tx.commit()?;
         Ok(evicted_any)
+    }
+}
+
+impl Maintenance {
+    /// Deletes `victims` (id, item count, max time) with what refers to
+    /// them: trace summaries' block lists, service minutes older than every
+    /// remaining block.
+    fn remove_blocks(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        victims: &[(i64, i64, i64)],
+    ) -> Result<(), StoreError> {
+        let ids: Vec<i64> = victims.iter().map(|v| v.0).collect();
+        let items: i64 = victims.iter().map(|v| v.1).sum();
+        // The traces these blocks hold, read before the blocks go.
+        let mut traces = std::collections::HashSet::new();
+        for id in &ids {
+            let data: Option<(i64, Vec<u8>)> = tx
+                .query_row(
+                    "SELECT b.signal, d.data FROM blocks b JOIN block_data d ON d.block_id = b.id WHERE b.id = ?1",
+                    params![id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let found = match data {
+                Some((1, bytes)) => crate::store::blocks::spans::trace_ids(&bytes),
+                Some((_, bytes)) => crate::store::blocks::logs::trace_ids(&bytes),
+                None => Ok(Vec::new()),
+            };
+            match found {
+                Ok(t) => traces.extend(t),
+                Err(e) => {
+                    tracing::warn!(block = id, error = %e, "evicting a block whose trace ids cannot be read")
+                }
+            }
+        }
+        let mut del = tx.prepare_cached("DELETE FROM blocks WHERE id = ?1")?;
+        for id in &ids {
+            del.execute(params![id])?;
+        }
+        drop(del);
+        unlink_traces(tx, &ids, &traces)?;
+        let oldest: Option<i64> =
+            tx.query_row("SELECT min(min_time) FROM blocks", [], |r| r.get(0))?;
+        if let Some(oldest) = oldest {
+            super::service_minutes::forget_before(tx, u64::try_from(oldest).unwrap_or(0))?;
+        }
+        self.counters
+            .evicted_blocks
+            .fetch_add(ids.len() as u64, Ordering::Relaxed);
+        self.counters
+            .evicted_items
+            .fetch_add(u64::try_from(items).unwrap_or(0), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Evicts data older than the per-signal maximum ages, at most every
+    /// ten seconds.
+    fn enforce_age(&mut self, conn: &mut Connection) -> Result<(), StoreError> {
+        if self.max_age == MaxAge::default()
+            || self
+                .last_age_check
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(10))
+        {
+            return Ok(());
+        }
+        self.last_age_check = Some(std::time::Instant::now());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let cutoff = |age: Duration| i64::try_from(now.saturating_sub(age.as_nanos())).unwrap_or(0);
+        let tx = conn.transaction()?;
+        for (signal, age) in [
+            (super::ingest_spans::SIGNAL_SPANS, self.max_age.spans),
+            (super::ingest_logs::SIGNAL_LOGS, self.max_age.logs),
+        ] {
+            let Some(age) = age else { continue };
+            let victims: Vec<(i64, i64, i64)> = tx
+                .prepare_cached(
+                    "SELECT id, item_count, max_time FROM blocks WHERE signal = ?1 AND max_time < ?2",
+                )?
+                .query_map(params![signal, cutoff(age)], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            if !victims.is_empty() {
+                self.remove_blocks(&tx, &victims)?;
+            }
+        }
+        if let Some(age) = self.max_age.metrics {
+            let points = evict_metrics_before(&tx, cutoff(age))?;
+            self.counters
+                .evicted_points
+                .fetch_add(points, Ordering::Relaxed);
+        }
+        tx.commit()?;
+        Ok(())
     }
 }
 

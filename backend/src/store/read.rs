@@ -7,15 +7,13 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use shared::api::{
-    LogEntry, LogsResponse, RawSeries, RawSeriesResponse, SignalStats, SpanRecord, TraceDetail,
-    TraceSummary,
+    RawSeries, RawSeriesResponse, SignalStats, SpanRecord, TraceDetail, TraceSummary,
 };
-use shared::logs::LogRecord;
 use shared::metrics::{MetricData, MetricKind, Temporality};
 use shared::trace::{Resource, Scope};
 use shared::{KeyValue, SpanId, TraceId, UnixNanos};
 
-use super::blocks::{logs as log_blocks, spans as span_blocks};
+use super::blocks::spans as span_blocks;
 use super::ingest_metrics::StoredPoint;
 use super::{StoreError, connection, strings, varlist};
 
@@ -71,7 +69,7 @@ fn intern<T: PartialEq>(table: &mut Vec<T>, v: T) -> u32 {
     (table.len() - 1) as u32
 }
 
-fn block_data(conn: &Connection, block_id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+pub fn block_data(conn: &Connection, block_id: i64) -> Result<Option<Vec<u8>>, StoreError> {
     Ok(conn
         .prepare_cached("SELECT data FROM block_data WHERE block_id = ?1")?
         .query_row(params![block_id], |r| r.get(0))
@@ -174,7 +172,7 @@ pub fn trace_detail(
         let reader = span_blocks::SpanBlockReader::open(&data)
             .map_err(|e| StoreError::Corrupt(block_id, e.to_string()))?;
         let block = reader
-            .decode(|_, h| h.trace_id == *trace_id)
+            .decode_trace(trace_id)
             .map_err(|e| StoreError::Corrupt(block_id, e.to_string()))?;
         for (ri, si, span) in block.spans {
             if !seen.insert(span.span_id) {
@@ -204,78 +202,6 @@ pub fn trace_detail(
         scopes,
         spans,
     }))
-}
-
-/// Filters of a log query.
-#[derive(Clone, Debug, Default)]
-pub struct LogQuery {
-    pub trace_id: Option<TraceId>,
-    pub span_id: Option<SpanId>,
-    pub from: Option<u64>,
-    pub to: Option<u64>,
-    pub limit: usize,
-}
-
-fn collect_logs(
-    data: &[u8],
-    block_id: i64,
-    q: &LogQuery,
-    out: &mut Vec<LogEntry>,
-) -> Result<(), StoreError> {
-    let keep = |r: &LogRecord| {
-        q.trace_id.is_none_or(|t| r.trace_id == Some(t))
-            && q.span_id.is_none_or(|s| r.span_id == Some(s))
-            && q.from.is_none_or(|f| r.effective_time().0 >= f)
-            && q.to.is_none_or(|t| r.effective_time().0 <= t)
-    };
-    let block =
-        log_blocks::decode(data, keep).map_err(|e| StoreError::Corrupt(block_id, e.to_string()))?;
-    for (ri, si, record) in block.records {
-        let (Some(res), Some(sc)) = (
-            block.resources.get(ri as usize),
-            block.scopes.get(si as usize),
-        ) else {
-            continue;
-        };
-        out.push(LogEntry {
-            service: res.service_name().to_owned(),
-            resource: res.clone(),
-            scope: sc.clone(),
-            record,
-        });
-    }
-    Ok(())
-}
-
-/// Logs matching `q`, newest first.
-pub fn logs(conn: &Connection, q: &LogQuery) -> Result<LogsResponse, StoreError> {
-    let mut out = Vec::new();
-    let block_ids: Vec<i64> = match q.trace_id {
-        Some(t) => match trace_summary(conn, &t)? {
-            Some((_, _, log_blocks)) => varlist::decode(&log_blocks),
-            None => Vec::new(),
-        },
-        None => conn
-            .prepare_cached(
-                "SELECT id FROM blocks WHERE signal = 2 ORDER BY max_time DESC, id DESC",
-            )?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?,
-    };
-    for block_id in block_ids {
-        if let Some(data) = block_data(conn, block_id)? {
-            collect_logs(&data, block_id, q, &mut out)?;
-        }
-        if q.trace_id.is_none() && out.len() >= q.limit {
-            break;
-        }
-    }
-    out.sort_by_key(|e| std::cmp::Reverse(e.record.effective_time()));
-    out.truncate(q.limit);
-    Ok(LogsResponse {
-        logs: out,
-        next_cursor: None,
-    })
 }
 
 /// What is stored, per signal (for `/api/stats`).

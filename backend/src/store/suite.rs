@@ -14,8 +14,8 @@ use shared::trace::{Resource, ResourceSpans, Scope, ScopeSpans, Span, Status, St
 use shared::{AnyValue, KeyValue, SpanId, TraceId, UnixNanos};
 
 use super::contract::TelemetryStore;
-use super::read::LogQuery;
 use super::writer::{WriteBatch, WriteOutcome};
+use shared::query::{Bounds, LogQuery};
 
 fn resource(service: &str) -> Resource {
     Resource {
@@ -78,6 +78,7 @@ pub fn run_all(make: &dyn Fn() -> Arc<dyn TelemetryStore>) {
     logs_come_back_newest_first_and_exact(&*make());
     metric_points_come_back_exactly_in_time_order(&*make());
     unknown_things_are_none(&*make());
+    super::suite_queries::run_all(&*make());
 }
 
 fn written_spans_are_visible_when_the_write_returns(store: &dyn TelemetryStore) {
@@ -142,11 +143,14 @@ fn logs_come_back_newest_first_and_exact(store: &dyn TelemetryStore) {
     }]);
     assert_eq!(write(store, batch).accepted, 3);
     let got = store
-        .logs(&LogQuery {
-            trace_id: Some(TraceId([4; 16])),
-            limit: 10,
-            ..Default::default()
-        })
+        .search_logs(
+            &LogQuery {
+                trace_id: Some(TraceId([4; 16])),
+                limit: Some(10),
+                ..Default::default()
+            },
+            Bounds::ALL,
+        )
         .unwrap();
     let times: Vec<u64> = got.logs.iter().map(|l| l.record.time.0).collect();
     assert_eq!(times, [50, 7, 5]);
@@ -197,11 +201,14 @@ fn unknown_things_are_none(store: &dyn TelemetryStore) {
     assert!(store.raw_series("no.such.metric").unwrap().is_none());
     assert!(
         store
-            .logs(&LogQuery {
-                trace_id: Some(TraceId([99; 16])),
-                limit: 10,
-                ..Default::default()
-            })
+            .search_logs(
+                &LogQuery {
+                    trace_id: Some(TraceId([99; 16])),
+                    limit: Some(10),
+                    ..Default::default()
+                },
+                Bounds::ALL,
+            )
             .unwrap()
             .logs
             .is_empty()
@@ -231,7 +238,11 @@ fn sqlite_store_meets_the_contract() {
         .unwrap();
         dirs.lock().unwrap().push(dir);
         threads.lock().unwrap().push(t);
-        Arc::new(SqliteStore::new(handle, path))
+        Arc::new(SqliteStore::new(
+            handle,
+            path,
+            super::search::SearchContext::default(),
+        ))
     };
     run_all(&make);
 }

@@ -77,6 +77,33 @@ fn probes(h: u64, bits: u64) -> impl Iterator<Item = u64> {
     (0..u64::from(PROBES)).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % bits)
 }
 
+/// Probes a filter where it is stored, reading only the bytes the probes
+/// land on (a few pages) instead of the whole filter: a span-id lookup
+/// asks every block's filter, and reading them whole costs ~20 KB each.
+pub fn stored_may_contain(
+    blob: &rusqlite::blob::Blob<'_>,
+    ns: Namespace,
+    bytes: &[u8],
+) -> Result<bool, CodecError> {
+    let mut head = [0u8; 4];
+    blob.read_at_exact(&mut head, 0)
+        .map_err(|_| CodecError::Truncated("bloom"))?;
+    let bits = u64::from(u32::from_le_bytes(head));
+    if bits == 0 || bits % 64 != 0 || blob.len() as u64 != 4 + bits / 8 {
+        return Err(CodecError::Malformed("bloom filter size".into()));
+    }
+    for p in probes(hash(ns, bytes), bits) {
+        let mut byte = [0u8; 1];
+        let at = usize::try_from(4 + p / 8).map_err(|_| CodecError::Truncated("bloom"))?;
+        blob.read_at_exact(&mut byte, at)
+            .map_err(|_| CodecError::Truncated("bloom"))?;
+        if byte[0] & (1 << (p % 8)) == 0 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// A stored filter, checked in place.
 pub struct Bloom<'a> {
     bits: u64,

@@ -210,6 +210,7 @@ pub fn put_attrs(out: &mut Vec<u8>, dict: &mut DictBuilder, kvs: &[KeyValue]) {
 // ---- reading ------------------------------------------------------------------
 
 /// A bounds-checked reader over stored bytes.
+#[derive(Clone)]
 pub struct Cursor<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -296,38 +297,146 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// A decoded string dictionary.
+/// A decoded string dictionary: every string in one buffer (one
+/// allocation however many strings a block holds).
 pub struct Dict {
-    strings: Vec<String>,
+    text: String,
+    ends: Vec<usize>,
 }
 
 impl Dict {
     pub fn decode(col: &[u8]) -> Result<Self, CodecError> {
         let mut c = Cursor::new(col);
         let n = c.len()?;
-        let mut strings = Vec::with_capacity(n);
+        let mut text = String::with_capacity(col.len());
+        let mut ends = Vec::with_capacity(n);
         for _ in 0..n {
             let b = c.bytes()?;
-            strings.push(
+            text.push_str(
                 std::str::from_utf8(b)
-                    .map_err(|_| CodecError::Malformed("dictionary string is not UTF-8".into()))?
-                    .to_owned(),
+                    .map_err(|_| CodecError::Malformed("dictionary string is not UTF-8".into()))?,
             );
+            ends.push(text.len());
         }
-        Ok(Self { strings })
+        Ok(Self { text, ends })
     }
 
     pub fn get(&self, i: u32) -> Result<&str, CodecError> {
-        self.strings
-            .get(i as usize)
-            .map(String::as_str)
-            .ok_or_else(|| CodecError::Malformed(format!("dictionary index {i} out of range")))
+        let i = i as usize;
+        let end = *self
+            .ends
+            .get(i)
+            .ok_or_else(|| CodecError::Malformed(format!("dictionary index {i} out of range")))?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.text
+            .get(start..end)
+            .ok_or_else(|| CodecError::Malformed("dictionary offsets".into()))
     }
 
     pub fn read(&self, c: &mut Cursor<'_>) -> Result<String, CodecError> {
         let i = c.u32v()?;
         self.get(i).map(str::to_owned)
     }
+
+    /// Reads a reference without building the string (for rows a reader
+    /// skips).
+    pub fn skip(&self, c: &mut Cursor<'_>) -> Result<(), CodecError> {
+        let i = c.u32v()?;
+        if (i as usize) < self.ends.len() {
+            Ok(())
+        } else {
+            Err(CodecError::Malformed(format!(
+                "dictionary index {i} out of range"
+            )))
+        }
+    }
+}
+
+/// Moves past one value written by [`put_value`] without building it.
+pub fn skip_value(c: &mut Cursor<'_>, dict: &Dict) -> Result<(), CodecError> {
+    skip_value_at(c, dict, 0)
+}
+
+fn skip_value_at(c: &mut Cursor<'_>, dict: &Dict, depth: usize) -> Result<(), CodecError> {
+    if depth > MAX_VALUE_DEPTH {
+        return Err(CodecError::Malformed("value nested too deeply".into()));
+    }
+    match c.u8()? {
+        TAG_EMPTY | TAG_BOOL_FALSE | TAG_BOOL_TRUE => {}
+        TAG_STRING => dict.skip(c)?,
+        TAG_INT => {
+            c.ivarint()?;
+        }
+        TAG_DOUBLE => {
+            c.array::<8>()?;
+        }
+        TAG_BYTES => {
+            c.bytes()?;
+        }
+        TAG_ARRAY => {
+            for _ in 0..c.len()? {
+                skip_value_at(c, dict, depth + 1)?;
+            }
+        }
+        TAG_KVLIST => skip_attrs_at(c, dict, depth + 1)?,
+        t => return Err(CodecError::Malformed(format!("unknown value tag {t}"))),
+    }
+    Ok(())
+}
+
+/// Moves past a list written by [`put_attrs`], noting which of `wanted`
+/// (key, value-as-text) pairs it holds: bit `i` of the result is set when
+/// pair `i` is present. Strings and integers compare without building the
+/// value; other kinds are built only when their key is wanted.
+pub fn scan_attrs(
+    c: &mut Cursor<'_>,
+    dict: &Dict,
+    wanted: &[(&str, &str)],
+) -> Result<u64, CodecError> {
+    let mut found = 0u64;
+    for _ in 0..c.len()? {
+        let key = dict.get(c.u32v()?)?;
+        let hits: Vec<usize> = (0..wanted.len().min(64))
+            .filter(|&i| wanted[i].0 == key)
+            .collect();
+        if hits.is_empty() {
+            skip_value(c, dict)?;
+            continue;
+        }
+        let mut peek = c.clone();
+        let text = match peek.u8()? {
+            TAG_STRING => {
+                let s = dict.get(peek.u32v()?)?;
+                *c = peek;
+                std::borrow::Cow::Borrowed(s)
+            }
+            TAG_INT => {
+                let v = peek.ivarint()?;
+                *c = peek;
+                std::borrow::Cow::Owned(v.to_string())
+            }
+            _ => std::borrow::Cow::Owned(read_value(c, dict)?.to_display_string()),
+        };
+        for i in hits {
+            if wanted[i].1 == text {
+                found |= 1 << i;
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Moves past a list written by [`put_attrs`] without building it.
+pub fn skip_attrs(c: &mut Cursor<'_>, dict: &Dict) -> Result<(), CodecError> {
+    skip_attrs_at(c, dict, 0)
+}
+
+fn skip_attrs_at(c: &mut Cursor<'_>, dict: &Dict, depth: usize) -> Result<(), CodecError> {
+    for _ in 0..c.len()? {
+        dict.skip(c)?;
+        skip_value_at(c, dict, depth)?;
+    }
+    Ok(())
 }
 
 /// Reads one value written by [`put_value`].
@@ -493,7 +602,7 @@ impl ContainerWriter {
             let packed = if raw.is_empty() {
                 Vec::new()
             } else {
-                zstd::bulk::compress(raw, self.effort.level())?
+                with_compressor(self.effort.level(), |c| c.compress(raw))?
             };
             header.push(*id);
             put_uvarint(&mut header, raw.len() as u64);
@@ -549,7 +658,7 @@ impl<'a> ContainerReader<'a> {
         if raw == 0 {
             return Ok(Vec::new());
         }
-        let out = zstd::bulk::decompress(packed, raw)?;
+        let out = with_decompressor(|d| d.decompress(packed, raw))?;
         if out.len() != raw {
             return Err(CodecError::Malformed(format!(
                 "column {id} decompressed to the wrong size"
@@ -557,6 +666,45 @@ impl<'a> ContainerReader<'a> {
         }
         Ok(out)
     }
+}
+
+thread_local! {
+    // zstd contexts are costly to create (hundreds of KB each): every
+    // thread keeps one of each and reuses it for every column.
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn with_compressor<T>(
+    level: i32,
+    f: impl FnOnce(&mut zstd::bulk::Compressor<'static>) -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let c = match slot.as_mut() {
+            Some(c) => {
+                c.set_compression_level(level)?;
+                c
+            }
+            None => slot.insert(zstd::bulk::Compressor::new(level)?),
+        };
+        f(c)
+    })
+}
+
+fn with_decompressor<T>(
+    f: impl FnOnce(&mut zstd::bulk::Decompressor<'static>) -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let d = match slot.as_mut() {
+            Some(d) => d,
+            None => slot.insert(zstd::bulk::Decompressor::new()?),
+        };
+        f(d)
+    })
 }
 
 #[cfg(test)]
@@ -578,7 +726,10 @@ mod tests {
 
         #[test]
         fn garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
-            let dict = Dict { strings: vec![String::new(), "a".into()] };
+            let dict = Dict {
+                text: "a".into(),
+                ends: vec![0, 1],
+            };
             let mut c = Cursor::new(&bytes);
             let _ = read_attrs(&mut c, &dict);
             let _ = ContainerReader::parse(&bytes, *b"TEST", 1).map(|r| r.column(1));

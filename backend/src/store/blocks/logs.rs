@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use shared::AnyValue;
 use shared::logs::LogRecord;
 use shared::trace::{Resource, Scope};
 use shared::{SpanId, TraceId, UnixNanos};
@@ -15,7 +16,7 @@ use shared::{SpanId, TraceId, UnixNanos};
 use super::codec::{
     ArcTable, CodecError, ContainerReader, ContainerWriter, Cursor, Dict, DictBuilder, Effort,
     put_attrs, put_ivarint, put_resources, put_scopes, put_uvarint, put_value, read_attrs,
-    read_resources, read_scopes, read_value,
+    read_resources, read_scopes, read_value, skip_attrs, skip_value,
 };
 
 const MAGIC: [u8; 4] = *b"SLLG";
@@ -170,8 +171,38 @@ pub struct LogBlock {
 }
 
 /// Decodes a log block; `keep(record)` chooses which records to return.
-pub fn decode(
+pub fn decode(bytes: &[u8], keep: impl FnMut(&LogRecord) -> bool) -> Result<LogBlock, CodecError> {
+    decode_where(bytes, |_| true, |_| true, keep)
+}
+
+/// The fields of a record that are cheap to read, for filtering before the
+/// body and attributes are built.
+pub struct LogHead {
+    pub time: u64,
+    pub observed_time: u64,
+    pub severity_number: i32,
+    pub trace_id: Option<TraceId>,
+    pub span_id: Option<SpanId>,
+}
+
+impl LogHead {
+    /// The time lists sort by (as [`LogRecord::effective_time`]).
+    pub fn effective_time(&self) -> u64 {
+        if self.time != 0 {
+            self.time
+        } else {
+            self.observed_time
+        }
+    }
+}
+
+/// Decodes the records passing three filters in turn: `head` (before
+/// anything is built), `body` (before the attributes are), then `keep`
+/// on the whole record. Rows failing early are stepped over cheaply.
+pub fn decode_where(
     bytes: &[u8],
+    mut head: impl FnMut(&LogHead) -> bool,
+    mut body_ok: impl FnMut(&AnyValue) -> bool,
     mut keep: impl FnMut(&LogRecord) -> bool,
 ) -> Result<LogBlock, CodecError> {
     let c = ContainerReader::parse(bytes, MAGIC, FORMAT_VERSION)?;
@@ -243,8 +274,31 @@ pub fn decode(
         let observed_time = time.wrapping_add(observed.ivarint()? as u64);
         let severity_number = i32::try_from(severity.ivarint()?)
             .map_err(|_| CodecError::Malformed("severity".into()))?;
+        let h = LogHead {
+            time,
+            observed_time,
+            severity_number,
+            trace_id,
+            span_id,
+        };
+        let wanted = head(&h);
+        let body = if wanted {
+            Some(read_value(&mut bodies, &dict)?)
+        } else {
+            skip_value(&mut bodies, &dict)?;
+            None
+        };
+        let Some(body) = body.filter(|b| body_ok(b)) else {
+            dict.skip(&mut severity)?;
+            skip_attrs(&mut attrs, &dict)?;
+            refs.u32v()?;
+            refs.u32v()?;
+            misc.u32v()?;
+            misc.u32v()?;
+            dict.skip(&mut misc)?;
+            continue;
+        };
         let severity_text = dict.read(&mut severity)?;
-        let body = read_value(&mut bodies, &dict)?;
         let attributes = read_attrs(&mut attrs, &dict)?;
         let (ri, si) = (refs.u32v()?, refs.u32v()?);
         if ri as usize >= resources.len() || si as usize >= scopes.len() {

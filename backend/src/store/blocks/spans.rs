@@ -17,7 +17,7 @@ use shared::{SpanId, TraceId, UnixNanos};
 use super::codec::{
     ArcTable, CodecError, ContainerReader, ContainerWriter, Cursor, Dict, DictBuilder, Effort,
     put_attrs, put_ivarint, put_resources, put_scopes, put_uvarint, read_attrs, read_resources,
-    read_scopes,
+    read_scopes, scan_attrs, skip_attrs,
 };
 
 const MAGIC: [u8; 4] = *b"SLSP";
@@ -204,6 +204,14 @@ pub fn trace_ids(bytes: &[u8]) -> Result<Vec<TraceId>, CodecError> {
     Ok(out)
 }
 
+/// True if the block holds a span with this id, read from the id column
+/// alone (a Bloom filter hit is confirmed this way before a full decode).
+pub fn has_span_id(bytes: &[u8], id: &SpanId) -> Result<bool, CodecError> {
+    let container = ContainerReader::parse(bytes, MAGIC, FORMAT_VERSION)?;
+    let ids = container.column(col::SPAN_IDS)?;
+    Ok(ids.chunks_exact(8).any(|c| c == id.0))
+}
+
 /// The cheap-to-decode part of every span, used to filter before a full
 /// decode: identity, timing, service, name, kind, status.
 #[derive(Clone, Debug, PartialEq)]
@@ -269,6 +277,18 @@ impl<'a> SpanBlockReader<'a> {
 
     /// Decodes the filterable head of every span.
     pub fn heads(&self) -> Result<Vec<SpanHead>, CodecError> {
+        self.heads_until(self.count, 0)
+    }
+
+    /// Every head without its name (cheaper when names are not needed).
+    pub fn heads_unnamed(&self) -> Result<Vec<SpanHead>, CodecError> {
+        self.heads_until(self.count, self.count)
+    }
+
+    /// The heads of rows `0..end`, with names built from row `named_from`
+    /// on (earlier rows get an empty name: callers that only need a later
+    /// row range skip the allocations).
+    fn heads_until(&self, end: usize, named_from: usize) -> Result<Vec<SpanHead>, CodecError> {
         let n = self.count;
         let runs_raw = self.container.column(col::TRACE_RUNS)?;
         let ids_raw = self.container.column(col::SPAN_IDS)?;
@@ -316,7 +336,7 @@ impl<'a> SpanBlockReader<'a> {
         let (mut names, mut status) = (Cursor::new(&names_raw), Cursor::new(&status_raw));
         let mut out: Vec<SpanHead> = Vec::with_capacity(n);
         let mut prev_start = 0u64;
-        for (i, trace_id) in trace_ids.into_iter().enumerate() {
+        for (i, trace_id) in trace_ids.into_iter().enumerate().take(end) {
             let span_id = SpanId(ids.array()?);
             let parent_span_id = match parents.uvarint()? {
                 0 => None,
@@ -344,7 +364,12 @@ impl<'a> SpanBlockReader<'a> {
                 start,
                 end,
                 resource: res.u32v()?,
-                name: self.dict.read(&mut names)?,
+                name: if i >= named_from {
+                    self.dict.read(&mut names)?
+                } else {
+                    self.dict.skip(&mut names)?;
+                    String::new()
+                },
                 kind,
                 status: code,
             });
@@ -356,9 +381,57 @@ impl<'a> SpanBlockReader<'a> {
     /// build in full (the rest are skipped cheaply).
     pub fn decode(
         &self,
-        mut keep: impl FnMut(usize, &SpanHead) -> bool,
+        keep: impl FnMut(usize, &SpanHead) -> bool,
     ) -> Result<SpanBlock, CodecError> {
-        let heads = self.heads()?;
+        self.decode_matching(keep, &[])
+    }
+
+    /// Like [`decode`](Self::decode), and a span is built only if every
+    /// `(key, value-as-text)` pair of `attrs` is among its own or its
+    /// resource's attributes (checked on the stored bytes first).
+    pub fn decode_matching(
+        &self,
+        keep: impl FnMut(usize, &SpanHead) -> bool,
+        want_attrs: &[(&str, &str)],
+    ) -> Result<SpanBlock, CodecError> {
+        self.decode_rows(self.heads()?, keep, want_attrs)
+    }
+
+    /// The spans of one trace. Rows are sorted by trace, so the trace is
+    /// one run of rows: rows after it are not read at all, rows before it
+    /// only stepped over.
+    pub fn decode_trace(&self, trace_id: &TraceId) -> Result<SpanBlock, CodecError> {
+        let runs_raw = self.container.column(col::TRACE_RUNS)?;
+        let mut runs = Cursor::new(&runs_raw);
+        let mut row = 0usize;
+        let mut range = None;
+        for _ in 0..runs.len()? {
+            let id = TraceId(runs.array()?);
+            let len = usize::try_from(runs.uvarint()?).unwrap_or(usize::MAX);
+            let end = row.saturating_add(len);
+            if id == *trace_id {
+                range = Some(row..end.min(self.count));
+                break;
+            }
+            row = end;
+        }
+        let Some(range) = range else {
+            return Ok(SpanBlock {
+                resources: self.resources()?,
+                scopes: self.scopes()?,
+                spans: Vec::new(),
+            });
+        };
+        let heads = self.heads_until(range.end, range.start)?;
+        self.decode_rows(heads, |i, _| range.contains(&i), &[])
+    }
+
+    fn decode_rows(
+        &self,
+        heads: Vec<SpanHead>,
+        mut keep: impl FnMut(usize, &SpanHead) -> bool,
+        want_attrs: &[(&str, &str)],
+    ) -> Result<SpanBlock, CodecError> {
         let resources = self.resources()?;
         let scopes = self.scopes()?;
         let status_raw = self.container.column(col::STATUS)?;
@@ -379,9 +452,67 @@ impl<'a> SpanBlockReader<'a> {
             Cursor::new(&links_raw),
             Cursor::new(&dropped_raw),
         );
+        let all = if want_attrs.is_empty() {
+            0
+        } else {
+            u64::MAX >> (64 - want_attrs.len().min(64))
+        };
+        // Which wanted pairs each resource provides.
+        let resource_bits: Vec<u64> = resources
+            .iter()
+            .map(|r| {
+                want_attrs
+                    .iter()
+                    .enumerate()
+                    .take(64)
+                    .filter(|(_, (k, v))| {
+                        r.attributes
+                            .iter()
+                            .any(|kv| kv.key == *k && kv.value.to_display_string() == *v)
+                    })
+                    .fold(0u64, |bits, (i, _)| bits | 1 << i)
+            })
+            .collect();
         let mut spans = Vec::new();
         for (i, head) in heads.iter().enumerate() {
-            // Every column is read in step, kept or not, to stay aligned.
+            let mut wanted = keep(i, head);
+            if wanted && all != 0 {
+                let mut probe = attrs.clone();
+                let own = scan_attrs(&mut probe, &self.dict, want_attrs)?;
+                let from_resource = resource_bits
+                    .get(head.resource as usize)
+                    .copied()
+                    .unwrap_or(0);
+                wanted = (own | from_resource) & all == all;
+            }
+            // Every column advances in step, kept or not; skipped rows are
+            // stepped over without building anything.
+            if !wanted {
+                status.u8()?;
+                self.dict.skip(&mut status)?;
+                scope_c.u32v()?;
+                self.dict.skip(&mut sf)?;
+                sf.u32v()?;
+                skip_attrs(&mut attrs, &self.dict)?;
+                for _ in 0..events.len()? {
+                    events.ivarint()?;
+                    self.dict.skip(&mut events)?;
+                    skip_attrs(&mut events, &self.dict)?;
+                    events.u32v()?;
+                }
+                for _ in 0..links.len()? {
+                    links.array::<16>()?;
+                    links.array::<8>()?;
+                    self.dict.skip(&mut links)?;
+                    skip_attrs(&mut links, &self.dict)?;
+                    links.u32v()?;
+                    links.u32v()?;
+                }
+                dropped.u32v()?;
+                dropped.u32v()?;
+                dropped.u32v()?;
+                continue;
+            }
             let _code = status.u8()?;
             let message = self.dict.read(&mut status)?;
             let scope_idx = scope_c.u32v()?;
@@ -412,9 +543,6 @@ impl<'a> SpanBlockReader<'a> {
                 });
             }
             let (da, de, dl) = (dropped.u32v()?, dropped.u32v()?, dropped.u32v()?);
-            if !keep(i, head) {
-                continue;
-            }
             if head.resource as usize >= resources.len() || scope_idx as usize >= scopes.len() {
                 return Err(CodecError::Malformed(
                     "resource or scope index out of range".into(),
@@ -554,6 +682,15 @@ mod tests {
         let kept = r.decode(|_, h| h.status == StatusCode::Error).unwrap();
         assert_eq!(kept.spans.len(), 1);
         assert_eq!(kept.spans[0].2.span_id, SpanId([3; 8]));
+        // One trace's run of rows, read alone, equals filtering the block
+        // (parents inside the run resolve, names are built).
+        for t in [1u8, 2, 3, 4] {
+            let id = TraceId([t; 16]);
+            let alone = r.decode_trace(&id).unwrap();
+            let filtered = r.decode(|_, h| h.trace_id == id).unwrap();
+            assert_eq!(alone.spans, filtered.spans, "trace {t}");
+            assert_eq!(alone.spans.is_empty(), t == 4);
+        }
     }
 
     /// Regression: a trace run longer than the bytes left in its column was

@@ -1,0 +1,570 @@
+//! The storage test suite's query half: searches, pagination, the service
+//! catalog and the service map, checked on one small topology whose every
+//! answer is known by construction.
+
+#![cfg(test)]
+
+use std::collections::HashSet;
+
+use shared::logs::{LogRecord, ResourceLogs, ScopeLogs};
+use shared::query::{AttrFilter, Bounds, LogQuery, SpanQuery, StatusFilter, TraceQuery};
+use shared::trace::{
+    Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanKind, Status, StatusCode,
+};
+use shared::{AnyValue, KeyValue, SpanId, TraceId, UnixNanos};
+
+use super::contract::TelemetryStore;
+use super::writer::WriteBatch;
+
+const T0: u64 = 1_700_000_000_000_000_000;
+const MS: u64 = 1_000_000;
+const TRACES: u64 = 30;
+
+fn resource(service: &str) -> Resource {
+    Resource {
+        attributes: vec![KeyValue::string("service.name", service)],
+        ..Default::default()
+    }
+}
+
+fn tid(t: u64) -> TraceId {
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&(t + 1).to_be_bytes());
+    id[15] = 0xaa;
+    TraceId(id)
+}
+
+fn sid(t: u64, n: u8) -> SpanId {
+    let mut id = [n; 8];
+    id[..4].copy_from_slice(&((t + 1) as u32).to_be_bytes());
+    SpanId(id)
+}
+
+fn start_of(t: u64) -> u64 {
+    T0 + t * 10_000 * MS
+}
+
+fn is_error_trace(t: u64) -> bool {
+    t.is_multiple_of(5)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn mk(
+    t: u64,
+    n: u8,
+    parent: Option<u8>,
+    name: &str,
+    kind: SpanKind,
+    offset: u64,
+    dur: u64,
+    error: bool,
+    attrs: Vec<KeyValue>,
+) -> Span {
+    Span {
+        trace_id: tid(t),
+        span_id: sid(t, n),
+        parent_span_id: parent.map(|p| sid(t, p)),
+        name: name.into(),
+        kind,
+        start_time: UnixNanos(start_of(t) + offset),
+        end_time: UnixNanos(start_of(t) + offset + dur),
+        attributes: attrs,
+        status: Status {
+            code: if error {
+                StatusCode::Error
+            } else {
+                StatusCode::Unset
+            },
+            message: String::new(),
+        },
+        ..Default::default()
+    }
+}
+
+/// Trace `t`: frontend server → frontend client → cart server → cart db.
+fn trace_spans(t: u64) -> (Vec<Span>, Vec<Span>) {
+    let err = is_error_trace(t);
+    let root_dur = (100 + t) * MS;
+    let front = vec![
+        mk(
+            t,
+            1,
+            None,
+            "GET /checkout",
+            SpanKind::Server,
+            0,
+            root_dur,
+            false,
+            vec![
+                KeyValue::string("http.route", "/checkout"),
+                KeyValue {
+                    key: "user.id".into(),
+                    value: AnyValue::Int(t as i64),
+                },
+            ],
+        ),
+        mk(
+            t,
+            2,
+            Some(1),
+            "call cart",
+            SpanKind::Client,
+            MS,
+            50 * MS,
+            err,
+            vec![],
+        ),
+    ];
+    let cart = vec![
+        mk(
+            t,
+            3,
+            Some(2),
+            "Cart.Get",
+            SpanKind::Server,
+            2 * MS,
+            40 * MS,
+            err,
+            vec![],
+        ),
+        mk(
+            t,
+            4,
+            Some(3),
+            "db",
+            SpanKind::Internal,
+            3 * MS,
+            10 * MS,
+            false,
+            vec![],
+        ),
+    ];
+    (front, cart)
+}
+
+fn batch(service: &str, spans: Vec<Span>) -> ResourceSpans {
+    ResourceSpans {
+        resource: resource(service),
+        scope_spans: vec![ScopeSpans {
+            scope: Scope {
+                name: "suite".into(),
+                ..Default::default()
+            },
+            spans,
+        }],
+    }
+}
+
+fn write(store: &dyn TelemetryStore, b: WriteBatch) {
+    store
+        .submit(b)
+        .expect("queue accepts")
+        .blocking_recv()
+        .expect("writer answers")
+        .expect("write succeeds");
+}
+
+fn log(t: u64, body: &str, severity: i32) -> LogRecord {
+    LogRecord {
+        time: UnixNanos(start_of(t) + 5 * MS),
+        observed_time: UnixNanos(start_of(t) + 6 * MS),
+        severity_number: severity,
+        severity_text: String::new(),
+        body: AnyValue::String(body.into()),
+        trace_id: Some(tid(t)),
+        span_id: Some(sid(t, 3)),
+        ..Default::default()
+    }
+}
+
+/// 30 traces in three writes (so three blocks), one trace of `billing`
+/// whose caller is unknown, and two logs per trace.
+fn load(store: &dyn TelemetryStore) {
+    for chunk in 0..3 {
+        let mut front = Vec::new();
+        let mut cart = Vec::new();
+        for t in chunk * 10..chunk * 10 + 10 {
+            let (f, c) = trace_spans(t);
+            front.extend(f);
+            cart.extend(c);
+        }
+        write(
+            store,
+            WriteBatch::Spans(vec![batch("frontend", front), batch("cart", cart)]),
+        );
+    }
+    let orphan = mk(
+        TRACES,
+        1,
+        Some(9),
+        "Charge",
+        SpanKind::Server,
+        0,
+        5 * MS,
+        false,
+        vec![],
+    );
+    write(
+        store,
+        WriteBatch::Spans(vec![batch("billing", vec![orphan])]),
+    );
+    let records = (0..TRACES)
+        .flat_map(|t| {
+            let failed = log(t, &format!("payment failed for order {t}"), 17);
+            let ok = log(t, "Cart loaded from cache", 9);
+            if is_error_trace(t) {
+                vec![failed, ok]
+            } else {
+                vec![ok]
+            }
+        })
+        .collect();
+    write(
+        store,
+        WriteBatch::Logs(vec![ResourceLogs {
+            resource: resource("cart"),
+            scope_logs: vec![ScopeLogs {
+                scope: Scope::default(),
+                log_records: records,
+            }],
+        }]),
+    );
+}
+
+/// Follows `next_cursor` to the end; returns the pages.
+fn all_pages<T>(mut fetch: impl FnMut(Option<String>) -> (Vec<T>, Option<String>)) -> Vec<Vec<T>> {
+    let mut pages = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (items, next) = fetch(cursor);
+        pages.push(items);
+        match next {
+            Some(c) => cursor = Some(c),
+            None => return pages,
+        }
+        assert!(pages.len() < 100, "pagination does not end");
+    }
+}
+
+fn trace_ids(store: &dyn TelemetryStore, q: TraceQuery) -> Vec<TraceId> {
+    store
+        .search_traces(&q, Bounds::ALL)
+        .unwrap()
+        .traces
+        .into_iter()
+        .map(|t| t.trace_id)
+        .collect()
+}
+
+/// Runs the query checks on a fresh store.
+pub fn run_all(store: &dyn TelemetryStore) {
+    load(store);
+    trace_search(store);
+    span_search(store);
+    log_search(store);
+    services(store);
+    service_map(store);
+}
+
+fn trace_search(store: &dyn TelemetryStore) {
+    // Every trace once, newest first, across pages of 7.
+    let pages = all_pages(|cursor| {
+        let r = store
+            .search_traces(
+                &TraceQuery {
+                    limit: Some(7),
+                    cursor,
+                    ..Default::default()
+                },
+                Bounds::ALL,
+            )
+            .unwrap();
+        (r.traces, r.next_cursor)
+    });
+    assert_eq!(pages.len(), 5);
+    let all: Vec<_> = pages.concat();
+    let expected: Vec<TraceId> = (0..=TRACES).rev().map(tid).collect();
+    assert_eq!(all.iter().map(|t| t.trace_id).collect::<Vec<_>>(), expected);
+    let t7 = all.iter().find(|t| t.trace_id == tid(7)).unwrap();
+    assert_eq!(t7.root_service, "frontend");
+    assert_eq!(t7.root_name, "GET /checkout");
+    assert_eq!(t7.span_count, 4);
+    assert_eq!(t7.duration.0, 107 * MS);
+    let mut services = t7.services.clone();
+    services.sort();
+    assert_eq!(services, ["cart", "frontend"]);
+
+    let q = |f: fn(&mut TraceQuery)| {
+        let mut q = TraceQuery::default();
+        f(&mut q);
+        trace_ids(store, q)
+    };
+    let errors = q(|q| q.status = Some(StatusFilter::Error));
+    let expected: Vec<TraceId> = (0..TRACES)
+        .rev()
+        .filter(|t| is_error_trace(*t))
+        .map(tid)
+        .collect();
+    assert_eq!(errors, expected);
+    assert_eq!(q(|q| q.status = Some(StatusFilter::Ok)).len(), 31 - 6);
+    assert_eq!(q(|q| q.service = Some("cart".into())).len(), 30);
+    assert_eq!(q(|q| q.service = Some("billing".into())), [tid(TRACES)]);
+    assert!(q(|q| q.service = Some("nope".into())).is_empty());
+    assert_eq!(q(|q| q.operation = Some("Charge".into())), [tid(TRACES)]);
+    // Root durations are 100 + t ms: t >= 20 passes 120 ms.
+    let slow = q(|q| q.min_duration = Some(120 * MS));
+    assert_eq!(slow, (20..TRACES).rev().map(tid).collect::<Vec<_>>());
+    let mid = q(|q| {
+        q.min_duration = Some(110 * MS);
+        q.max_duration = Some(112 * MS)
+    });
+    assert_eq!(mid, [tid(12), tid(11), tid(10)]);
+    // An attribute of the root span (not indexed: a full scan), another
+    // of a resource, and one that matches nothing.
+    let by_user = q(|q| q.attrs = vec![AttrFilter::parse("user.id:7").unwrap()]);
+    assert_eq!(by_user, [tid(7)]);
+    let by_resource = q(|q| q.attrs = vec![AttrFilter::parse("service.name=billing").unwrap()]);
+    assert_eq!(by_resource, [tid(TRACES)]);
+    assert!(q(|q| q.attrs = vec![AttrFilter::parse("user.id:999").unwrap()]).is_empty());
+    // Attribute pages: every matching trace once.
+    let pages = all_pages(|cursor| {
+        let r = store
+            .search_traces(
+                &TraceQuery {
+                    attrs: vec![AttrFilter::parse("http.route:/checkout").unwrap()],
+                    limit: Some(4),
+                    cursor,
+                    ..Default::default()
+                },
+                Bounds::ALL,
+            )
+            .unwrap();
+        (r.traces, r.next_cursor)
+    });
+    let ids: Vec<TraceId> = pages.concat().into_iter().map(|t| t.trace_id).collect();
+    assert_eq!(ids, (0..TRACES).rev().map(tid).collect::<Vec<_>>());
+    // Free text: a trace id prefix, a root name, a service name.
+    let prefix = tid(7).to_string()[..16].to_owned();
+    let by_id = trace_ids(
+        store,
+        TraceQuery {
+            q: Some(prefix),
+            ..Default::default()
+        },
+    );
+    assert_eq!(by_id, [tid(7)]);
+    assert_eq!(q(|q| q.q = Some("checkout".into())).len(), 30);
+    assert_eq!(q(|q| q.q = Some("BILL".into())), [tid(TRACES)]);
+    // Time bounds pick traces by start.
+    let window = store
+        .search_traces(
+            &TraceQuery::default(),
+            Bounds {
+                from: start_of(3),
+                to: start_of(5),
+            },
+        )
+        .unwrap();
+    let ids: Vec<TraceId> = window.traces.iter().map(|t| t.trace_id).collect();
+    assert_eq!(ids, [tid(5), tid(4), tid(3)]);
+}
+
+fn span_search(store: &dyn TelemetryStore) {
+    let find = |q: SpanQuery| store.search_spans(&q, Bounds::ALL).unwrap();
+    let r = find(SpanQuery {
+        name: Some("Cart.Get".into()),
+        ..Default::default()
+    });
+    assert_eq!(r.spans.len(), 30);
+    assert!(r.spans.iter().all(|s| s.service == "cart"));
+    assert_eq!(r.resources, [resource("cart")]);
+    let starts: Vec<u64> = r.spans.iter().map(|s| s.span.start_time.0).collect();
+    assert!(starts.windows(2).all(|w| w[0] > w[1]), "newest first");
+    let one = find(SpanQuery {
+        span_id: Some(sid(12, 3)),
+        ..Default::default()
+    });
+    assert_eq!(one.spans.len(), 1);
+    assert_eq!(one.spans[0].span, trace_spans(12).1[0]);
+    let errors = find(SpanQuery {
+        status: Some(StatusFilter::Error),
+        kind: Some(SpanKind::Server),
+        ..Default::default()
+    });
+    assert_eq!(errors.spans.len(), 6);
+    assert!(errors.spans.iter().all(|s| s.span.name == "Cart.Get"));
+    let of_trace = find(SpanQuery {
+        trace_id: Some(tid(4)),
+        ..Default::default()
+    });
+    let mut names: Vec<&str> = of_trace
+        .spans
+        .iter()
+        .map(|s| s.span.name.as_str())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["Cart.Get", "GET /checkout", "call cart", "db"]);
+    let slow_db = find(SpanQuery {
+        name: Some("db".into()),
+        min_duration: Some(11 * MS),
+        ..Default::default()
+    });
+    assert!(slow_db.spans.is_empty());
+    let by_attr = find(SpanQuery {
+        attrs: vec![AttrFilter::parse("user.id:3").unwrap()],
+        ..Default::default()
+    });
+    assert_eq!(by_attr.spans.len(), 1);
+    assert_eq!(by_attr.spans[0].span.span_id, sid(3, 1));
+    // All 60 cart spans once across pages of 13.
+    let pages = all_pages(|cursor| {
+        let r = find(SpanQuery {
+            service: Some("cart".into()),
+            limit: Some(13),
+            cursor,
+            ..Default::default()
+        });
+        (r.spans, r.next_cursor)
+    });
+    let ids: Vec<SpanId> = pages.concat().into_iter().map(|s| s.span.span_id).collect();
+    assert_eq!(ids.len(), 60);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 60);
+}
+
+fn log_search(store: &dyn TelemetryStore) {
+    let find = |q: LogQuery| store.search_logs(&q, Bounds::ALL).unwrap();
+    let failed = find(LogQuery {
+        q: Some("Payment FAILED".into()),
+        ..Default::default()
+    });
+    assert_eq!(failed.logs.len(), 6);
+    assert!(
+        failed.logs[0]
+            .record
+            .body
+            .to_display_string()
+            .starts_with("payment failed for order 25")
+    );
+    assert!(
+        find(LogQuery {
+            q: Some("paym".into()),
+            ..Default::default()
+        })
+        .logs
+        .is_empty(),
+        "words match whole"
+    );
+    let errors = find(LogQuery {
+        severity_min: Some(17),
+        ..Default::default()
+    });
+    assert_eq!(errors.logs.len(), 6);
+    let none = find(LogQuery {
+        service: Some("frontend".into()),
+        ..Default::default()
+    });
+    assert!(none.logs.is_empty());
+    let of_span = find(LogQuery {
+        span_id: Some(sid(10, 3)),
+        ..Default::default()
+    });
+    assert_eq!(of_span.logs.len(), 2);
+    // 36 logs once each across pages of 5, newest first.
+    let pages = all_pages(|cursor| {
+        let r = find(LogQuery {
+            service: Some("cart".into()),
+            limit: Some(5),
+            cursor,
+            ..Default::default()
+        });
+        (r.logs, r.next_cursor)
+    });
+    let all = pages.concat();
+    assert_eq!(all.len(), 36);
+    let times: Vec<u64> = all.iter().map(|l| l.record.time.0).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]));
+    let distinct: HashSet<String> = all
+        .iter()
+        .map(|l| format!("{}{}", l.record.time.0, l.record.body.to_display_string()))
+        .collect();
+    assert_eq!(distinct.len(), 36);
+}
+
+fn services(store: &dyn TelemetryStore) {
+    let r = store.services(Bounds::ALL).unwrap();
+    let names: Vec<&str> = r.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["billing", "cart", "frontend"]);
+    let cart = &r.services[1];
+    assert_eq!(cart.span_count, 60);
+    assert_eq!(cart.request_count, 30);
+    assert_eq!(cart.request_error_count, 6);
+    assert!((cart.error_rate - 0.2).abs() < 1e-9);
+    assert_eq!(cart.log_count, 36);
+    let p50 = cart.p50.unwrap().0 as f64;
+    assert!((p50 - 40e6).abs() / 40e6 < 0.02, "cart p50 {p50}");
+    let front = &r.services[2];
+    assert_eq!(front.request_count, 30);
+    assert_eq!(front.request_error_count, 0);
+    // Root durations 100..=129 ms: p99 is the largest.
+    let p99 = front.p99.unwrap().0 as f64;
+    assert!((p99 - 129e6).abs() / 129e6 < 0.02, "frontend p99 {p99}");
+    assert_eq!(
+        front.requests_over_time.iter().sum::<u64>(),
+        30,
+        "the sparkline counts every request"
+    );
+    // 30 traces over 290 s: the window spans whole minutes of data.
+    assert!(front.request_rate > 0.0);
+    // A one-minute window counts the whole minutes it touches.
+    let (from, to) = (T0, T0 + 59_999 * MS);
+    let minute = 60_000 * MS;
+    let expected = (0..TRACES)
+        .filter(|t| (from / minute..=to / minute).contains(&(start_of(*t) / minute)))
+        .count() as u64;
+    let early = store.services(Bounds { from, to }).unwrap();
+    let front = early
+        .services
+        .iter()
+        .find(|s| s.name == "frontend")
+        .unwrap();
+    assert_eq!(front.request_count, expected);
+    assert!(expected < 30);
+}
+
+fn service_map(store: &dyn TelemetryStore) {
+    let m = store.service_map(Bounds::ALL).unwrap();
+    assert!(m.complete);
+    assert_eq!(m.spans_examined, 121);
+    let nodes: Vec<(&str, bool)> = m
+        .nodes
+        .iter()
+        .map(|n| (n.name.as_str(), n.external))
+        .collect();
+    assert_eq!(
+        nodes,
+        [
+            ("billing", false),
+            ("cart", false),
+            ("frontend", false),
+            ("external", true)
+        ]
+    );
+    let edges: Vec<(&str, &str, u64, u64)> = m
+        .edges
+        .iter()
+        .map(|e| {
+            (
+                e.caller.as_str(),
+                e.callee.as_str(),
+                e.call_count,
+                e.error_count,
+            )
+        })
+        .collect();
+    assert_eq!(
+        edges,
+        [("external", "billing", 1, 0), ("frontend", "cart", 30, 6)]
+    );
+    let p95 = m.edges[1].p95.0 as f64;
+    assert!((p95 - 40e6).abs() / 40e6 < 0.02);
+}

@@ -1,0 +1,367 @@
+//! The trace waterfall: one row per visible span from
+//! `shared::layout::waterfall::layout`, indented by depth, with its bar
+//! placed relative to the trace's start; error spans in red, the critical
+//! path marked, search matches highlighted. Keyboard: ↑/↓ move the
+//! selection, ← collapses (or goes to the parent), → expands (or goes to
+//! the first child), Enter toggles the subtree.
+
+use std::collections::HashSet;
+
+use shared::SpanId;
+use shared::layout::waterfall::{Row, RowKind, TraceTree, parent_row};
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+use crate::format;
+use crate::palette::service_color;
+use crate::shared_ref::Shared;
+
+/// Height of one row in pixels (the stylesheet gives rows exactly this).
+const ROW_H: f64 = 26.0;
+/// Traces up to this many rows are drawn whole; larger ones only around the viewport.
+const WINDOW_FROM: usize = 400;
+/// Rows drawn above and below the viewport.
+const OVERSCAN: usize = 40;
+
+/// The rows `[start, end)` to draw for a body whose top is `top` pixels
+/// below the top of a viewport `height` pixels high (rounded to tens so
+/// scrolling re-renders rarely).
+pub fn visible_rows(n: usize, top: f64, height: f64) -> (usize, usize) {
+    if n <= WINDOW_FROM {
+        return (0, n);
+    }
+    let first = ((-top) / ROW_H).floor().max(0.0) as usize;
+    let count = (height / ROW_H).ceil() as usize;
+    let start = (first.saturating_sub(OVERSCAN) / 10 * 10).min(n);
+    let end = ((first + count + OVERSCAN).div_ceil(10) * 10).min(n);
+    (start, end.max(start))
+}
+
+/// A window `scroll` + `resize` listener, removed on drop.
+struct ViewportListener {
+    window: web_sys::Window,
+    closure: wasm_bindgen::closure::Closure<dyn FnMut()>,
+}
+
+impl ViewportListener {
+    fn new(window: web_sys::Window, f: impl FnMut() + 'static) -> Self {
+        let closure = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(f);
+        for ev in ["scroll", "resize"] {
+            let _ = window.add_event_listener_with_callback(ev, closure.as_ref().unchecked_ref());
+        }
+        Self { window, closure }
+    }
+}
+
+impl Drop for ViewportListener {
+    fn drop(&mut self) {
+        for ev in ["scroll", "resize"] {
+            let _ = self
+                .window
+                .remove_event_listener_with_callback(ev, self.closure.as_ref().unchecked_ref());
+        }
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct WaterfallProps {
+    pub tree: Shared<TraceTree>,
+    pub rows: Shared<Vec<Row>>,
+    pub selected: Option<SpanId>,
+    pub matches: Shared<HashSet<SpanId>>,
+    /// The search hit jumped to last.
+    pub current_match: Option<SpanId>,
+    /// Select a span; `true` when a click (a new history entry), `false` for keys.
+    pub on_select: Callback<(SpanId, bool)>,
+    pub on_toggle: Callback<SpanId>,
+}
+
+#[function_component(Waterfall)]
+pub fn waterfall(props: &WaterfallProps) -> Html {
+    let tree = &props.tree;
+    let rows = &props.rows;
+    let total = tree.end().saturating_sub(tree.start());
+    let body_ref = use_node_ref();
+    let n = rows.len();
+    let range = use_state(|| visible_rows(n, 0.0, 1200.0));
+
+    // Large traces draw only the rows near the viewport.
+    {
+        let body_ref = body_ref.clone();
+        let range = range.clone();
+        use_effect_with(n, move |&n| {
+            let current = std::rc::Rc::new(std::cell::Cell::new((usize::MAX, 0)));
+            let measure = move || {
+                let (Some(w), Some(body)) =
+                    (web_sys::window(), body_ref.cast::<web_sys::Element>())
+                else {
+                    return;
+                };
+                let top = body.get_bounding_client_rect().top();
+                let height = w
+                    .inner_height()
+                    .ok()
+                    .and_then(|h| h.as_f64())
+                    .unwrap_or(1000.0);
+                let r = visible_rows(n, top, height);
+                if current.get() != r {
+                    current.set(r);
+                    range.set(r);
+                }
+            };
+            measure();
+            let listener = web_sys::window().map(|w| ViewportListener::new(w, measure));
+            move || drop(listener)
+        });
+    }
+
+    // Keep the selected row (or the current search hit) in view.
+    {
+        let body_ref = body_ref.clone();
+        let rows = rows.clone();
+        let target = props.current_match.or(props.selected);
+        use_effect_with(target, move |target| {
+            let idx = target.and_then(|id| rows.iter().position(|r| r.span_id == Some(id)));
+            if let (Some(i), Some(body), Some(w)) =
+                (idx, body_ref.cast::<web_sys::Element>(), web_sys::window())
+            {
+                let top = body.get_bounding_client_rect().top() + i as f64 * ROW_H;
+                let height = w
+                    .inner_height()
+                    .ok()
+                    .and_then(|h| h.as_f64())
+                    .unwrap_or(800.0);
+                // Below the sticky bars at the top, above the bottom edge.
+                if top < 110.0 || top > height - 2.0 * ROW_H {
+                    let y = w.scroll_y().unwrap_or(0.0) + top - height / 3.0;
+                    w.scroll_to_with_x_and_y(0.0, y.max(0.0));
+                }
+            }
+        });
+    }
+
+    let onkeydown = {
+        let rows = rows.clone();
+        let selected = props.selected;
+        let on_select = props.on_select.clone();
+        let on_toggle = props.on_toggle.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            let span_rows: Vec<usize> = (0..rows.len())
+                .filter(|&i| rows[i].kind == RowKind::Span)
+                .collect();
+            let Some(&first) = span_rows.first() else {
+                return;
+            };
+            let cur = selected.and_then(|s| rows.iter().position(|r| r.span_id == Some(s)));
+            let pick = |i: usize| rows.get(i).and_then(|r| r.span_id);
+            let target: Option<SpanId> = match e.key().as_str() {
+                "ArrowDown" => match cur {
+                    None => pick(first),
+                    Some(c) => span_rows.iter().find(|&&i| i > c).and_then(|&i| pick(i)),
+                },
+                "ArrowUp" => match cur {
+                    None => pick(first),
+                    Some(c) => span_rows
+                        .iter()
+                        .rev()
+                        .find(|&&i| i < c)
+                        .and_then(|&i| pick(i)),
+                },
+                "ArrowLeft" => match cur.and_then(|c| rows.get(c).map(|r| (c, r))) {
+                    Some((_, r)) if r.has_children && !r.collapsed => {
+                        if let Some(id) = r.span_id {
+                            on_toggle.emit(id);
+                        }
+                        None
+                    }
+                    Some((c, _)) => parent_row(&rows, c).and_then(pick),
+                    None => None,
+                },
+                "ArrowRight" => match cur.and_then(|c| rows.get(c).map(|r| (c, r))) {
+                    Some((_, r)) if r.collapsed => {
+                        if let Some(id) = r.span_id {
+                            on_toggle.emit(id);
+                        }
+                        None
+                    }
+                    Some((c, r)) if r.has_children => pick(c + 1),
+                    _ => None,
+                },
+                "Enter" | " " => {
+                    if let Some(r) = cur.and_then(|c| rows.get(c)).filter(|r| r.has_children)
+                        && let Some(id) = r.span_id
+                    {
+                        on_toggle.emit(id);
+                    }
+                    None
+                }
+                _ => return,
+            };
+            e.prevent_default();
+            if let Some(t) = target {
+                on_select.emit((t, false));
+            }
+        })
+    };
+
+    let ticks = [0.0, 0.25, 0.5, 0.75, 1.0];
+    let (start, end) = {
+        let (s, e) = *range;
+        let e = e.min(n);
+        (s.min(e), e)
+    };
+    html! {
+        <div class="waterfall" id="waterfall" tabindex="0" {onkeydown} aria-label="Spans (use the arrow keys)">
+            <div class="wf-head">
+                <div class="wf-name">{ "Service · span" }</div>
+                <div class="wf-time">
+                    { for ticks.iter().map(|f| html! {
+                        <span class="tick" style={format!("left:{}%", f * 100.0)}>
+                            { format::duration((total as f64 * f) as u64) }
+                        </span>
+                    }) }
+                </div>
+            </div>
+            <div class="wf-body" ref={body_ref}
+                 style={format!("height:{}px;padding-top:{}px", n as f64 * ROW_H, start as f64 * ROW_H)}>
+                { for rows[start..end].iter().map(|r| row(props, r)) }
+            </div>
+        </div>
+    }
+}
+
+fn row(props: &WaterfallProps, r: &Row) -> Html {
+    let (Some(i), Some(id)) = (r.index, r.span_id) else {
+        let n = props.tree.orphans().len();
+        return html! {
+            <div class="wf-row orphan-marker" key="orphans">
+                <div class="wf-name">{ format!("⚠ Spans whose parent is not in this trace ({n})") }</div>
+                <div class="wf-time"></div>
+            </div>
+        };
+    };
+    let Some(span) = props.tree.span(i) else {
+        return html! {};
+    };
+    let selected = props.selected == Some(id);
+    let matched = props.matches.contains(&id);
+    let current = props.current_match == Some(id);
+    let onclick = {
+        let cb = props.on_select.clone();
+        Callback::from(move |e: MouseEvent| {
+            if let Some(t) = e
+                .current_target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
+                && let Some(wf) = t.closest(".waterfall").ok().flatten()
+                && let Ok(wf) = wf.dyn_into::<web_sys::HtmlElement>()
+            {
+                let _ = wf.focus();
+            }
+            cb.emit((id, true));
+        })
+    };
+    let toggle = {
+        let cb = props.on_toggle.clone();
+        Callback::from(move |e: MouseEvent| {
+            e.stop_propagation();
+            cb.emit(id);
+        })
+    };
+    let left = r.offset * 100.0;
+    let width = r.width * 100.0;
+    let label_right = r.offset + r.width > 0.75;
+    let dur = format::duration(span.duration());
+    let classes = classes!(
+        "wf-row",
+        r.is_error.then_some("error"),
+        r.on_critical_path.then_some("critical"),
+        selected.then_some("selected"),
+        matched.then_some("match"),
+        current.then_some("current-match"),
+    );
+    html! {
+        <div class={classes} key={id.to_hex()} data-span-id={id.to_hex()} data-depth={r.depth.to_string()}
+             role="treeitem" aria-selected={selected.to_string()} aria-level={(r.depth + 1).to_string()} {onclick}>
+            <div class="wf-name" style={format!("padding-left:{}px", 6 + r.depth * 14)}>
+                if r.has_children {
+                    <button type="button" class="twisty" onclick={toggle}
+                        title={if r.collapsed { "Expand" } else { "Collapse" }}>
+                        { if r.collapsed { "▸" } else { "▾" } }
+                    </button>
+                } else {
+                    <span class="twisty-space"></span>
+                }
+                <span class="svc-dot" style={format!("background:{}", service_color(&span.service))}></span>
+                <span class="svc">{ span.service.clone() }</span>
+                <span class="name">{ span.name.clone() }</span>
+                if r.collapsed {
+                    <span class="tag">{ format!("+{}", descendants(&props.tree, i)) }</span>
+                }
+            </div>
+            <div class="wf-time">
+                <div class="bar" title={format!("{} · {}", span.name, dur)}
+                    style={format!("left:{left:.3}%;width:max(2px,{width:.3}%);background:{}", service_color(&span.service))}></div>
+                <span class={classes!("bar-label", label_right.then_some("left"))}
+                    style={if label_right { format!("right:{:.3}%", 100.0 - left) } else { format!("left:{:.3}%", left + width) }}>
+                    { dur }
+                </span>
+            </div>
+        </div>
+    }
+}
+
+/// Spans below `i` (shown on a collapsed row).
+fn descendants(tree: &TraceTree, i: usize) -> usize {
+    let mut n = 0;
+    let mut stack = tree.children(i).to_vec();
+    while let Some(c) = stack.pop() {
+        n += 1;
+        stack.extend_from_slice(tree.children(c));
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::layout::waterfall::{SpanNode, build_tree};
+    use shared::trace::SpanKind;
+
+    #[test]
+    fn only_rows_near_the_viewport_are_drawn_for_large_traces() {
+        assert_eq!(visible_rows(100, -5000.0, 900.0), (0, 100));
+        // Scrolled 10,000 px into 5,000 rows: row 384 is at the top.
+        let (s, e) = visible_rows(5000, -10_000.0, 900.0);
+        assert!(s <= 384 - OVERSCAN && s + 60 >= 384 - OVERSCAN, "{s}");
+        assert!(
+            (384 + 35 + OVERSCAN..=384 + 35 + OVERSCAN + 10).contains(&e),
+            "{e}"
+        );
+        assert_eq!(s % 10, 0);
+        assert_eq!(visible_rows(5000, 200.0, 900.0).0, 0);
+        assert_eq!(visible_rows(5000, -1e9, 900.0), (5000, 5000));
+    }
+
+    #[test]
+    fn descendants_count_the_whole_subtree() {
+        let id = |n: u8| SpanId([0, 0, 0, 0, 0, 0, 0, n]);
+        let node = |n: u8, p: Option<u8>| SpanNode {
+            span_id: id(n),
+            parent_span_id: p.map(id),
+            start: u64::from(n),
+            end: 100,
+            name: String::new(),
+            service: String::new(),
+            is_error: false,
+            kind: SpanKind::Internal,
+        };
+        let tree = build_tree(&[
+            node(1, None),
+            node(2, Some(1)),
+            node(3, Some(2)),
+            node(4, Some(1)),
+        ]);
+        assert_eq!(descendants(&tree, 0), 3);
+        assert_eq!(descendants(&tree, 2), 0);
+    }
+}

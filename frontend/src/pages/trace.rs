@@ -1,0 +1,361 @@
+//! The trace view: header (ids, counts, copy link, OTLP/JSON download), the
+//! per-trace service map, the waterfall with search, noise toggle and
+//! keyboard navigation, the selected span's panel, and the trace's logs.
+//! Selection, search and the noise toggle live in the URL.
+
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use shared::api::{LogEntry, TraceDetail};
+use shared::layout::service_map::{layout_map, service_map};
+use shared::layout::waterfall::{LayoutOptions, SpanNode, TraceTree, is_noise, layout, search};
+use shared::query::LogQuery;
+use shared::trace::{Resource, Scope};
+use shared::{SpanId, TraceId};
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::api::{self, ApiError};
+use crate::app::{AppLink, navigate};
+use crate::browser::{absolute, date_time};
+use crate::components::copy_button::{CopyButton, CopyId};
+use crate::components::log_table::LogTable;
+use crate::components::service_map::ServiceMapView;
+use crate::components::span_panel::SpanPanel;
+use crate::components::status::{ErrorBox, Loading};
+use crate::components::text_filter::TextFilter;
+use crate::components::waterfall::Waterfall;
+use crate::format;
+use crate::shared_ref::Shared;
+use crate::url::{self, TraceView};
+
+#[derive(Properties, PartialEq)]
+pub struct TraceProps {
+    pub id: AttrValue,
+}
+
+/// The spans of a trace as the layout functions take them.
+fn nodes(d: &TraceDetail) -> Vec<SpanNode> {
+    d.spans
+        .iter()
+        .map(|r| SpanNode::from_span(&r.span, r.service.clone()))
+        .collect()
+}
+
+/// How many leaf spans the noise rule hides.
+fn noise_count(tree: &TraceTree) -> usize {
+    tree.spans()
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| {
+            !tree.is_duplicate(*i)
+                && tree.children(*i).is_empty()
+                && is_noise(s, tree.parent(*i).and_then(|p| tree.span(p)))
+        })
+        .count()
+}
+
+#[function_component(TracePage)]
+pub fn trace_page(props: &TraceProps) -> Html {
+    let trace_id = TraceId::from_hex(&props.id).ok();
+    let Some(trace_id) = trace_id else {
+        return html! {
+            <section class="page" id="page-trace">
+                <div class="error-box" role="alert">
+                    <strong>{ "Not a trace id" }</strong>
+                    <div>{ format!("{:?} is not 32 hexadecimal digits.", props.id.as_str()) }</div>
+                </div>
+            </section>
+        };
+    };
+    html! { <TraceLoaded {trace_id} /> }
+}
+
+#[derive(Properties, PartialEq)]
+struct LoadedProps {
+    trace_id: TraceId,
+}
+
+#[function_component(TraceLoaded)]
+fn trace_loaded(props: &LoadedProps) -> Html {
+    let trace_id = props.trace_id;
+    let location = use_location();
+    let nav = use_navigator();
+    let qs = location
+        .as_ref()
+        .map(|l| l.query_str().trim_start_matches('?').to_owned())
+        .unwrap_or_default();
+    let view = (*use_memo(qs, |qs| url::trace_view(qs))).clone();
+
+    let detail = use_state(|| None::<Result<Shared<TraceDetail>, ApiError>>);
+    let logs = use_state(|| None::<Result<Rc<Vec<LogEntry>>, ApiError>>);
+    {
+        let detail = detail.clone();
+        let logs = logs.clone();
+        use_effect_with(trace_id, move |&id| {
+            detail.set(None);
+            logs.set(None);
+            wasm_bindgen_futures::spawn_local(async move {
+                detail.set(Some(api::trace(id).await.map(Shared::new)));
+                let q = LogQuery {
+                    window: url::all_time(),
+                    trace_id: Some(id),
+                    limit: Some(200),
+                    ..LogQuery::default()
+                };
+                logs.set(Some(api::logs(&q).await.map(|r| Rc::new(r.logs))));
+            });
+        });
+    }
+
+    let tree = use_memo(
+        detail.as_ref().and_then(|d| d.as_ref().ok()).cloned(),
+        |d| Shared::new(TraceTree::new(d.as_deref().map(nodes).unwrap_or_default())),
+    );
+    let tree: Shared<TraceTree> = (*tree).clone();
+    let collapsed = use_state(HashSet::<SpanId>::new);
+    let rows = {
+        let key = (tree.clone(), (*collapsed).clone(), view.show_noise);
+        (*use_memo(key, |(tree, collapsed, show_noise)| {
+            Shared::new(layout(
+                tree,
+                &LayoutOptions {
+                    collapsed: collapsed.clone(),
+                    hide_noise: !show_noise,
+                },
+            ))
+        }))
+        .clone()
+    };
+    let (hits, matches) = (*use_memo((tree.clone(), view.find.clone()), |(t, f)| {
+        let hits = search(t, f);
+        let set: HashSet<SpanId> = hits.iter().copied().collect();
+        (Shared::new(hits), Shared::new(set))
+    }))
+    .clone();
+    let map = use_memo(tree.clone(), |t| {
+        let m = service_map(t);
+        let l = layout_map(&m);
+        (m, l)
+    });
+    let hidden_noise = use_memo(tree.clone(), |t| noise_count(t));
+    let current_match = use_state(|| None::<SpanId>);
+
+    let go = {
+        let nav = nav.clone();
+        let view = view.clone();
+        Rc::new(move |f: &dyn Fn(&mut TraceView), push: bool| {
+            let mut next = view.clone();
+            f(&mut next);
+            if let Some(nav) = &nav {
+                let path = format!("/traces/{trace_id}");
+                navigate(nav, &url::with_qs(&path, &url::trace_qs(&next)), push);
+            }
+        })
+    };
+    // Revealing a span expands its collapsed ancestors.
+    let reveal = {
+        let collapsed = collapsed.clone();
+        let tree = tree.clone();
+        move |id: SpanId| {
+            if let Some(i) = tree.index_of(id) {
+                let anc: Vec<SpanId> = tree
+                    .ancestors(i)
+                    .into_iter()
+                    .filter_map(|a| tree.span(a).map(|s| s.span_id))
+                    .collect();
+                if anc.iter().any(|a| collapsed.contains(a)) {
+                    let mut c = (*collapsed).clone();
+                    for a in anc {
+                        c.remove(&a);
+                    }
+                    collapsed.set(c);
+                }
+            }
+        }
+    };
+    let on_select = {
+        let go = go.clone();
+        let reveal = reveal.clone();
+        Callback::from(move |(id, push): (SpanId, bool)| {
+            reveal(id);
+            go(&|v| v.span = Some(id), push);
+        })
+    };
+    let on_toggle = {
+        let collapsed = collapsed.clone();
+        Callback::from(move |id: SpanId| {
+            let mut c = (*collapsed).clone();
+            if !c.remove(&id) {
+                c.insert(id);
+            }
+            collapsed.set(c);
+        })
+    };
+    let on_find = {
+        let go = go.clone();
+        let current_match = current_match.clone();
+        Callback::from(move |v: String| {
+            current_match.set(None);
+            go(&|t| t.find = v.trim().to_owned(), false);
+        })
+    };
+    let jump = {
+        let hits = hits.clone();
+        let current_match = current_match.clone();
+        let go = go.clone();
+        let reveal = reveal.clone();
+        Callback::from(move |step: isize| {
+            if hits.is_empty() {
+                return;
+            }
+            let n = hits.len() as isize;
+            let pos = current_match
+                .and_then(|c| hits.iter().position(|h| *h == c))
+                .map_or(if step > 0 { 0 } else { n - 1 }, |p| {
+                    (p as isize + step).rem_euclid(n)
+                });
+            let id = hits[pos as usize];
+            current_match.set(Some(id));
+            reveal(id);
+            go(&|v| v.span = Some(id), false);
+        })
+    };
+    let toggle_noise = {
+        let go = go.clone();
+        Callback::from(move |_: Event| go(&|v| v.show_noise = !v.show_noise, false))
+    };
+    let close_panel = {
+        let go = go.clone();
+        Callback::from(move |()| go(&|v| v.span = None, true))
+    };
+    let expand_all = {
+        let collapsed = collapsed.clone();
+        Callback::from(move |_: MouseEvent| collapsed.set(HashSet::new()))
+    };
+
+    let d = match &*detail {
+        None => {
+            return html! { <section class="page" id="page-trace"><Loading /></section> };
+        }
+        Some(Err(e)) => {
+            let what = if e.is_not_found() {
+                "this trace (it is not stored, or was evicted)"
+            } else {
+                "the trace"
+            };
+            return html! {
+                <section class="page" id="page-trace">
+                    <div class="crumbs"><AppLink href="/traces">{ "← Traces" }</AppLink></div>
+                    <ErrorBox error={e.clone()} what={what} />
+                </section>
+            };
+        }
+        Some(Ok(d)) => d.clone(),
+    };
+    let sum = &d.summary;
+    let selected = view
+        .span
+        .and_then(|s| d.spans.iter().find(|r| r.span.span_id == s));
+    let link = absolute(&url::trace_href(trace_id, None));
+    let issues = tree.issues();
+    let n_hits = hits.len();
+    let hit_pos = current_match.and_then(|c| hits.iter().position(|h| *h == c));
+
+    let find_keys = {
+        let jump = jump.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" {
+                jump.emit(if e.shift_key() { -1 } else { 1 });
+            }
+        })
+    };
+    let on_log = {
+        let nav = nav.clone();
+        Callback::from(move |_: usize| {
+            if let Some(nav) = &nav {
+                navigate(nav, &url::logs_of_trace_href(trace_id), true);
+            }
+        })
+    };
+
+    html! {
+        <section class="page" id="page-trace">
+            <div class="crumbs"><AppLink href="/traces">{ "← Traces" }</AppLink></div>
+            <header class="trace-head">
+                <div class="trace-title">
+                    <h1 class="page-title" id="trace-root">
+                        <span class="svc">{ sum.root_service.clone() }</span>{ " " }{ sum.root_name.clone() }
+                    </h1>
+                    <div class="trace-id"><span class="muted">{ "Trace " }</span><CopyId id_text={trace_id.to_hex()} /></div>
+                </div>
+                <dl class="stats" id="trace-stats">
+                    <div><dt>{ "Start" }</dt><dd class="mono">{ date_time(sum.start_time.0) }</dd></div>
+                    <div><dt>{ "Duration" }</dt><dd class="mono" id="trace-duration">{ format::duration(sum.duration.0) }</dd></div>
+                    <div><dt>{ "Spans" }</dt><dd id="trace-spans">{ sum.span_count }</dd></div>
+                    <div><dt>{ "Services" }</dt><dd id="trace-services">{ sum.services.len() }</dd></div>
+                    <div><dt>{ "Errors" }</dt><dd id="trace-errors" class={classes!((sum.error_count > 0).then_some("err"))}>{ sum.error_count }</dd></div>
+                    <div><dt>{ "Logs" }</dt><dd>{ sum.log_count }</dd></div>
+                </dl>
+                <div class="head-actions">
+                    <CopyButton text={link} label="Copy link" id="copy-trace-link" title="Copy a link to this trace" />
+                    <a class="btn small" id="download-otlp" href={api::trace_otlp_href(trace_id)}
+                       download={format!("trace-{trace_id}.json")}>{ "Download OTLP/JSON" }</a>
+                    <AppLink href={url::logs_of_trace_href(trace_id)} classes="btn small" id="open-logs">{ "Logs of this trace" }</AppLink>
+                </div>
+            </header>
+            if issues.missing_parents + issues.duplicate_spans + issues.broken_cycles > 0 {
+                <div class="notice" id="tree-issues">
+                    { format!("Incomplete or inconsistent data: {} span(s) with a missing parent, {} duplicate span(s), {} parent cycle(s) cut.",
+                        issues.missing_parents, issues.duplicate_spans, issues.broken_cycles) }
+                </div>
+            }
+            <details class="card" open=true>
+                <summary>{ "Service map" }</summary>
+                <ServiceMapView id="trace-map" map={map.0.clone()} layout={map.1.clone()} />
+            </details>
+            <div class={classes!("trace-body", selected.is_some().then_some("with-panel"))}>
+                <div class="trace-main">
+                    <div class="wf-tools">
+                        <TextFilter id="find" classes="wide" placeholder="Find in trace: span, service or span id" value={view.find.clone()} on_commit={on_find} />
+                        <span onkeydown={find_keys} class="find-nav">
+                            <button class="btn small" id="find-prev" disabled={n_hits == 0} onclick={jump.reform(|_: MouseEvent| -1)}>{ "↑" }</button>
+                            <button class="btn small" id="find-next" disabled={n_hits == 0} onclick={jump.reform(|_: MouseEvent| 1)}>{ "↓" }</button>
+                        </span>
+                        <span class="muted small" id="find-count">
+                            { if view.find.is_empty() { String::new() }
+                              else if let Some(p) = hit_pos { format!("{} of {n_hits}", p + 1) }
+                              else { format!("{n_hits} match{}", if n_hits == 1 { "" } else { "es" }) } }
+                        </span>
+                        <div class="spacer"></div>
+                        <label class="check" title="Per-message 'http send'/'http receive' spans under server spans">
+                            <input type="checkbox" id="hide-noise" checked={!view.show_noise} onchange={toggle_noise} />
+                            { format!("Hide noisy spans ({})", *hidden_noise) }
+                        </label>
+                        if !collapsed.is_empty() { <button class="btn small ghost" onclick={expand_all}>{ "Expand all" }</button> }
+                        <span class="legend"><span class="crit-swatch"></span>{ "critical path" }</span>
+                    </div>
+                    <Waterfall tree={tree.clone()} rows={rows.clone()} selected={view.span} matches={matches}
+                        current_match={*current_match} on_select={on_select.clone()} on_toggle={on_toggle} />
+                    <section class="card trace-logs" id="trace-logs">
+                        <h2 class="section-title">{ "Logs of this trace" }</h2>
+                        { match &*logs {
+                            None => html! { <Loading /> },
+                            Some(Err(e)) => html! { <ErrorBox error={e.clone()} what="the trace's logs" /> },
+                            Some(Ok(l)) if l.is_empty() => html! { <div class="muted small" id="trace-logs-empty">{ "No logs carry this trace id." }</div> },
+                            Some(Ok(l)) => html! { <LogTable entries={l.clone()} in_trace=true on_row={on_log} id="trace-log-table" /> },
+                        } }
+                    </section>
+                </div>
+                if let Some(r) = selected {
+                    <SpanPanel record={r.clone()}
+                        resource={d.resources.get(r.resource as usize).cloned().unwrap_or_else(Resource::default)}
+                        scope={d.scopes.get(r.scope as usize).cloned().unwrap_or_else(Scope::default)}
+                        trace_start={sum.start_time.0}
+                        parent_known={r.span.parent_span_id.and_then(|p| tree.index_of(p)).is_some()}
+                        on_select={on_select.reform(|id| (id, true))} on_close={close_panel} />
+                }
+            </div>
+        </section>
+    }
+}

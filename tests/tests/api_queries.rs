@@ -1,0 +1,426 @@
+//! Every query endpoint through the real binary on one fixed data set (sent
+//! over OTLP/HTTP JSON), compared with golden files in `tests/snapshots/`,
+//! plus the errors: unknown ids (404) and bad parameters (400 naming the
+//! parameter).
+
+use serde_json::{Value, json};
+use sightline_tests::Sightline;
+use sightline_tests::snapshot::assert_snapshot;
+
+/// 2027-01-15T08:00:00Z: fixed so every answer is the same on every run.
+const T0: u64 = 1_800_000_000_000_000_000;
+const MS: u64 = 1_000_000;
+const WINDOW: &str = "from=2027-01-15T07:00:00Z&to=1800007200000000000";
+
+fn trace_id(n: u64) -> String {
+    format!("{:016x}{:016x}", 0x5157_0000_0000_0000u64 + n, n)
+}
+
+fn span_id(trace: u64, n: u64) -> String {
+    format!("{:08x}{:08x}", trace, n)
+}
+
+fn str_attr(k: &str, v: &str) -> Value {
+    json!({"key": k, "value": {"stringValue": v}})
+}
+
+fn int_attr(k: &str, v: i64) -> Value {
+    json!({"key": k, "value": {"intValue": v.to_string()}})
+}
+
+#[allow(clippy::too_many_arguments)]
+fn span(
+    trace: u64,
+    n: u64,
+    parent: Option<u64>,
+    name: &str,
+    kind: u8,
+    start: u64,
+    dur_ms: u64,
+    error: bool,
+    attrs: Vec<Value>,
+) -> Value {
+    let mut s = json!({
+        "traceId": trace_id(trace),
+        "spanId": span_id(trace, n),
+        "name": name,
+        "kind": kind,
+        "startTimeUnixNano": start.to_string(),
+        "endTimeUnixNano": (start + dur_ms * MS).to_string(),
+        "attributes": attrs,
+        "status": if error { json!({"code": 2, "message": "card declined"}) } else { json!({}) },
+    });
+    if let Some(p) = parent {
+        s["parentSpanId"] = json!(span_id(trace, p));
+    }
+    s
+}
+
+fn resource_spans(service: &str, spans: Vec<Value>) -> Value {
+    json!({
+        "resource": {"attributes": [str_attr("service.name", service), str_attr("deployment.environment", "test")]},
+        "scopeSpans": [{"scope": {"name": "shop", "version": "1.2.0"}, "spans": spans}]
+    })
+}
+
+/// Six checkout traces (every third fails in payment), each
+/// frontend → checkout → payment, and one payment span called from outside.
+fn traces_request() -> Value {
+    let (mut front, mut checkout, mut payment) = (Vec::new(), Vec::new(), Vec::new());
+    for t in 1..=6u64 {
+        let start = T0 + t * 60_000 * MS;
+        let failed = t % 3 == 0;
+        front.push(span(
+            t,
+            1,
+            None,
+            "GET /checkout",
+            2,
+            start,
+            200 + t * 10,
+            failed,
+            vec![
+                str_attr("http.route", "/checkout"),
+                int_attr("http.status_code", if failed { 500 } else { 200 }),
+                int_attr("user.id", t as i64),
+            ],
+        ));
+        front.push(span(
+            t,
+            2,
+            Some(1),
+            "POST checkout",
+            3,
+            start + 5 * MS,
+            150,
+            failed,
+            vec![],
+        ));
+        checkout.push(span(
+            t,
+            3,
+            Some(2),
+            "PlaceOrder",
+            2,
+            start + 10 * MS,
+            140,
+            failed,
+            vec![],
+        ));
+        checkout.push(span(
+            t,
+            4,
+            Some(3),
+            "charge",
+            3,
+            start + 20 * MS,
+            100,
+            failed,
+            vec![],
+        ));
+        let mut charge = span(
+            t,
+            5,
+            Some(4),
+            "Charge",
+            2,
+            start + 25 * MS,
+            90,
+            failed,
+            vec![str_attr(
+                "payment.method",
+                if t % 2 == 0 { "card" } else { "paypal" },
+            )],
+        );
+        if failed {
+            charge["events"] = json!([{
+                "timeUnixNano": (start + 100 * MS).to_string(),
+                "name": "exception",
+                "attributes": [
+                    str_attr("exception.type", "CardDeclined"),
+                    str_attr("exception.stacktrace", "CardDeclined: declined\n  at charge (pay.py:12)"),
+                ]
+            }]);
+        }
+        payment.push(charge);
+    }
+    // A payment span whose caller sent nothing (an external client).
+    let mut webhook = span(
+        7,
+        1,
+        Some(99),
+        "Webhook",
+        2,
+        T0 + 7 * 60_000 * MS,
+        12,
+        false,
+        vec![],
+    );
+    webhook["links"] = json!([{"traceId": trace_id(1), "spanId": span_id(1, 5), "attributes": [str_attr("link.kind", "retry-of")]}]);
+    payment.push(webhook);
+    json!({"resourceSpans": [
+        resource_spans("frontend", front),
+        resource_spans("checkout", checkout),
+        resource_spans("payment", payment),
+    ]})
+}
+
+fn logs_request() -> Value {
+    let mut records = Vec::new();
+    for t in 1..=6u64 {
+        let time = T0 + t * 60_000 * MS + 30 * MS;
+        let failed = t % 3 == 0;
+        records.push(json!({
+            "timeUnixNano": time.to_string(),
+            "observedTimeUnixNano": (time + MS).to_string(),
+            "severityNumber": if failed { 17 } else { 9 },
+            "severityText": if failed { "ERROR" } else { "INFO" },
+            "body": {"stringValue": if failed { format!("Payment declined for order {t}") } else { format!("Order {t} charged") }},
+            "attributes": [int_attr("order.id", t as i64)],
+            "traceId": trace_id(t),
+            "spanId": span_id(t, 5),
+        }));
+    }
+    json!({"resourceLogs": [{
+        "resource": {"attributes": [str_attr("service.name", "payment")]},
+        "scopeLogs": [{"scope": {"name": "payment.log"}, "logRecords": records}]
+    }]})
+}
+
+async fn send(server: &Sightline, path: &str, body: &Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{}{path}", server.otlp_http_url))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{path}: {}", resp.text().await.unwrap());
+}
+
+async fn get(server: &Sightline, path: &str) -> (u16, Value) {
+    let resp = reqwest::get(server.url(path)).await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
+async fn ok(server: &Sightline, path: &str) -> Value {
+    let (status, body) = get(server, path).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+fn ids(list: &Value, key: &str, field: &str) -> Vec<String> {
+    list[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t[field].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn loaded() -> Sightline {
+    let server = Sightline::start();
+    send(&server, "/v1/traces", &traces_request()).await;
+    send(&server, "/v1/logs", &logs_request()).await;
+    server
+}
+
+#[tokio::test]
+async fn trace_search_snapshots() {
+    let s = loaded().await;
+    let all = ok(&s, &format!("/api/traces?{WINDOW}")).await;
+    assert_snapshot("traces_all", &all);
+    assert_eq!(
+        ids(&all, "traces", "traceId"),
+        (1..=7).rev().map(trace_id).collect::<Vec<_>>()
+    );
+    let errors = ok(&s, &format!("/api/traces?{WINDOW}&status=error")).await;
+    assert_eq!(
+        ids(&errors, "traces", "traceId"),
+        [trace_id(6), trace_id(3)]
+    );
+    let of_payment_card = ok(
+        &s,
+        &format!("/api/traces?{WINDOW}&service=payment&attr=payment.method:card"),
+    )
+    .await;
+    assert_snapshot("traces_payment_card", &of_payment_card);
+    assert_eq!(
+        ids(&of_payment_card, "traces", "traceId"),
+        [trace_id(6), trace_id(4), trace_id(2)]
+    );
+    let slow = ok(
+        &s,
+        &format!("/api/traces?{WINDOW}&min_duration=240ms&operation=GET%20%2Fcheckout"),
+    )
+    .await;
+    assert_eq!(
+        ids(&slow, "traces", "traceId"),
+        [trace_id(6), trace_id(5), trace_id(4)]
+    );
+    let text = ok(
+        &s,
+        &format!("/api/traces?{WINDOW}&q={}", &trace_id(5)[..16]),
+    )
+    .await;
+    assert_eq!(ids(&text, "traces", "traceId"), [trace_id(5)]);
+    // Pages of two follow each other without gaps or repeats.
+    let mut cursor = String::new();
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let page = ok(&s, &format!("/api/traces?{WINDOW}&limit=2{cursor}")).await;
+        seen.extend(ids(&page, "traces", "traceId"));
+        match page["nextCursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (1..=7).rev().map(trace_id).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn trace_detail_and_otlp_export_round_trip() {
+    let s = loaded().await;
+    let detail = ok(&s, &format!("/api/traces/{}", trace_id(3))).await;
+    assert_snapshot("trace_detail", &detail);
+    assert_eq!(detail["summary"]["logCount"], 1);
+    assert_eq!(detail["summary"]["errorCount"], 5);
+    let resp = reqwest::get(s.url(&format!("/api/traces/{}/otlp", trace_id(3))))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let disposition = resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.contains(&format!("trace-{}.json", trace_id(3))),
+        "{disposition}"
+    );
+    let export: Value = resp.json().await.unwrap();
+    assert_snapshot("trace_otlp", &export);
+    // Sent to another instance, the file gives back the same trace.
+    let other = Sightline::start();
+    send(&other, "/v1/traces", &export).await;
+    let again = ok(&other, &format!("/api/traces/{}", trace_id(3))).await;
+    let mut expected = detail.clone();
+    expected["summary"]["logCount"] = json!(0);
+    assert_eq!(again, expected);
+}
+
+#[tokio::test]
+async fn span_search_snapshots() {
+    let s = loaded().await;
+    let charges = ok(
+        &s,
+        &format!("/api/spans?{WINDOW}&service=payment&name=Charge"),
+    )
+    .await;
+    assert_snapshot("spans_charge", &charges);
+    assert_eq!(charges["spans"].as_array().unwrap().len(), 6);
+    let one = ok(&s, &format!("/api/spans?span_id={}", span_id(4, 3))).await;
+    assert_eq!(ids(&one, "spans", "service"), ["checkout"]);
+    assert_eq!(one["spans"][0]["span"]["name"], "PlaceOrder");
+    let clients = ok(&s, &format!("/api/spans?{WINDOW}&kind=client&status=error")).await;
+    let names: Vec<String> = clients["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["span"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["charge", "POST checkout", "charge", "POST checkout"]
+    );
+    let long = ok(&s, &format!("/api/spans?{WINDOW}&min_duration=260ms")).await;
+    assert_eq!(ids(&long, "spans", "service"), ["frontend"]);
+}
+
+#[tokio::test]
+async fn log_search_snapshots() {
+    let s = loaded().await;
+    let declined = ok(&s, &format!("/api/logs?{WINDOW}&q=payment%20DECLINED")).await;
+    assert_snapshot("logs_declined", &declined);
+    assert_eq!(declined["logs"].as_array().unwrap().len(), 2);
+    let errors = ok(&s, &format!("/api/logs?{WINDOW}&severity_min=error")).await;
+    assert_eq!(errors["logs"].as_array().unwrap().len(), 2);
+    let of_trace = ok(&s, &format!("/api/logs?trace_id={}", trace_id(4))).await;
+    assert_eq!(
+        of_trace["logs"][0]["record"]["body"]["stringValue"],
+        "Order 4 charged"
+    );
+    let by_attr = ok(&s, &format!("/api/logs?{WINDOW}&attr=order.id:5")).await;
+    assert_eq!(by_attr["logs"].as_array().unwrap().len(), 1);
+    let other_service = ok(&s, &format!("/api/logs?{WINDOW}&service=frontend")).await;
+    assert!(other_service["logs"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn services_and_service_map_snapshots() {
+    let s = loaded().await;
+    let services = ok(&s, &format!("/api/services?{WINDOW}")).await;
+    assert_snapshot("services", &services);
+    let payment = services["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "payment")
+        .unwrap()
+        .clone();
+    assert_eq!(payment["requestCount"], 7);
+    assert_eq!(payment["requestErrorCount"], 2);
+    assert_eq!(payment["logCount"], 6);
+    let map = ok(&s, &format!("/api/service-map?{WINDOW}")).await;
+    assert_snapshot("service_map", &map);
+    let edges: Vec<(String, String, u64)> = map["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["caller"].as_str().unwrap().to_owned(),
+                e["callee"].as_str().unwrap().to_owned(),
+                e["callCount"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        edges,
+        [
+            ("checkout".to_owned(), "payment".to_owned(), 6),
+            ("external".to_owned(), "payment".to_owned(), 1),
+            ("frontend".to_owned(), "checkout".to_owned(), 6),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn unknown_ids_are_404_and_bad_parameters_400() {
+    let s = loaded().await;
+    let mut answers = serde_json::Map::new();
+    for path in [
+        format!("/api/traces/{}", trace_id(42)),
+        format!("/api/traces/{}/otlp", trace_id(42)),
+        "/api/traces/xyz".to_owned(),
+        "/api/traces?limit=5000".to_owned(),
+        "/api/traces?status=maybe".to_owned(),
+        "/api/traces?from=yesterday".to_owned(),
+        "/api/traces?range=a%20while".to_owned(),
+        "/api/traces?min_duration=2s&max_duration=1s".to_owned(),
+        "/api/traces?attr=novalue".to_owned(),
+        "/api/traces?cursor=not-a-cursor".to_owned(),
+        "/api/spans?kind=sideways".to_owned(),
+        "/api/spans?span_id=123".to_owned(),
+        "/api/logs?severity_min=loud".to_owned(),
+        "/api/logs?trace_id=zz".to_owned(),
+        "/api/services?to=0&from=5".to_owned(),
+        "/api/service-map?range=-1h".to_owned(),
+        "/api/nothing-here".to_owned(),
+    ] {
+        let (status, body) = get(&s, &path).await;
+        assert!(status == 400 || status == 404, "{path}: {status}");
+        assert!(body["error"].is_string(), "{path}: {body}");
+        answers.insert(path, json!({"status": status, "body": body}));
+    }
+    assert_snapshot("errors", &Value::Object(answers));
+}

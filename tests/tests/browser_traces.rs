@@ -1,0 +1,705 @@
+//! The trace views in a real Chromium against the real binary: the traces
+//! list and its filters, the trace view (waterfall order and indent, noise
+//! toggle, collapse, keyboard, search, service map, span panel, logs), and
+//! click-to-copy with its textarea fallback.
+
+use std::time::Duration;
+
+use fantoccini::{Client, Locator};
+use sightline_tests::browser::{Browser, attrs, path_and_query, texts, wait_js};
+use sightline_tests::scenario::{self, *};
+use sightline_tests::{Sightline, artifacts_dir};
+
+async fn seeded() -> (Sightline, Browser) {
+    let server = Sightline::start();
+    let client = reqwest::Client::new();
+    scenario::send(&client, &server.otlp_http_url, scenario::now_nanos(), 40).await;
+    let browser = Browser::start().await;
+    (server, browser)
+}
+
+async fn open(c: &Client, url: &str, css: &str) {
+    c.goto(url).await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} did not appear at {url}: {e}"));
+}
+
+async fn shot(c: &Client, name: &str) {
+    if let Ok(png) = c.screenshot().await {
+        let _ = std::fs::write(artifacts_dir().join(format!("{name}.png")), png);
+    }
+}
+
+async fn row_ids(c: &Client) -> Vec<String> {
+    attrs(c, "#waterfall .wf-row[data-span-id]", "data-span-id").await
+}
+
+async fn selected(c: &Client) -> Vec<String> {
+    attrs(c, "#waterfall .wf-row.selected", "data-span-id").await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trace_view_draws_the_waterfall_map_panel_and_logs() {
+    let (server, browser) = seeded().await;
+    let c = &browser.client;
+    open(
+        c,
+        &server.url(&format!("/traces/{CHECKOUT_TRACE}")),
+        "#waterfall .wf-row",
+    )
+    .await;
+
+    // Rows in display order with their depth; the noisy `http send` span is hidden.
+    let ids = row_ids(c).await;
+    let depths = attrs(c, "#waterfall .wf-row[data-span-id]", "data-depth").await;
+    let expected: Vec<(String, String)> = CHECKOUT_ROWS
+        .iter()
+        .map(|(id, d)| (id.to_string(), d.to_string()))
+        .collect();
+    assert_eq!(ids.into_iter().zip(depths).collect::<Vec<_>>(), expected);
+    let errors = attrs(c, "#waterfall .wf-row.error", "data-span-id").await;
+    assert_eq!(errors, [WEB_PAY_CALL, PAY_SERVER, PAY_CHARGE, BANK_SERVER]);
+    let critical = attrs(c, "#waterfall .wf-row.critical", "data-span-id").await;
+    assert!(
+        critical.contains(&WEB_ROOT.to_owned()) && critical.contains(&BANK_SERVER.to_owned()),
+        "{critical:?}"
+    );
+    assert_eq!(texts(c, "#trace-spans").await, ["9"]);
+    assert_eq!(texts(c, "#trace-errors").await, ["4"]);
+
+    // The noise toggle shows the hidden span under its server span.
+    c.find(Locator::Id("hide-noise"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        c,
+        "return document.querySelectorAll('#waterfall .wf-row[data-span-id]').length === 9",
+        5,
+        "the noisy span",
+    )
+    .await;
+    assert!(path_and_query(c).await.contains("noise=show"));
+    // It started last of the root's children, so it is the last row.
+    assert_eq!(row_ids(c).await.last().map(String::as_str), Some(WEB_NOISE));
+    c.find(Locator::Id("hide-noise"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        c,
+        "return document.querySelectorAll('#waterfall .wf-row[data-span-id]').length === 8",
+        5,
+        "noise hidden again",
+    )
+    .await;
+
+    // The per-trace service map: nodes, the inferred caller, counted edges, the error edge.
+    let mut nodes = attrs(c, "#trace-map .node", "data-service").await;
+    nodes.sort();
+    assert_eq!(nodes, ["bank", "cart", "external client", "payment", "web"]);
+    assert_eq!(
+        attrs(c, "#trace-map .node.external", "data-service").await,
+        ["external client"]
+    );
+    let edge =
+        |from: &str, to: &str| format!("#trace-map .edge[data-from='{from}'][data-to='{to}']");
+    assert_eq!(attrs(c, &edge("web", "payment"), "data-calls").await, ["1"]);
+    assert_eq!(
+        attrs(c, &format!("{}.err", edge("web", "payment")), "data-errors").await,
+        ["1"]
+    );
+    assert_eq!(
+        attrs(c, &format!("{}.err", edge("web", "cart")), "data-calls")
+            .await
+            .len(),
+        0
+    );
+    assert_eq!(
+        attrs(c, &edge("external client", "web"), "data-calls").await,
+        ["1"]
+    );
+
+    // Clicking a row selects it (a new history entry) and opens its panel.
+    c.find(Locator::Css(&format!(
+        "#waterfall .wf-row[data-span-id='{PAY_SERVER}']"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::Id("span-panel"))
+        .await
+        .unwrap();
+    assert!(
+        path_and_query(c)
+            .await
+            .ends_with(&format!("?span={PAY_SERVER}"))
+    );
+    assert_eq!(texts(c, "#span-title").await, ["POST /api/payment"]);
+    assert_eq!(texts(c, "#span-status").await, ["error: card declined"]);
+    let stack = texts(c, "#span-panel pre.stacktrace").await;
+    assert_eq!(
+        stack,
+        [STACKTRACE.trim()],
+        "the stack trace is shown as preformatted text"
+    );
+    let white_space = c
+        .execute("return getComputedStyle(document.querySelector('#span-panel pre.stacktrace')).whiteSpace", vec![])
+        .await
+        .unwrap();
+    assert_eq!(white_space, "pre");
+    shot(c, "trace-view").await;
+
+    // Keyboard: down, left to the parent, left collapses, right expands.
+    c.execute("document.getElementById('waterfall').focus()", vec![])
+        .await
+        .unwrap();
+    let key = |k: &'static str| async move {
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys(k)
+            .await
+            .unwrap();
+    };
+    key("\u{E015}").await; // ArrowDown
+    wait_js(c, &format!("return !!document.querySelector(\"#waterfall .wf-row.selected[data-span-id='{PAY_CHARGE}']\")"), 5, "ArrowDown").await;
+    key("\u{E012}").await; // ArrowLeft: charge card has children and is expanded → collapse
+    wait_js(
+        c,
+        "return document.querySelectorAll('#waterfall .wf-row[data-span-id]').length === 7",
+        5,
+        "collapse",
+    )
+    .await;
+    assert!(!row_ids(c).await.contains(&BANK_SERVER.to_owned()));
+    key("\u{E014}").await; // ArrowRight: expand again
+    wait_js(
+        c,
+        "return document.querySelectorAll('#waterfall .wf-row[data-span-id]').length === 8",
+        5,
+        "expand",
+    )
+    .await;
+    key("\u{E014}").await; // ArrowRight on an expanded span: its first child
+    wait_js(c, &format!("return !!document.querySelector(\"#waterfall .wf-row.selected[data-span-id='{BANK_SERVER}']\")"), 5, "first child").await;
+    key("\u{E012}").await; // ArrowLeft on a leaf: the parent
+    wait_js(c, &format!("return !!document.querySelector(\"#waterfall .wf-row.selected[data-span-id='{PAY_CHARGE}']\")"), 5, "parent").await;
+    key("\u{E013}").await; // ArrowUp
+    wait_js(c, &format!("return !!document.querySelector(\"#waterfall .wf-row.selected[data-span-id='{PAY_SERVER}']\")"), 5, "ArrowUp").await;
+    key("\u{E007}").await; // Enter toggles the subtree
+    wait_js(
+        c,
+        "return document.querySelectorAll('#waterfall .wf-row[data-span-id]').length === 6",
+        5,
+        "Enter collapses",
+    )
+    .await;
+    key("\u{E007}").await;
+    wait_js(
+        c,
+        "return document.querySelectorAll('#waterfall .wf-row[data-span-id]').length === 8",
+        5,
+        "Enter expands",
+    )
+    .await;
+
+    // Search within the trace highlights matches and jumps to them.
+    let find = c.find(Locator::Id("find")).await.unwrap();
+    find.send_keys("charge").await.unwrap();
+    wait_js(
+        c,
+        "return document.querySelectorAll('#waterfall .wf-row.match').length === 2",
+        5,
+        "2 matches",
+    )
+    .await;
+    assert_eq!(
+        attrs(c, "#waterfall .wf-row.match", "data-span-id").await,
+        [PAY_CHARGE, BANK_SERVER]
+    );
+    assert!(path_and_query(c).await.contains("find=charge"));
+    c.find(Locator::Id("find-next"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(c, &format!("return !!document.querySelector(\"#waterfall .wf-row.current-match[data-span-id='{PAY_CHARGE}']\")"), 5, "first hit").await;
+    c.find(Locator::Id("find-next"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(c, &format!("return !!document.querySelector(\"#waterfall .wf-row.current-match[data-span-id='{BANK_SERVER}']\")"), 5, "second hit").await;
+    assert_eq!(selected(c).await, [BANK_SERVER]);
+    assert_eq!(texts(c, "#find-count").await, ["2 of 2"]);
+
+    // The trace's logs are inline; clicking one opens the Logs view of the trace.
+    let logs = texts(c, "#trace-log-table tbody tr td.body").await;
+    assert_eq!(logs.len(), 4, "{logs:?}");
+    assert!(logs.contains(&"payment failed: insufficient funds".to_owned()));
+    c.find(Locator::Css("#trace-log-table tbody tr"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#logs-table tbody tr.log-row"))
+        .await
+        .unwrap();
+    let here = path_and_query(c).await;
+    assert!(
+        here.starts_with("/logs?") && here.contains(&format!("trace_id={CHECKOUT_TRACE}")),
+        "{here}"
+    );
+    wait_js(
+        c,
+        "return document.querySelectorAll('#logs-table tr.log-row').length === 4",
+        10,
+        "4 logs of the trace",
+    )
+    .await;
+    assert_eq!(
+        c.find(Locator::Id("f-trace"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(CHECKOUT_TRACE)
+    );
+
+    // Back returns to the trace with the same span selected.
+    c.back().await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#waterfall .wf-row.selected"))
+        .await
+        .unwrap();
+    assert_eq!(selected(c).await, [BANK_SERVER]);
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn orphans_links_and_deep_links_to_a_span() {
+    let (server, browser) = seeded().await;
+    let c = &browser.client;
+    // A link to a span opens with that span selected, in a fresh session.
+    open(
+        c,
+        &server.url(&format!("/traces/{ORPHAN_TRACE}?span={ORPHAN_A}")),
+        "#span-panel",
+    )
+    .await;
+    let ids = row_ids(c).await;
+    assert_eq!(ids, [ORPHAN_ROOT, ORPHAN_A, ORPHAN_B]);
+    let marker = texts(c, "#waterfall .orphan-marker").await;
+    assert_eq!(marker.len(), 1);
+    assert!(marker[0].contains("(2)"), "{marker:?}");
+    // The marker sits between the root and the orphans.
+    let order = c
+        .execute("return Array.from(document.querySelectorAll('#waterfall .wf-row')).map(r => r.dataset.spanId || 'marker')", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        order,
+        serde_json::json!([ORPHAN_ROOT, "marker", ORPHAN_A, ORPHAN_B])
+    );
+    assert!(texts(c, "#tree-issues").await[0].contains("2 span(s) with a missing parent"));
+    assert_eq!(
+        texts(c, "#span-parent").await,
+        ["0badc0de0badc0de (not in this trace)"]
+    );
+    // The span's link leads to the linked trace and span.
+    c.find(Locator::Css("#span-panel a.span-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(c, &format!("return !!document.querySelector(\"#waterfall .wf-row.selected[data-span-id='{PAY_SERVER}']\")"), 10, "the linked span").await;
+    assert_eq!(
+        path_and_query(c).await,
+        format!("/traces/{CHECKOUT_TRACE}?span={PAY_SERVER}")
+    );
+    c.back().await.unwrap();
+    wait_js(c, &format!("return !!document.querySelector(\"#waterfall .wf-row.selected[data-span-id='{ORPHAN_A}']\")"), 10, "back to the orphan").await;
+    c.forward().await.unwrap();
+    wait_js(c, &format!("return !!document.querySelector(\"#waterfall .wf-row.selected[data-span-id='{PAY_SERVER}']\")"), 10, "forward again").await;
+    // An unknown trace says so.
+    open(
+        c,
+        &server.url("/traces/00000000000000000000000000000bad"),
+        ".error-box",
+    )
+    .await;
+    assert!(texts(c, ".error-box").await[0].contains("HTTP 404"));
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn copy_buttons_confirm_and_fall_back_to_exec_command() {
+    let (server, browser) = seeded().await;
+    let c = &browser.client;
+    open(
+        c,
+        &server.url(&format!("/traces/{CHECKOUT_TRACE}")),
+        "#copy-trace-link",
+    )
+    .await;
+    c.find(Locator::Id("copy-trace-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let via = wait_js(
+        c,
+        "return document.getElementById('copy-trace-link').dataset.copiedVia",
+        5,
+        "a copy confirmation",
+    )
+    .await;
+    assert!(via == "clipboard" || via == "fallback", "{via}");
+    assert!(texts(c, "#copy-trace-link").await[0].starts_with("Copied"));
+    // The confirmation goes away.
+    wait_js(
+        c,
+        "return document.getElementById('copy-trace-link').textContent === 'Copy link'",
+        5,
+        "the label back",
+    )
+    .await;
+
+    // Without the Clipboard API (plain http:// from another host), the textarea path copies.
+    c.execute(
+        "Object.defineProperty(navigator, 'clipboard', { value: undefined, configurable: true });
+         window.__copied = [];
+         const orig = document.execCommand.bind(document);
+         document.execCommand = (cmd, ...rest) => {
+             window.__copied.push([cmd, document.activeElement && document.activeElement.value]);
+             return orig(cmd, ...rest);
+         };",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::Id("copy-trace-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let via = wait_js(
+        c,
+        "return document.getElementById('copy-trace-link').dataset.copiedVia",
+        5,
+        "the fallback",
+    )
+    .await;
+    assert_eq!(via, "fallback");
+    let copied = c.execute("return window.__copied", vec![]).await.unwrap();
+    assert_eq!(
+        copied,
+        serde_json::json!([["copy", server.url(&format!("/traces/{CHECKOUT_TRACE}"))]])
+    );
+    assert!(texts(c, "#copy-trace-link").await[0].starts_with("Copied"));
+    // The textarea is gone again.
+    assert_eq!(
+        c.execute(
+            "return document.querySelectorAll('textarea').length",
+            vec![]
+        )
+        .await
+        .unwrap(),
+        0
+    );
+    // Id copy buttons copy the id itself.
+    c.find(Locator::Css(".trace-id button.copy"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(c, "return window.__copied.length === 2", 5, "the id copy").await;
+    let copied = c
+        .execute("return window.__copied[1][1]", vec![])
+        .await
+        .unwrap();
+    assert_eq!(copied, CHECKOUT_TRACE);
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn traces_list_filters_live_in_the_url() {
+    let (server, browser) = seeded().await;
+    let c = &browser.client;
+    open(c, &server.url("/traces"), "#traces-table tbody tr").await;
+    // 40 item traces + checkout + orphan trace, newest first, first page of 50.
+    let n = wait_js(
+        c,
+        "return document.querySelectorAll('#traces-table tbody tr').length",
+        10,
+        "rows",
+    )
+    .await;
+    assert_eq!(n, 42);
+    let starts = attrs(c, "#traces-table tbody tr", "data-trace-id").await;
+    assert_eq!(starts.len(), 42);
+    shot(c, "traces-list").await;
+
+    // Errors only: a checkbox, so the URL is replaced at once.
+    c.find(Locator::Id("f-errors"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        c,
+        "return location.search.includes('status=error')",
+        5,
+        "status=error in the URL",
+    )
+    .await;
+    wait_js(
+        c,
+        "const r = document.querySelectorAll('#traces-table tbody tr'); return r.length > 0 && Array.from(r).every(x => x.classList.contains('has-error')) && r.length < 42",
+        10,
+        "only failed traces",
+    )
+    .await;
+    // A typed service filter is debounced into the URL.
+    c.find(Locator::Id("f-service"))
+        .await
+        .unwrap()
+        .send_keys("payment")
+        .await
+        .unwrap();
+    wait_js(
+        c,
+        "return location.search.includes('service=payment')",
+        5,
+        "service=payment",
+    )
+    .await;
+    wait_js(
+        c,
+        &format!("const r = document.querySelectorAll('#traces-table tbody tr'); return r.length === 1 && r[0].dataset.traceId === '{CHECKOUT_TRACE}'"),
+        10,
+        "the checkout trace only",
+    )
+    .await;
+    let url = c.current_url().await.unwrap().to_string();
+    // Editing filters replaced the entry: Back leaves the list.
+    // A row opens the trace (a new entry); Back restores the filtered list.
+    c.find(Locator::Css("#traces-table tbody tr"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("waterfall"))
+        .await
+        .unwrap();
+    c.back().await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#traces-table tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(c.current_url().await.unwrap().to_string(), url);
+    assert_eq!(
+        c.find(Locator::Id("f-service"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("payment")
+    );
+    assert!(
+        c.find(Locator::Id("f-errors"))
+            .await
+            .unwrap()
+            .is_selected()
+            .await
+            .unwrap()
+    );
+
+    // The same URL in a fresh browser shows the same view.
+    let fresh = Browser::start().await;
+    let f = &fresh.client;
+    open(f, &url, "#traces-table tbody tr").await;
+    assert_eq!(
+        f.find(Locator::Id("f-service"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("payment")
+    );
+    assert!(
+        f.find(Locator::Id("f-errors"))
+            .await
+            .unwrap()
+            .is_selected()
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        attrs(f, "#traces-table tbody tr", "data-trace-id").await,
+        [CHECKOUT_TRACE]
+    );
+    fresh.close().await;
+
+    // Attribute and duration filters.
+    open(
+        c,
+        &server.url("/traces?attr=item.id%3D7&range=1h"),
+        "#traces-table tbody tr",
+    )
+    .await;
+    assert_eq!(
+        c.find(Locator::Id("f-attrs"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("item.id=7")
+    );
+    assert_eq!(
+        texts(c, "#traces-table tbody tr td.root a.op").await,
+        ["GET /items/7"]
+    );
+    open(c, &server.url("/traces?min_duration=1s"), "#traces-empty").await;
+    // A bad parameter is explained, not a blank page.
+    open(c, &server.url("/traces?min_duration=soon"), ".notice").await;
+    assert!(texts(c, ".notice").await[0].contains("min_duration"));
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn large_traces_draw_only_the_rows_in_view() {
+    use sightline_tests::otlp_json::{TestSpan, traces_request};
+    let server = Sightline::start();
+    let trace = "1a59e000000000000000000000000001";
+    let ids: Vec<String> = (1..=3000u64).map(|i| format!("{i:016x}")).collect();
+    let t0 = scenario::now_nanos() - 60_000_000_000;
+    let spans: Vec<TestSpan<'_>> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| TestSpan {
+            trace_id: trace,
+            span_id: id,
+            parent: (i > 0).then_some(ids[0].as_str()),
+            name: "work",
+            start: t0 + i as u64 * 1_000,
+            end: t0 + 10_000_000 + i as u64 * 1_000,
+            error: false,
+        })
+        .collect();
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/traces", server.otlp_http_url))
+        .json(&traces_request("big", &spans))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    // A link to a span far down: it is drawn, selected and scrolled into view.
+    let target = &ids[2500];
+    open(
+        c,
+        &server.url(&format!("/traces/{trace}?span={target}")),
+        "#waterfall .wf-row.selected",
+    )
+    .await;
+    let drawn = c
+        .execute(
+            "return document.querySelectorAll('#waterfall .wf-row').length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        drawn.as_u64().unwrap() < 300,
+        "only rows near the viewport are drawn: {drawn}"
+    );
+    assert_eq!(selected(c).await, std::slice::from_ref(target));
+    let top = c
+        .execute("return document.querySelector('#waterfall .wf-row.selected').getBoundingClientRect().top", vec![])
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(
+        (0.0..900.0).contains(&top),
+        "the selected row is on screen: {top}"
+    );
+    // Scrolling to the top draws the first rows.
+    c.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
+    wait_js(
+        c,
+        &format!(
+            "return !!document.querySelector(\"#waterfall .wf-row[data-span-id='{}']\")",
+            ids[0]
+        ),
+        5,
+        "the root row",
+    )
+    .await;
+    // The keyboard walks on from the selection, bringing its row back into view.
+    c.execute(
+        "document.getElementById('waterfall').focus({preventScroll: true})",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{E015}")
+        .await
+        .unwrap();
+    let next = &ids[2501];
+    wait_js(
+        c,
+        &format!("return location.search === '?span={next}'"),
+        5,
+        "the next row",
+    )
+    .await;
+    wait_js(
+        c,
+        &format!("const r = document.querySelector(\"#waterfall .wf-row.selected[data-span-id='{next}']\"); return !!r && r.getBoundingClientRect().top > 0 && r.getBoundingClientRect().top < 900"),
+        5,
+        "the next row on screen",
+    )
+    .await;
+    browser.close().await;
+}
