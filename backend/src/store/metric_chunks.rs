@@ -241,6 +241,22 @@ pub fn decode(bytes: &[u8], attributes: &[KeyValue]) -> Result<Vec<StoredPoint>,
     }
 }
 
+/// The decompressed body of a chunk of binary points (histograms and the
+/// like), for readers that walk it in place (`point_codec::HistRunReader`);
+/// `None` for a chunk of another kind.
+pub fn points_body(bytes: &[u8]) -> Result<Option<Vec<u8>>, CodecError> {
+    let mut c = Cursor::new(bytes);
+    if c.u8()? != KIND_POINTS {
+        return Ok(None);
+    }
+    let raw = usize::try_from(c.uvarint()?).unwrap_or(usize::MAX);
+    if raw > MAX_EXTRAS {
+        return Err(CodecError::Malformed("chunk too large".into()));
+    }
+    let rest = c.take(remaining(&c, bytes))?;
+    Ok(Some(inflate(rest, raw)?))
+}
+
 /// Bytes left after the cursor (the cursor does not expose its position).
 fn remaining(c: &Cursor<'_>, bytes: &[u8]) -> usize {
     bytes.len() - c.position()

@@ -28,10 +28,12 @@ use shared::query::{
 };
 use shared::{KeyValue, UnixNanos};
 
+use super::blocks::codec::{CodecError, Cursor};
 use super::ingest_metrics::StoredPoint;
-use super::point_codec;
+use super::metric_chunks;
+use super::point_codec::{self, HistRunReader};
 use super::rollup_codec;
-use super::rollup_math::{Differ, Rollup, Sample, Semantics};
+use super::rollup_math::{Differ, HistRollup, Rollup, Sample, Semantics};
 use super::rollups::{self, HOUR, MINUTE};
 use super::{StoreError, strings};
 
@@ -724,9 +726,87 @@ fn read_raw_with(
     head: Vec<StoredPoint>,
     slots: &mut [Slot],
 ) -> Result<(), StoreError> {
-    let chunks = rollups::load_sealed(conn, s.id, lo, hi)?;
+    let rows = rollups::sealed_rows(conn, s.id, lo, hi)?;
+    if s.kind == MetricKind::Histogram && in_place_order(&rows, &head) {
+        return read_histograms_in_place(s, plan, lo, hi, rows, head, slots);
+    }
+    let chunks = rows
+        .into_iter()
+        .map(|c| {
+            Ok(rollups::ChunkPoints {
+                min_time: c.min_time,
+                id: c.id,
+                points: metric_chunks::decode(&c.data, &[])
+                    .map_err(|e| StoreError::Corrupt(c.id, e.to_string()))?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
     let points = rollups::in_read_order(chunks, head);
     fold(&mut Differ::new(s.sem), points, plan, lo, hi, slots);
+    Ok(())
+}
+
+/// Whether chunks (in read order) and then the head are already in time
+/// order, so walking them one after another is the read order.
+fn in_place_order(rows: &[rollups::SealedRow], head: &[StoredPoint]) -> bool {
+    rows.windows(2).all(|w| w[0].max_time <= w[1].min_time)
+        && match (rows.last(), head.iter().map(|p| p.time().0).min()) {
+            (Some(last), Some(first)) => last.max_time <= first,
+            _ => true,
+        }
+}
+
+/// The raw path for histograms: chunk bodies are walked in place
+/// (`point_codec::HistRunReader`) and each sample is merged from one
+/// reused buffer, instead of building a point and a sample per point.
+fn read_histograms_in_place(
+    s: &SeriesInfo,
+    plan: &Plan,
+    lo: u64,
+    hi: u64,
+    rows: Vec<rollups::SealedRow>,
+    head: Vec<StoredPoint>,
+    slots: &mut [Slot],
+) -> Result<(), StoreError> {
+    let mut differ = Differ::new(s.sem);
+    let mut sample = HistRollup {
+        count: 0,
+        sum: 0.0,
+        min: None,
+        max: None,
+        bounds: std::sync::Arc::from(Vec::new()),
+        counts: Vec::new(),
+    };
+    'chunks: for row in rows {
+        let corrupt = |e: CodecError| StoreError::Corrupt(row.id, e.to_string());
+        let Some(body) = metric_chunks::points_body(&row.data).map_err(corrupt)? else {
+            // A chunk of an earlier version: decode it as points.
+            let points = metric_chunks::decode(&row.data, &[]).map_err(corrupt)?;
+            fold(&mut differ, points, plan, lo, hi, slots);
+            continue;
+        };
+        let mut c = Cursor::new(&body);
+        let mut reader = HistRunReader::default();
+        while let Some(v) = reader.next(&mut c).map_err(corrupt)? {
+            if v.time >= hi {
+                break 'chunks;
+            }
+            let Some(t) = differ.feed_hist_view(&v, &mut sample) else {
+                continue;
+            };
+            if t < lo {
+                continue;
+            }
+            if let Some(slot) = plan.slot(t).and_then(|k| slots.get_mut(k)) {
+                match &mut slot.rollup {
+                    Some(Rollup::Histogram(h)) => h.merge(&sample),
+                    Some(_) => {}
+                    None => slot.rollup = Some(Rollup::Histogram(sample.clone())),
+                }
+            }
+        }
+    }
+    fold(&mut differ, head, plan, lo, hi, slots);
     Ok(())
 }
 

@@ -25,6 +25,7 @@ use shared::query::Aggregation;
 
 use super::exp_buckets::{ExpBuckets, SKETCH_SCALE, clamp_opt};
 use super::ingest_metrics::StoredPoint;
+use super::point_codec::HistView;
 
 /// OTLP's "no recorded value" flag: the point marks a gap, not a value.
 const FLAG_NO_RECORDED_VALUE: u32 = 1;
@@ -183,6 +184,92 @@ impl Differ {
         };
         self.prev = Some(Prev::Histogram(point));
         Some((time, Sample::Histogram(sample)))
+    }
+
+    /// [`Differ::feed`] for a histogram point read in place: the sample is
+    /// written into `out` (its buffers reused) and its time returned, with
+    /// exactly the arithmetic of [`Differ::feed`].
+    pub fn feed_hist_view(&mut self, v: &HistView<'_>, out: &mut HistRollup) -> Option<u64> {
+        if v.flags & FLAG_NO_RECORDED_VALUE != 0 {
+            return None;
+        }
+        let valid = v.bounds.iter().all(|b| b.is_finite())
+            && v.bounds.windows(2).all(|w| w[0] < w[1])
+            && v.counts.len() == v.bounds.len() + 1;
+        if !valid || self.sem.kind != MetricKind::Histogram {
+            // Rare: the general path normalises such points.
+            let point = HistogramPoint {
+                time: shared::UnixNanos(v.time),
+                count: v.count,
+                sum: v.sum,
+                min: v.min,
+                max: v.max,
+                bucket_counts: v.counts.to_vec(),
+                explicit_bounds: v.bounds.to_vec(),
+                ..Default::default()
+            };
+            return match self.histogram(point) {
+                Some((t, Sample::Histogram(h))) => {
+                    *out = h;
+                    Some(t)
+                }
+                _ => None,
+            };
+        }
+        let sum = v.sum.map(finite_or_zero).unwrap_or(0.0);
+        let fill = |out: &mut HistRollup, count: u64, sum: f64| {
+            out.count = count;
+            out.sum = sum;
+            out.min = finite(v.min);
+            out.max = finite(v.max);
+            if !Arc::ptr_eq(&out.bounds, v.bounds) {
+                out.bounds = v.bounds.clone();
+            }
+        };
+        if self.sem.delta {
+            fill(out, v.count, sum);
+            out.counts.clear();
+            out.counts.extend_from_slice(v.counts);
+            return Some(v.time);
+        }
+        match &mut self.prev {
+            Some(Prev::Histogram(p)) => {
+                let continues = (Arc::ptr_eq(&p.bounds, v.bounds) || *p.bounds == **v.bounds)
+                    && v.count >= p.count
+                    && p.counts.len() == v.counts.len()
+                    && p.counts.iter().zip(v.counts).all(|(a, b)| b >= a);
+                out.counts.clear();
+                if continues {
+                    fill(out, v.count - p.count, sum - p.sum);
+                    out.counts
+                        .extend(v.counts.iter().zip(&p.counts).map(|(b, a)| b - a));
+                } else {
+                    fill(out, v.count, sum);
+                    out.counts.extend_from_slice(v.counts);
+                }
+                p.count = v.count;
+                p.sum = sum;
+                p.min = finite(v.min);
+                p.max = finite(v.max);
+                p.bounds = v.bounds.clone();
+                p.counts.clear();
+                p.counts.extend_from_slice(v.counts);
+            }
+            _ => {
+                fill(out, 0, 0.0);
+                out.counts.clear();
+                out.counts.resize(v.counts.len(), 0);
+                self.prev = Some(Prev::Histogram(HistRollup {
+                    count: v.count,
+                    sum,
+                    min: finite(v.min),
+                    max: finite(v.max),
+                    bounds: v.bounds.clone(),
+                    counts: v.counts.to_vec(),
+                }));
+            }
+        }
+        Some(v.time)
     }
 
     fn exp(&mut self, h: &ExpHistogramPoint) -> Option<(u64, Sample)> {
@@ -997,6 +1084,56 @@ mod tests {
     }
 
     proptest! {
+        /// Histogram samples from points read in place equal those of the
+        /// general path, cumulative (with restarts and bound changes) or delta.
+        #[test]
+        fn in_place_histogram_samples_equal_the_general_ones(
+            raw in proptest::collection::vec((0u64..5, 0u64..5, 0u64..5, 0u8..8), 1..60),
+            delta in any::<bool>(),
+        ) {
+            let sem = Semantics::of(
+                MetricKind::Histogram,
+                if delta { Temporality::Delta } else { Temporality::Cumulative },
+                false,
+            );
+            let mut acc = [0u64; 3];
+            let points: Vec<StoredPoint> = raw
+                .iter()
+                .enumerate()
+                .map(|(i, (a, b, c, k))| {
+                    if *k == 0 {
+                        acc = [0, 0, 0];
+                    }
+                    acc = [acc[0] + a, acc[1] + b, acc[2] + c];
+                    let bounds = if *k == 1 { vec![1.0, 3.0] } else { vec![1.0, 2.0] };
+                    let mut p = hist(i as u64, &acc, &bounds);
+                    if let StoredPoint::Histogram(h) = &mut p {
+                        h.flags = u32::from(*k == 2);
+                    }
+                    p
+                })
+                .collect();
+            let general = samples(sem, &points);
+            let mut d = Differ::new(sem);
+            let mut out = HistRollup {
+                count: 0, sum: 0.0, min: None, max: None,
+                bounds: Arc::from(Vec::new()), counts: Vec::new(),
+            };
+            let mut in_place = Vec::new();
+            for p in &points {
+                let StoredPoint::Histogram(h) = p else { unreachable!() };
+                let bounds: Arc<[f64]> = Arc::from(h.explicit_bounds.clone());
+                let v = HistView {
+                    time: h.time.0, flags: h.flags, count: h.count, sum: h.sum,
+                    min: h.min, max: h.max, bounds: &bounds, counts: &h.bucket_counts,
+                };
+                if let Some(t) = d.feed_hist_view(&v, &mut out) {
+                    in_place.push((t, Sample::Histogram(out.clone())));
+                }
+            }
+            prop_assert_eq!(general, in_place);
+        }
+
         /// Rolling points up into buckets and aggregating the buckets gives
         /// what aggregating the raw points gives, for every aggregation a
         /// rollup answers exactly, whatever the order the points came in

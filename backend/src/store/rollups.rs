@@ -110,9 +110,9 @@ pub fn semantics(conn: &Connection, series: i64) -> Result<Semantics, StoreError
     ))
 }
 
-fn decode_chunk(id: i64, min_time: i64, data: &[u8]) -> Result<ChunkPoints, StoreError> {
+fn decode_chunk(id: i64, min_time: u64, data: &[u8]) -> Result<ChunkPoints, StoreError> {
     Ok(ChunkPoints {
-        min_time: from_i64(min_time),
+        min_time,
         id,
         // Rollups and queries never look at a point's attributes.
         points: metric_chunks::decode(data, &[])
@@ -120,39 +120,61 @@ fn decode_chunk(id: i64, min_time: i64, data: &[u8]) -> Result<ChunkPoints, Stor
     })
 }
 
+/// A stored chunk, not decoded yet.
+pub struct SealedRow {
+    pub id: i64,
+    pub min_time: u64,
+    pub max_time: u64,
+    pub data: Vec<u8>,
+}
+
 /// The sealed chunks of `series` that may hold points in `[lo, hi)`, plus
 /// the chunk holding the last point before `lo` (its predecessor, which
-/// increases need).
+/// increases need), in read order (min time, id).
+pub fn sealed_rows(
+    conn: &Connection,
+    series: i64,
+    lo: u64,
+    hi: u64,
+) -> Result<Vec<SealedRow>, StoreError> {
+    let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<SealedRow> {
+        Ok(SealedRow {
+            id: r.get(0)?,
+            min_time: from_i64(r.get(1)?),
+            max_time: from_i64(r.get(2)?),
+            data: r.get(3)?,
+        })
+    };
+    let mut out: Vec<SealedRow> = conn
+        .prepare_cached(
+            "SELECT id, min_time, max_time, data FROM metric_chunks
+             WHERE series_id = ?1 AND max_time >= ?2 AND min_time < ?3",
+        )?
+        .query_map(params![series, to_i64(lo), to_i64(hi)], row)?
+        .collect::<Result<_, _>>()?;
+    let pred = conn
+        .prepare_cached(
+            "SELECT id, min_time, max_time, data FROM metric_chunks
+             WHERE series_id = ?1 AND max_time < ?2 ORDER BY max_time DESC, id DESC LIMIT 1",
+        )?
+        .query_row(params![series, to_i64(lo)], row)
+        .optional()?;
+    out.extend(pred);
+    out.sort_by_key(|c| (c.min_time, c.id));
+    Ok(out)
+}
+
+/// [`sealed_rows`], decoded.
 pub fn load_sealed(
     conn: &Connection,
     series: i64,
     lo: u64,
     hi: u64,
 ) -> Result<Vec<ChunkPoints>, StoreError> {
-    let mut out = Vec::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, min_time, data FROM metric_chunks
-         WHERE series_id = ?1 AND max_time >= ?2 AND min_time < ?3",
-    )?;
-    let mut rows = stmt.query(params![series, to_i64(lo), to_i64(hi)])?;
-    while let Some(r) = rows.next()? {
-        let data = r.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
-        out.push(decode_chunk(r.get(0)?, r.get(1)?, data)?);
-    }
-    drop(rows);
-    let pred: Option<(i64, i64, Vec<u8>)> = conn
-        .prepare_cached(
-            "SELECT id, min_time, data FROM metric_chunks
-             WHERE series_id = ?1 AND max_time < ?2 ORDER BY max_time DESC, id DESC LIMIT 1",
-        )?
-        .query_row(params![series, to_i64(lo)], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()?;
-    if let Some((id, min_time, data)) = pred {
-        out.push(decode_chunk(id, min_time, &data)?);
-    }
-    Ok(out)
+    sealed_rows(conn, series, lo, hi)?
+        .into_iter()
+        .map(|c| decode_chunk(c.id, c.min_time, &c.data))
+        .collect()
 }
 
 /// Buckets the samples of `points` (in read order) that fall into
@@ -624,6 +646,10 @@ mod tests {
             ("latency", "from=T&to=E&step=1m"),
             ("latency", "from=T&to=E&step=1h&agg=p50"),
             ("latency", "from=T&to=E&step=15m&agg=rate"),
+            // Raw resolution: sealed histograms are read in place.
+            ("latency", "from=T&to=E&step=30s&agg=p95"),
+            ("latency", "from=T&to=E&step=10s&agg=avg"),
+            ("requests", "from=T&to=E&step=30s"),
         ];
         let qs = |q: &str| {
             q.replace("T", &T0.to_string())
