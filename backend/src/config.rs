@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::store::maintenance::MaxAge;
 
 use bytesize::ByteSize;
-use clap::{Args, Parser};
+use clap::{Args, Parser, Subcommand};
 
 /// Command line of the `sightline` binary.
 #[derive(Debug, Parser)]
@@ -16,11 +16,41 @@ use clap::{Args, Parser};
     name = "sightline",
     version,
     about = "One-box OpenTelemetry backend: OTLP in, a compressed SQLite store, a query API and a dashboard.",
-    long_about = None
+    long_about = None,
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
+    /// Without a command, `sightline` runs the server.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     #[command(flatten)]
     pub serve: ServeArgs,
+}
+
+/// What the binary can do besides serving.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Copy the database to FILE: a consistent, self-contained SQLite file,
+    /// safe to take while the server runs. Restore: stop the server, put the
+    /// file in place of <data-dir>/sightline.db (removing any
+    /// sightline.db-wal and sightline.db-shm beside it), start the server.
+    Backup(BackupArgs),
+}
+
+/// Flags of `sightline backup`.
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// Data directory of the server whose database is copied.
+    #[arg(long, env = "SIGHTLINE_DATA_DIR", default_value = "./sightline-data")]
+    pub data_dir: PathBuf,
+
+    /// File to write the backup to.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Flags of the server.
@@ -196,6 +226,21 @@ mod tests {
         assert_eq!(c.otlp_grpc_addr.to_string(), "127.0.0.1:4317");
         assert_eq!(c.otlp_http_addr.to_string(), "127.0.0.1:4318");
         assert_eq!(c.max_db_size, 512_000_000);
+    }
+
+    #[test]
+    fn backup_is_a_subcommand_and_serving_stays_the_default() {
+        let cli = Cli::try_parse_from(["sightline", "backup", "--out", "b.db"]).unwrap();
+        match cli.command {
+            Some(Command::Backup(args)) => {
+                assert_eq!(args.out, PathBuf::from("b.db"));
+                assert!(!args.force);
+            }
+            None => panic!("backup not parsed"),
+        }
+        assert!(Cli::try_parse_from(["sightline", "backup"]).is_err());
+        let serve = Cli::try_parse_from(["sightline", "--data-dir", "d"]).unwrap();
+        assert!(serve.command.is_none());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! dashboard. `main.rs` is a thin shell around [`server::run`].
 
 pub mod api;
+pub mod backup;
 pub mod config;
 pub mod datadir;
 pub mod ingest;

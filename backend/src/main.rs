@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use anyhow::Context;
 use clap::Parser;
-use sightline::config::Cli;
+use sightline::config::{Cli, Command};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
@@ -18,6 +18,18 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
 
+    if let Some(Command::Backup(args)) = cli.command {
+        let db = args.data_dir.join(sightline::datadir::DataDir::DB_FILE);
+        let report = sightline::backup::backup(&db, &args.out, args.force)?;
+        println!(
+            "backed up {} to {} ({} bytes in {:.1?})",
+            db.display(),
+            args.out.display(),
+            report.bytes,
+            report.elapsed
+        );
+        return Ok(());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

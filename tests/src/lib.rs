@@ -63,7 +63,7 @@ pub struct Sightline {
 pub struct Options {
     /// Use this data directory instead of a fresh temporary one.
     pub data_dir: Option<PathBuf>,
-    /// Extra flags.
+    /// Extra flags; an address flag given here replaces its ephemeral default.
     pub args: Vec<String>,
 }
 
@@ -83,12 +83,15 @@ impl Sightline {
                 (Some(tmp), d)
             }
         };
-        let mut child = Command::new(binary_path())
-            .arg("--data-dir")
-            .arg(&data_dir)
-            .args(["--ui-addr", "127.0.0.1:0"])
-            .args(["--otlp-grpc-addr", "127.0.0.1:0"])
-            .args(["--otlp-http-addr", "127.0.0.1:0"])
+        // Listeners on ephemeral ports, unless the caller fixed one.
+        let mut cmd = Command::new(binary_path());
+        cmd.arg("--data-dir").arg(&data_dir);
+        for flag in ["--ui-addr", "--otlp-grpc-addr", "--otlp-http-addr"] {
+            if !opts.args.iter().any(|a| a == flag) {
+                cmd.args([flag, "127.0.0.1:0"]);
+            }
+        }
+        let mut child = cmd
             .args(&opts.args)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())

@@ -1,6 +1,7 @@
 //! The query API (`/api/*`): JSON in, JSON out. Only this module knows HTTP
 //! status codes.
 
+mod backup;
 mod error;
 mod health;
 mod logs;
@@ -96,6 +97,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/health", get(health::health))
         .route("/api/stats", get(stats::stats))
+        .route("/api/backup", get(backup::download))
         .route("/api/traces", get(search::traces))
         .route("/api/traces/{trace_id}", get(traces::trace))
         .route("/api/traces/{trace_id}/otlp", get(traces::otlp))
