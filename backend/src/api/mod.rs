@@ -7,6 +7,7 @@ mod health;
 mod logs;
 mod metrics;
 mod params;
+mod prometheus;
 mod search;
 mod services;
 mod stats;
@@ -40,6 +41,7 @@ struct ApiStateInner {
     counters: Arc<StoreCounters>,
     max_db_size: u64,
     otlp_ports: (Option<u16>, Option<u16>),
+    query_latency: prometheus::QueryLatency,
 }
 
 impl ApiState {
@@ -62,6 +64,7 @@ impl ApiState {
                 counters,
                 max_db_size,
                 otlp_ports: (None, None),
+                query_latency: prometheus::QueryLatency::default(),
             }),
         }
     }
@@ -92,9 +95,10 @@ impl ApiState {
     }
 }
 
-/// The `/api` routes; unknown `/api/...` paths answer a JSON 404.
+/// The `/api` routes (unknown `/api/...` paths answer a JSON 404), each
+/// timed for `/metrics`, and `/metrics` itself.
 pub fn router(state: ApiState) -> Router {
-    Router::new()
+    let api = Router::new()
         .route("/api/health", get(health::health))
         .route("/api/stats", get(stats::stats))
         .route("/api/backup", get(backup::download))
@@ -109,5 +113,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/metrics", get(metrics::list))
         .route("/api/metrics/{name}/query", get(metrics::query))
         .route("/api/{*rest}", axum::routing::any(error::unknown_route))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            prometheus::record_query,
+        ));
+    api.route("/metrics", get(prometheus::metrics))
         .with_state(state)
 }

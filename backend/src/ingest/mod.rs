@@ -16,7 +16,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 use crate::store::contract::TelemetryStore;
 use crate::store::writer::{WriteBatch, WriteError};
-pub use stats::{IngestStats, Signal, Transport};
+pub use stats::{CellSnapshot, IngestStats, Signal, Transport};
 
 /// What an accepted request reports back (OTLP partial success).
 #[derive(Debug, Default, PartialEq)]
