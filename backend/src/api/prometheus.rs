@@ -89,12 +89,15 @@ fn gauge(value: u64) -> Gauge {
     g
 }
 
+/// Reads one counter out of an ingest cell.
+type CellValue = fn(&crate::ingest::CellSnapshot) -> u64;
+
 /// Builds the registry of one scrape.
 fn registry(state: &ApiState) -> Registry {
     let s = &state.inner;
     let mut r = Registry::with_prefix("sightline");
     let ingest = s.ingestor.stats().snapshot();
-    let families: [(&str, &str, fn(&crate::ingest::CellSnapshot) -> u64); 5] = [
+    let families: [(&str, &str, CellValue); 5] = [
         (
             "otlp_items_accepted",
             "Spans, log records and metric points stored",
