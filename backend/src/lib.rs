@@ -5,6 +5,7 @@ pub mod api;
 pub mod backup;
 pub mod config;
 pub mod datadir;
+pub mod fuzz_entry;
 pub mod ingest;
 pub mod server;
 pub mod shutdown;
