@@ -110,18 +110,26 @@ impl SpanIndexer {
     /// Reloads the ids of the newest stored spans so a retry right after a
     /// restart is still recognised as a duplicate.
     pub fn warm_up(&mut self, conn: &rusqlite::Connection) -> Result<(), StoreError> {
-        let mut stmt = conn.prepare(
-            "SELECT d.data FROM blocks b JOIN block_data d ON d.block_id = b.id
-             WHERE b.signal = ?1 ORDER BY b.id DESC LIMIT 64",
-        )?;
-        let mut rows = stmt.query(params![SIGNAL_SPANS])?;
+        // The newest block ids first, then their bytes one by one: a join
+        // ordered by id makes SQLite sort every block's bytes (seconds on a
+        // big database) before returning the first row.
+        let ids: Vec<i64> = conn
+            .prepare("SELECT id FROM blocks WHERE signal = ?1 ORDER BY id DESC LIMIT 64")?
+            .query_map(params![SIGNAL_SPANS], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut data_of = conn.prepare("SELECT data FROM block_data WHERE block_id = ?1")?;
         let mut loaded = 0usize;
-        while let Some(row) = rows.next()? {
-            let data: Vec<u8> = row.get(0)?;
+        for id in ids {
+            let Some(data) = data_of
+                .query_row(params![id], |r| r.get::<_, Vec<u8>>(0))
+                .optional()?
+            else {
+                continue;
+            };
             let Ok(reader) = spans::SpanBlockReader::open(&data) else {
                 continue;
             };
-            if let Ok(heads) = reader.heads() {
+            if let Ok(heads) = reader.heads_unnamed() {
                 loaded += heads.len();
                 for h in heads {
                     self.recent.insert(span_key(&h.trace_id, &h.span_id));
