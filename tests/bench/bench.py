@@ -35,13 +35,13 @@ def free_port() -> int:
 class Server:
     """The release binary on loopback ports with a fresh data directory."""
 
-    def __init__(self, binary: Path, data_dir: Path, max_db: str):
+    def __init__(self, binary: Path, data_dir: Path, max_db: str, extra: list[str] | None = None):
         self.ui, self.http, self.grpc = free_port(), free_port(), free_port()
         self.data_dir = data_dir
         self.proc = subprocess.Popen(
             [str(binary), "--data-dir", str(data_dir), "--ui-addr", f"127.0.0.1:{self.ui}",
              "--otlp-http-addr", f"127.0.0.1:{self.http}", "--otlp-grpc-addr", f"127.0.0.1:{self.grpc}",
-             "--max-db-size", max_db],
+             "--max-db-size", max_db, *(extra or [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         for line in self.proc.stderr:
             if " listening" in line:
