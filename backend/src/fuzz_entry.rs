@@ -113,8 +113,12 @@ mod tests {
     use crate::store::blocks::spans::SpanItem;
 
     fn golden(path: &str) -> Vec<u8> {
-        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/otlp").join(path))
-            .unwrap()
+        std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../tests/data/otlp")
+                .join(path),
+        )
+        .unwrap()
     }
 
     fn write(dir: &Path, name: &str, selector: u8, body: &[u8]) {
@@ -133,12 +137,22 @@ mod tests {
         for (i, signal) in ["traces", "logs", "metrics"].into_iter().enumerate() {
             let sel = u8::try_from(i).unwrap();
             let pb = golden(&format!("python-http-protobuf/{signal}.pb"));
-            write(&corpus.join("otlp_protobuf"), &format!("seed-{signal}"), sel, &pb);
+            write(
+                &corpus.join("otlp_protobuf"),
+                &format!("seed-{signal}"),
+                sel,
+                &pb,
+            );
             let js = golden(&format!("node-http-json/{signal}.json"));
-            write(&corpus.join("otlp_json"), &format!("seed-{signal}"), sel, &js);
+            write(
+                &corpus.join("otlp_json"),
+                &format!("seed-{signal}"),
+                sel,
+                &js,
+            );
         }
-        let traces = crate::ingest::json::trace_request(&golden("node-http-json/traces.json"))
-            .unwrap();
+        let traces =
+            crate::ingest::json::trace_request(&golden("node-http-json/traces.json")).unwrap();
         let mut span_items = Vec::new();
         for rs in decode::traces(traces).unwrap().batch {
             let resource = Arc::new(rs.resource);
@@ -155,7 +169,12 @@ mod tests {
         }
         spans::sort_for_block(&mut span_items);
         let blocks = corpus.join("stored_block");
-        write(&blocks, "seed-spans", 0, &spans::encode(&span_items, Effort::Ingest).unwrap());
+        write(
+            &blocks,
+            "seed-spans",
+            0,
+            &spans::encode(&span_items, Effort::Ingest).unwrap(),
+        );
         let logs_req =
             crate::ingest::json::logs_request(&golden("node-http-json/logs.json")).unwrap();
         let mut log_items = Vec::new();
@@ -173,7 +192,12 @@ mod tests {
             }
         }
         logs::sort_for_block(&mut log_items);
-        write(&blocks, "seed-logs", 1, &logs::encode(&log_items, Effort::Ingest).unwrap());
+        write(
+            &blocks,
+            "seed-logs",
+            1,
+            &logs::encode(&log_items, Effort::Ingest).unwrap(),
+        );
         let samples: Vec<chunk::Sample> = (0..120u64)
             .map(|i| chunk::Sample {
                 time: 1_800_000_000_000_000_000 + i * 10_000_000_000,
@@ -181,7 +205,12 @@ mod tests {
             })
             .collect();
         write(&blocks, "seed-chunk", 3, &chunk::encode(&samples));
-        write(&blocks, "seed-varlist", 6, &varlist::encode(&[1, -5, 300, 70_000]));
+        write(
+            &blocks,
+            "seed-varlist",
+            6,
+            &varlist::encode(&[1, -5, 300, 70_000]),
+        );
     }
 
     /// Every input kept under `fuzz/regressions/<target>/` still decodes

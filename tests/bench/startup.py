@@ -41,6 +41,9 @@ def ensure_store(args, tools: Path, out: Path, binary: Path) -> Path:
     if db.exists() and db.stat().st_size >= args.min_size:
         return db
     shutil.rmtree(store, ignore_errors=True)
+    if args.base:
+        store.mkdir(parents=True)
+        shutil.copy(args.base, db)
     seed = 101
     while not db.exists() or db.stat().st_size < args.min_size:
         wl = out / f"workload-startup-{seed}"
@@ -107,6 +110,7 @@ def main():
     ap.add_argument("--workload-tools", default=str(ROOT.parent / "shared/bench"))
     ap.add_argument("--min-size", type=int, default=1_000_000_000, help="bytes (default 1 GB)")
     ap.add_argument("--spans-per-pass", type=int, default=4_000_000)
+    ap.add_argument("--base", help="grow the database from a copy of this one (saves generating it all)")
     ap.add_argument("--db", help="time this existing database instead (any size)")
     ap.add_argument("--starts", type=int, default=5)
     ap.add_argument("--out", default=str(ROOT / "target/bench"))
