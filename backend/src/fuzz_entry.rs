@@ -218,7 +218,8 @@ mod tests {
     #[test]
     fn fuzz_regressions_replay_without_panics() {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions");
-        let targets: [(&str, fn(&[u8])); 3] = [
+        type Target = (&'static str, fn(&[u8]));
+        let targets: [Target; 3] = [
             ("otlp_protobuf", super::otlp_protobuf),
             ("otlp_json", super::otlp_json),
             ("stored_block", super::stored_block),
