@@ -5,6 +5,7 @@ pub mod api;
 pub mod config;
 pub mod datadir;
 pub mod ingest;
+pub mod security;
 pub mod server;
 pub mod shutdown;
 pub mod store;
