@@ -3,7 +3,7 @@
 //! `javascript:` URLs are shown as text in every view, never run or turned
 //! into elements; the CSP admits the dashboard itself (its loader, its
 //! WebAssembly and its style attributes). And with a UI token, the login
-//! page leads to the deep link that was asked for.
+//! page leads to the deep link that was asked for, also from another site.
 
 use std::time::Duration;
 
@@ -298,6 +298,25 @@ async fn the_login_page_leads_to_the_requested_deep_link() {
     // The session cookie is out of reach of scripts.
     let cookies = c.execute("return document.cookie", vec![]).await.unwrap();
     assert_eq!(cookies, json!(""), "HttpOnly");
+
+    // A link followed from another site (localhost is another site than
+    // 127.0.0.1) arrives without the SameSite=Strict cookie; the login page
+    // reloads itself from this site, the cookie comes along, and the link
+    // opens without asking again.
+    let elsewhere = server.otlp_http_url.replacen("127.0.0.1", "localhost", 1);
+    c.goto(&format!("{elsewhere}/")).await.unwrap();
+    c.execute(
+        "location.href = arguments[0];",
+        vec![json!(server.url(&deep))],
+    )
+    .await
+    .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("span-panel"))
+        .await
+        .unwrap();
+    assert_eq!(path_and_query(c).await, deep);
 
     // Logging out (a form post, as a logout button would) ends the session.
     c.execute(

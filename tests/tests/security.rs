@@ -254,6 +254,21 @@ async fn the_ui_token_guards_the_dashboard_and_api_with_a_login_and_a_cookie() {
     assert!(html.contains(r#"type="password""#), "{html}");
     assert!(html.contains(r#"value="/traces""#), "{html}");
     assert!(!html.contains("<script"), "no script on the login page");
+    assert!(!html.contains("http-equiv"), "{html}");
+    // Arriving from another site, it reloads itself once (from this site,
+    // with the SameSite=Strict cookie if the browser has one).
+    let cross = get("/login?next=%2Ftraces")
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        cross
+            .text()
+            .await
+            .unwrap()
+            .contains(r#"<meta http-equiv="refresh" content="0">"#)
+    );
 
     // A wrong token: 401, the form again with a notice, no cookie.
     let r = login(&c, &server, "wrong", "/traces").await;

@@ -57,7 +57,8 @@ pub fn html_escape(s: &str) -> String {
 }
 
 /// The page, with the "wrong token" notice after a failed attempt.
-fn render(next: &str, failed: bool) -> String {
+/// `reload`: the page reloads itself at once (see [`page`]).
+fn render(next: &str, failed: bool, reload: bool) -> String {
     let notice = if failed {
         r#"<p class="error" id="login-error" role="alert">Wrong token. Try again.</p>"#
     } else {
@@ -66,7 +67,7 @@ fn render(next: &str, failed: bool) -> String {
     format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in · Sightline</title><link rel="icon" href="data:,">
+<title>Sign in · Sightline</title><link rel="icon" href="data:,">{refresh}
 <style>{PAGE_CSS}</style></head>
 <body><main class="login"><h1>Sightline</h1>
 <p>This dashboard needs its access token (the server's <code>--ui-token</code>).</p>
@@ -78,6 +79,11 @@ fn render(next: &str, failed: bool) -> String {
 <button id="login-submit" type="submit">Sign in</button>
 </form></main></body></html>"#,
         next = html_escape(next),
+        refresh = if reload {
+            r#"<meta http-equiv="refresh" content="0">"#
+        } else {
+            ""
+        },
     )
 }
 
@@ -120,7 +126,15 @@ async fn page(
     if auth.token().is_none() || auth.allows(&headers) {
         return see_other(next);
     }
-    html(StatusCode::OK, render(next, false))
+    // A link followed from another site (chat, a ticket) arrives without
+    // the SameSite=Strict cookie even when the browser holds one. The
+    // page then reloads itself: that navigation comes from this site, so
+    // the cookie comes along and the check above lets it through. The
+    // reload is same-origin, so it happens once.
+    let from_elsewhere = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site");
+    html(StatusCode::OK, render(next, false, from_elsewhere))
 }
 
 #[derive(Deserialize)]
@@ -144,7 +158,7 @@ async fn submit(
     };
     if !token.matches(form.token.as_bytes()) {
         tracing::warn!("dashboard login with a wrong token");
-        return html(StatusCode::UNAUTHORIZED, render(next, true));
+        return html(StatusCode::UNAUTHORIZED, render(next, true, false));
     }
     let mut resp = see_other(next);
     let cookie = session::set_cookie(token, auth.secure(), session::now_unix());
@@ -207,11 +221,13 @@ mod tests {
 
     #[test]
     fn the_page_escapes_next_and_has_no_script() {
-        let page = render("/x?a=\"><script>alert(1)</script>", true);
+        let page = render("/x?a=\"><script>alert(1)</script>", true, false);
         assert!(!page.contains("<script"), "{page}");
         assert!(page.contains("&quot;&gt;&lt;script&gt;"), "{page}");
         assert!(page.contains("Wrong token"));
-        assert!(!render("/", false).contains("Wrong token"));
+        assert!(!render("/", false, false).contains("Wrong token"));
+        assert!(!render("/", false, false).contains("http-equiv"));
+        assert!(render("/", false, true).contains(r#"<meta http-equiv="refresh" content="0">"#));
         assert!(page.contains(r#"type="password""#));
     }
 
