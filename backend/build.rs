@@ -77,6 +77,23 @@ fn embed_assets(dist: &Path, out: &Path) {
     )
     .unwrap();
     writeln!(code, "pub const SPA_BUILT: bool = {built};").unwrap();
+    let hashes = match files.iter().find(|f| {
+        f.strip_prefix(dist)
+            .is_ok_and(|r| r == Path::new("index.html"))
+    }) {
+        Some(index) => inline_script_hashes(&fs::read_to_string(index).expect("read index.html")),
+        None => Vec::new(),
+    };
+    writeln!(
+        code,
+        "/// CSP sources (`sha256-…`) of the inline scripts of `index.html`."
+    )
+    .unwrap();
+    writeln!(
+        code,
+        "pub static INLINE_SCRIPT_HASHES: &[&str] = &{hashes:?};"
+    )
+    .unwrap();
     writeln!(code, "/// Every file of the built dashboard.").unwrap();
     writeln!(code, "pub static ASSETS: &[Asset] = &[").unwrap();
     if built {
@@ -108,6 +125,38 @@ fn embed_assets(dist: &Path, out: &Path) {
     }
     writeln!(code, "];").unwrap();
     fs::write(out.join("assets.rs"), code).expect("write assets.rs");
+}
+
+/// The CSP hash (`sha256-<base64>`) of every inline `<script>` of an HTML
+/// page (trunk writes one that loads the WebAssembly), so the policy can
+/// admit exactly those scripts. The text is hashed as the browser sees it:
+/// everything between the tag and `</script>`, line breaks normalised.
+fn inline_script_hashes(html: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let lower = html.to_ascii_lowercase();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(start) = lower[from..].find("<script").map(|i| i + from) {
+        let Some(tag_end) = lower[start..].find('>').map(|i| i + start) else {
+            break;
+        };
+        let Some(close) = lower[tag_end..].find("</script").map(|i| i + tag_end) else {
+            break;
+        };
+        let tag = &lower[start..tag_end];
+        let text = &html[tag_end + 1..close];
+        if !tag.contains(" src=") && !text.trim().is_empty() {
+            let text = text.replace("\r\n", "\n").replace('\r', "\n");
+            let digest = sha2::Sha256::digest(text.as_bytes());
+            out.push(format!(
+                "sha256-{}",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            ));
+        }
+        from = close;
+    }
+    out
 }
 
 fn embed_migrations(dir: &Path, out: &Path) {

@@ -5,6 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::security::exposure::{self, Listeners};
+use crate::security::tls::{TlsError, TlsIdentity};
+use crate::security::token::{Token, TokenError};
 use crate::store::maintenance::MaxAge;
 
 use bytesize::ByteSize;
@@ -127,6 +130,67 @@ pub struct ServeArgs {
     /// Evict metric points older than this (as `--max-age-spans`).
     #[arg(long, env = "SIGHTLINE_MAX_AGE_METRICS", value_parser = humantime::parse_duration)]
     pub max_age_metrics: Option<Duration>,
+
+    /// Token the dashboard and `/api/*` ask for: a login page sets a
+    /// cookie; scripts send `Authorization: Bearer <token>`. `/api/health`
+    /// stays open. Required when --ui-addr is not a loopback address.
+    /// Prefer the environment variable or --ui-token-file: a flag's value
+    /// is visible to other local users in the process list.
+    #[arg(long, env = "SIGHTLINE_UI_TOKEN", hide_env_values = true)]
+    pub ui_token: Option<String>,
+
+    /// File holding the UI token (one line; a trailing newline is ignored).
+    #[arg(
+        long,
+        env = "SIGHTLINE_UI_TOKEN_FILE",
+        conflicts_with = "ui_token",
+        value_name = "PATH"
+    )]
+    pub ui_token_file: Option<PathBuf>,
+
+    /// Token OTLP clients must send (`Authorization: Bearer <token>`, as
+    /// HTTP header or gRPC metadata). Required when either OTLP address is
+    /// not a loopback address.
+    #[arg(long, env = "SIGHTLINE_INGEST_TOKEN", hide_env_values = true)]
+    pub ingest_token: Option<String>,
+
+    /// File holding the ingest token (one line; a trailing newline is ignored).
+    #[arg(
+        long,
+        env = "SIGHTLINE_INGEST_TOKEN_FILE",
+        conflicts_with = "ingest_token",
+        value_name = "PATH"
+    )]
+    pub ingest_token_file: Option<PathBuf>,
+
+    /// Start even though a listener on a non-loopback address has no token
+    /// (each is named in a warning at start-up).
+    #[arg(
+        long,
+        env = "SIGHTLINE_ALLOW_INSECURE",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        action = clap::ArgAction::SetTrue
+    )]
+    pub allow_insecure: bool,
+
+    /// Certificate chain (PEM, leaf first): serve the dashboard, the API and
+    /// both OTLP receivers over TLS. Needs --tls-key.
+    #[arg(
+        long,
+        env = "SIGHTLINE_TLS_CERT",
+        requires = "tls_key",
+        value_name = "PATH"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// Private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(
+        long,
+        env = "SIGHTLINE_TLS_KEY",
+        requires = "tls_cert",
+        value_name = "PATH"
+    )]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Why the flags cannot be used.
@@ -136,6 +200,14 @@ pub enum ConfigError {
     DbSizeTooSmall(ByteSize),
     #[error("--max-request-size must be between 1KB and 1GiB, got {0}")]
     RequestSize(ByteSize),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("--tls-cert and --tls-key go together: {0} is missing")]
+    TlsHalf(&'static str),
+    #[error("{0}")]
+    Unprotected(String),
 }
 
 /// The validated configuration.
@@ -152,6 +224,29 @@ pub struct Config {
     pub max_queued_items: u64,
     pub indexed_attributes: Vec<String>,
     pub max_age: MaxAge,
+    /// Token of the dashboard and API; `None`: open.
+    pub ui_token: Option<Token>,
+    /// Token of the OTLP receivers; `None`: open.
+    pub ingest_token: Option<Token>,
+    /// Listeners beyond loopback without their token (allowed by
+    /// `--allow-insecure`; each is warned about at start-up).
+    pub exposed: Vec<exposure::Exposure>,
+    /// Certificate and key when every listener speaks TLS.
+    pub tls: Option<TlsIdentity>,
+}
+
+/// The token of `flag`, from its value or its file (`flag`-file).
+fn token(
+    flag: &'static str,
+    file_flag: &'static str,
+    value: Option<String>,
+    file: Option<PathBuf>,
+) -> Result<Option<Token>, TokenError> {
+    match (value, file) {
+        (Some(v), _) => Token::new(flag, &v).map(Some),
+        (None, Some(path)) => Token::from_file(file_flag, &path).map(Some),
+        (None, None) => Ok(None),
+    }
 }
 
 impl ServeArgs {
@@ -164,6 +259,34 @@ impl ServeArgs {
         if !(1_000..=1 << 30).contains(&max_request_size) {
             return Err(ConfigError::RequestSize(self.max_request_size));
         }
+        let ui_token = token(
+            "--ui-token",
+            "--ui-token-file",
+            self.ui_token,
+            self.ui_token_file,
+        )?;
+        let ingest_token = token(
+            "--ingest-token",
+            "--ingest-token-file",
+            self.ingest_token,
+            self.ingest_token_file,
+        )?;
+        let exposed = exposure::unprotected(&Listeners {
+            ui: self.ui_addr,
+            otlp_grpc: self.otlp_grpc_addr,
+            otlp_http: self.otlp_http_addr,
+            ui_token: ui_token.is_some(),
+            ingest_token: ingest_token.is_some(),
+        });
+        if !exposed.is_empty() && !self.allow_insecure {
+            return Err(ConfigError::Unprotected(exposure::refusal(&exposed)));
+        }
+        let tls = match (self.tls_cert, self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsIdentity::load(&cert, &key)?),
+            (Some(_), None) => return Err(ConfigError::TlsHalf("--tls-key")),
+            (None, Some(_)) => return Err(ConfigError::TlsHalf("--tls-cert")),
+            (None, None) => None,
+        };
         Ok(Config {
             data_dir: self.data_dir,
             ui_addr: self.ui_addr,
@@ -188,6 +311,10 @@ impl ServeArgs {
                 logs: self.max_age_logs,
                 metrics: self.max_age_metrics,
             },
+            ui_token,
+            ingest_token,
+            exposed,
+            tls,
         })
     }
 }
@@ -208,6 +335,10 @@ impl Config {
             max_queued_items: 200_000,
             indexed_attributes: crate::store::writer::default_indexed_attributes(),
             max_age: MaxAge::default(),
+            ui_token: None,
+            ingest_token: None,
+            exposed: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -264,9 +395,81 @@ mod tests {
             "--otlp-grpc-addr",
             "--otlp-http-addr",
             "--max-db-size",
+            "--ui-token",
+            "--ui-token-file",
+            "--ingest-token",
+            "--ingest-token-file",
+            "--allow-insecure",
+            "--tls-cert",
+            "--tls-key",
         ] {
             assert!(help.contains(flag), "{flag} missing from --help");
         }
-        assert!(help.contains("SIGHTLINE_DATA_DIR"));
+        for var in [
+            "SIGHTLINE_DATA_DIR",
+            "SIGHTLINE_UI_TOKEN",
+            "SIGHTLINE_UI_TOKEN_FILE",
+            "SIGHTLINE_INGEST_TOKEN",
+            "SIGHTLINE_INGEST_TOKEN_FILE",
+            "SIGHTLINE_ALLOW_INSECURE",
+            "SIGHTLINE_TLS_CERT",
+            "SIGHTLINE_TLS_KEY",
+        ] {
+            assert!(help.contains(var), "{var} missing from --help");
+        }
+    }
+
+    fn config(args: &[&str]) -> Result<Config, ConfigError> {
+        let mut all = vec!["sightline"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).unwrap().serve.into_config()
+    }
+
+    #[test]
+    fn non_loopback_listeners_need_their_token_or_allow_insecure() {
+        assert!(config(&[]).unwrap().exposed.is_empty());
+        let e = config(&["--ui-addr", "0.0.0.0:8080"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--ui-token") && e.contains("--allow-insecure"),
+            "{e}"
+        );
+        let c = config(&["--ui-addr", "0.0.0.0:8080", "--ui-token", "t0k"]).unwrap();
+        assert!(c.exposed.is_empty() && c.ui_token.is_some());
+        let e = config(&["--otlp-grpc-addr", "[::]:4317", "--ui-token", "t"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--ingest-token"), "{e}");
+        let c = config(&["--otlp-http-addr", "0.0.0.0:4318", "--allow-insecure"]).unwrap();
+        assert_eq!(c.exposed.len(), 1);
+        assert_eq!(c.exposed[0].addr_flag, "--otlp-http-addr");
+    }
+
+    #[test]
+    fn token_flags_and_files_are_exclusive_and_checked() {
+        assert!(
+            Cli::try_parse_from(["sightline", "--ui-token", "a", "--ui-token-file", "/x"]).is_err()
+        );
+        let e = config(&["--ingest-token-file", "/nonexistent/token"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--ingest-token-file"), "{e}");
+        assert!(config(&["--ui-token", "has space"]).is_err());
+    }
+
+    #[test]
+    fn tls_needs_both_files() {
+        assert!(Cli::try_parse_from(["sightline", "--tls-cert", "c.pem"]).is_err());
+        assert!(Cli::try_parse_from(["sightline", "--tls-key", "k.pem"]).is_err());
+        let e = config(&[
+            "--tls-cert",
+            "/nonexistent/c.pem",
+            "--tls-key",
+            "/nonexistent/k.pem",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("--tls-cert"), "{e}");
     }
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod datadir;
 pub mod fuzz_entry;
 pub mod ingest;
+pub mod security;
 pub mod server;
 pub mod shutdown;
 pub mod store;

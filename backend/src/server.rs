@@ -1,7 +1,7 @@
 //! Wires the pieces together: data directory, database, the single writer,
-//! the three listeners (dashboard + API, OTLP/gRPC, OTLP/HTTP), routes, and
-//! an orderly shutdown that drains in-flight requests before closing the
-//! database.
+//! the three listeners (dashboard + API, OTLP/gRPC, OTLP/HTTP; TLS on all
+//! three or none), their token checks, routes, and an orderly shutdown that
+//! drains in-flight requests before closing the database.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,6 +15,10 @@ use crate::api::{self, ApiState};
 use crate::config::Config;
 use crate::datadir::{DataDir, DataDirError};
 use crate::ingest::{self, IngestStats, Ingestor};
+use crate::security::exposure::is_loopback;
+use crate::security::tls::{HANDSHAKE_TIMEOUT, TlsListener};
+use crate::security::ui_auth::UiAuth;
+use crate::security::{self, tls::TlsIdentity};
 use crate::store::contract::{SqliteStore, TelemetryStore};
 use crate::store::maintenance::{Maintenance, StoreCounters};
 use crate::store::search::SearchContext;
@@ -149,30 +153,59 @@ impl Server {
         let stopped = move |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|v| *v).await;
         };
+        warn_about_exposure(&config);
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         tracing::info!(
-            ui = %format!("http://{}", addr(&ui)),
+            ui = %format!("{scheme}://{}", addr(&ui)),
             otlp_grpc = %addr(&grpc),
-            otlp_http = %format!("http://{}", addr(&http)),
+            otlp_http = %format!("{scheme}://{}", addr(&http)),
+            tls = config.tls.is_some(),
+            ui_token = config.ui_token.is_some(),
+            ingest_token = config.ingest_token.is_some(),
             data_dir = %data_dir.path().display(),
             max_db_size = config.max_db_size,
             "sightline {} listening",
             env!("CARGO_PKG_VERSION"),
         );
-        let ui_server =
-            axum::serve(ui, app(state)).with_graceful_shutdown(stopped(stop_rx.clone()));
+        let ui_app = app(
+            state,
+            UiAuth::new(config.ui_token.clone(), config.tls.is_some()),
+        );
+        let ui_server = serve_http(ui, config.tls.as_ref(), ui_app, stopped(stop_rx.clone()));
         let http_app = ingest::http::router(
             ingestor.clone(),
             &ingest::http::HttpConfig {
                 max_request_size: config.max_request_size,
                 cors_allowed_origins: config.cors_allowed_origins.clone(),
+                token: config.ingest_token.clone(),
             },
         );
-        let http_server =
-            axum::serve(http, http_app).with_graceful_shutdown(stopped(stop_rx.clone()));
-        let grpc_server = tonic::transport::Server::builder()
+        let http_server = serve_http(
+            http,
+            config.tls.as_ref(),
+            http_app,
+            stopped(stop_rx.clone()),
+        );
+        let mut grpc_builder = tonic::transport::Server::builder();
+        if let Some(tls) = &config.tls {
+            grpc_builder = grpc_builder.tls_config(
+                tonic::transport::ServerTlsConfig::new()
+                    .identity(tonic::transport::Identity::from_pem(
+                        tls.cert_pem(),
+                        tls.key_pem(),
+                    ))
+                    .timeout(HANDSHAKE_TIMEOUT),
+            )?;
+        }
+        let grpc_server = grpc_builder
             .layer(tower::util::MapResponseLayer::new(
                 ingest::grpc::decode_errors_are_invalid_argument,
             ))
+            .layer(ingest::grpc::require_token(config.ingest_token.clone()))
             .add_routes(ingest::grpc::routes(
                 ingestor.clone(),
                 config.max_request_size,
@@ -221,9 +254,61 @@ fn addr(l: &TcpListener) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
-/// The whole HTTP application of the UI listener: API routes, then the SPA.
-pub fn app(state: ApiState) -> Router {
-    api::router(state).fallback(ui::serve)
+/// Serves `app` on `listener`, over TLS when `tls` is set, until `stop`.
+async fn serve_http(
+    listener: TcpListener,
+    tls: Option<&TlsIdentity>,
+    app: Router,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    match tls {
+        Some(tls) => {
+            let listener = TlsListener::new(listener, tls.acceptor())?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await
+        }
+    }
+}
+
+/// Says at start-up what other machines can reach without a token
+/// (allowed by `--allow-insecure`), and where tokens would cross the
+/// network in clear text.
+fn warn_about_exposure(config: &Config) {
+    for e in &config.exposed {
+        tracing::warn!(
+            addr = %e.addr,
+            "--allow-insecure: {} {} has no token ({} is not set): {}",
+            e.addr_flag,
+            e.addr,
+            e.token_flag,
+            e.consequence
+        );
+    }
+    if config.tls.is_none() {
+        let remote_ui = config.ui_token.is_some() && !is_loopback(&config.ui_addr);
+        let remote_otlp = config.ingest_token.is_some()
+            && !(is_loopback(&config.otlp_grpc_addr) && is_loopback(&config.otlp_http_addr));
+        if remote_ui || remote_otlp {
+            tracing::warn!(
+                "tokens and telemetry cross the network in clear text: \
+                 set --tls-cert and --tls-key (or put a TLS proxy in front)"
+            );
+        }
+    }
+}
+
+/// The whole HTTP application of the UI listener: API routes, then the
+/// SPA, all behind the UI token (when set) and with security headers.
+/// Routes added to `routes` here are protected too.
+pub fn app(state: ApiState, auth: UiAuth) -> Router {
+    let routes = api::router(state).fallback(ui::serve);
+    security::protect_ui(routes, auth)
 }
 
 /// Binds everything from `config` and serves until `shutdown` resolves.

@@ -18,16 +18,35 @@ pub struct Asset {
 
 include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
-const NOT_BUILT: &str = r#"<!doctype html>
+/// The style of the pages the server renders itself ("not built", login):
+/// dark, like the dashboard. Inline in those pages; its hash is in the CSP.
+macro_rules! page_css {
+    () => {
+        "body{font-family:system-ui,sans-serif;background:#111418;color:#e6e6e6;max-width:46rem;margin:4rem auto;padding:0 1rem;line-height:1.5}\
+code,pre{background:#1e232a;padding:.1rem .3rem;border-radius:4px}pre{padding:.8rem}a{color:#7cb7ff}\
+.login{max-width:22rem;margin:0 auto}label{display:block;margin:.8rem 0 .3rem}\
+input{box-sizing:border-box;width:100%;padding:.5rem;background:#1e232a;color:#e6e6e6;border:1px solid #3a424d;border-radius:4px;font:inherit}\
+button{margin-top:1rem;padding:.5rem 1.2rem;background:#2f6fdb;color:#fff;border:0;border-radius:4px;font:inherit;cursor:pointer}\
+.error{color:#ff7b72}"
+    };
+}
+
+/// See [`page_css!`].
+pub const PAGE_CSS: &str = page_css!();
+
+const NOT_BUILT: &str = concat!(
+    r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sightline</title>
-<style>body{font-family:system-ui,sans-serif;background:#111418;color:#e6e6e6;max-width:46rem;margin:4rem auto;line-height:1.5}
-code,pre{background:#1e232a;padding:.1rem .3rem;border-radius:4px}pre{padding:.8rem}</style></head>
+<style>"#,
+    page_css!(),
+    r#"</style></head>
 <body><h1>Sightline is running, but its dashboard was not built into this binary</h1>
 <p>The OTLP receivers and the query API under <code>/api/</code> work. To get the dashboard,
 build the front end before the back end, from the source checkout:</p>
 <pre>./x run</pre>
 <p>or by hand: <code>trunk build --release</code>, then <code>cargo build --release -p sightline</code>.</p>
-<p>Health: <a href="/api/health" style="color:#7cb7ff">/api/health</a></p></body></html>"#;
+<p>Health: <a href="/api/health">/api/health</a></p></body></html>"#
+);
 
 fn find(assets: &'static [Asset], path: &str) -> Option<&'static Asset> {
     assets.iter().find(|a| a.path == path)

@@ -58,6 +58,30 @@ pub fn node_dir() -> PathBuf {
 /// manifest. Panics with the client's output if it fails (including when
 /// any of its exports failed).
 pub async fn run(client: Client, server: &Sightline, service: &str) -> Manifest {
+    match run_with(client, server, service, &[]).await {
+        Ok(m) => m,
+        Err(f) => panic!("{client:?} failed ({}):\n{}", f.status, f.output),
+    }
+}
+
+/// A client run that failed: its exit status and what it printed.
+#[derive(Debug)]
+pub struct ClientFailure {
+    pub status: std::process::ExitStatus,
+    /// stdout, then stderr.
+    pub output: String,
+}
+
+/// Runs `client` as [`run`] does, with `env` added to its environment
+/// (`OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_CERTIFICATE`, …), and
+/// returns its failure instead of panicking. The endpoint is `https://`
+/// when the server runs with TLS.
+pub async fn run_with(
+    client: Client,
+    server: &Sightline,
+    service: &str,
+    env: &[(&str, &str)],
+) -> Result<Manifest, ClientFailure> {
     let tmp = tempfile::tempdir().expect("temp dir");
     let out = tmp.path().join("manifest.json");
     let root = workspace_root();
@@ -70,7 +94,11 @@ pub async fn run(client: Client, server: &Sightline, service: &str) -> Manifest 
                     "--protocol",
                     "grpc",
                     "--endpoint",
-                    &format!("http://{}", server.otlp_grpc_addr),
+                    &format!(
+                        "{}://{}",
+                        if server.tls() { "https" } else { "http" },
+                        server.otlp_grpc_addr
+                    ),
                 ]),
                 _ => c.args([
                     "--protocol",
@@ -100,17 +128,26 @@ pub async fn run(client: Client, server: &Sightline, service: &str) -> Manifest 
             cmd.env_remove(key);
         }
     }
+    // requests lets these override a session's own CA file (its `verify`),
+    // which is where the HTTP exporter puts OTEL_EXPORTER_OTLP_CERTIFICATE.
+    for key in ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"] {
+        cmd.env_remove(key);
+    }
+    cmd.envs(env.iter().copied());
     cmd.stdin(Stdio::null()).kill_on_drop(true);
     let output = tokio::time::timeout(Duration::from_secs(120), cmd.output())
         .await
         .unwrap_or_else(|_| panic!("{client:?} did not finish within 120 s"))
         .unwrap_or_else(|e| panic!("cannot start {client:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{client:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Manifest::read(&out)
+    if !output.status.success() {
+        return Err(ClientFailure {
+            status: output.status,
+            output: format!(
+                "stdout:\n{}\nstderr:\n{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        });
+    }
+    Ok(Manifest::read(&out))
 }

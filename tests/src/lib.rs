@@ -56,6 +56,7 @@ pub struct Sightline {
     data_dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
     log: Arc<Mutex<Vec<String>>>,
+    api: reqwest::Client,
 }
 
 /// How to start the binary.
@@ -63,8 +64,15 @@ pub struct Sightline {
 pub struct Options {
     /// Use this data directory instead of a fresh temporary one.
     pub data_dir: Option<PathBuf>,
-    /// Extra flags; an address flag given here replaces its ephemeral default.
+    /// Extra flags. An address flag (`--ui-addr`, …) given here replaces
+    /// the harness's ephemeral loopback default.
     pub args: Vec<String>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+    /// Bearer token [`Sightline::api`] sends (for a server with `--ui-token`).
+    pub api_token: Option<String>,
+    /// PEM certificate [`Sightline::api`] trusts (for a server with `--tls-cert`).
+    pub ca_pem: Option<String>,
 }
 
 impl Sightline {
@@ -83,7 +91,6 @@ impl Sightline {
                 (Some(tmp), d)
             }
         };
-        // Listeners on ephemeral ports, unless the caller fixed one.
         let mut cmd = Command::new(binary_path());
         cmd.arg("--data-dir").arg(&data_dir);
         for flag in ["--ui-addr", "--otlp-grpc-addr", "--otlp-http-addr"] {
@@ -93,6 +100,7 @@ impl Sightline {
         }
         let mut child = cmd
             .args(&opts.args)
+            .envs(opts.env.iter().map(|(k, v)| (k, v)))
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -142,12 +150,24 @@ impl Sightline {
             data_dir,
             _tmp: tmp,
             log,
+            api: api_client(opts.api_token.as_deref(), opts.ca_pem.as_deref()),
         }
+    }
+
+    /// An HTTP client for the dashboard and API: it sends the bearer token
+    /// and trusts the certificate given in [`Options`], if any.
+    pub fn api(&self) -> &reqwest::Client {
+        &self.api
     }
 
     /// The data directory the process uses.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// Whether the process serves TLS (its start-up line says `https://`).
+    pub fn tls(&self) -> bool {
+        self.ui_url.starts_with("https://")
     }
 
     /// `ui_url` + `path`.
@@ -203,6 +223,25 @@ impl Drop for Sightline {
             let _ = c.wait();
         }
     }
+}
+
+/// A client that sends `token` as bearer and trusts `ca_pem`.
+pub fn api_client(token: Option<&str>, ca_pem: Option<&str>) -> reqwest::Client {
+    let mut b = reqwest::Client::builder();
+    if let Some(t) = token {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {t}").parse().expect("token fits a header"),
+        );
+        b = b.default_headers(h);
+    }
+    if let Some(pem) = ca_pem {
+        b = b
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).expect("PEM"));
+    }
+    b.build().expect("HTTP client")
 }
 
 /// Directory for test artifacts (screenshots): `target/test-artifacts`.

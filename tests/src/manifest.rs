@@ -227,7 +227,10 @@ impl Report {
 
 /// GETs `path` from the query API and decodes the JSON answer.
 pub async fn get_json<T: DeserializeOwned>(server: &Sightline, path: &str) -> T {
-    let resp = reqwest::get(server.url(path))
+    let resp = server
+        .api()
+        .get(server.url(path))
+        .send()
         .await
         .unwrap_or_else(|e| panic!("GET {path}: {e}"));
     let status = resp.status();

@@ -51,6 +51,7 @@ async fn restored_has(copy: &Path, ids: &[String]) {
     let server = Sightline::start_with(Options {
         data_dir: Some(dir),
         args: vec![],
+        ..Default::default()
     });
     for id in ids {
         let resp = reqwest::get(server.url(&format!("/api/traces/{id}")))

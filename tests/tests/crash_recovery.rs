@@ -50,6 +50,7 @@ async fn every_item_acknowledged_to_a_real_sdk_survives_repeated_kill_9() {
     let opts = || Options {
         data_dir: Some(dir.clone()),
         args: vec!["--otlp-http-addr".into(), format!("127.0.0.1:{port}")],
+        ..Default::default()
     };
     let mut server = Sightline::start_with(opts());
     let sender = tokio::process::Command::new(python())

@@ -884,6 +884,7 @@ async fn cors_is_closed_by_default_and_opens_for_configured_origins() {
             "--cors-allowed-origins".into(),
             "http://app.example,http://other.example".into(),
         ],
+        ..Default::default()
     });
     let resp = preflight(&open, "http://app.example").await;
     assert!(

@@ -51,6 +51,7 @@ async fn acknowledged_spans_survive_kill_9() {
         let mut server = Sightline::start_with(Options {
             data_dir: Some(dir.clone()),
             args: vec![],
+            ..Default::default()
         });
         // Keep sending while the process is killed under us.
         let url = format!("{}/v1/traces", server.otlp_http_url);
@@ -94,6 +95,7 @@ async fn acknowledged_spans_survive_kill_9() {
     let server = Sightline::start_with(Options {
         data_dir: Some(dir.clone()),
         args: vec![],
+        ..Default::default()
     });
     for id in &acknowledged {
         assert!(
@@ -109,6 +111,7 @@ async fn database_stays_within_its_size_cap() {
     let server = Sightline::start_with(Options {
         data_dir: None,
         args: vec!["--max-db-size".into(), cap.to_string()],
+        ..Default::default()
     });
     let client = reqwest::Client::new();
     let mut first_trace = String::new();
@@ -291,6 +294,7 @@ async fn a_full_queue_answers_503_with_retry_after_and_loses_nothing_acknowledge
     let server = Sightline::start_with(Options {
         data_dir: None,
         args: vec!["--max-queued-items".into(), "1".into()],
+        ..Default::default()
     });
     let client = reqwest::Client::new();
     let url = format!("{}/v1/traces", server.otlp_http_url);
@@ -409,6 +413,7 @@ async fn metric_points_survive_restarts_and_sealing() {
     let mut server = Sightline::start_with(Options {
         data_dir: Some(dir.clone()),
         args: vec![],
+        ..Default::default()
     });
     let resp = client
         .post(format!("{}/v1/metrics", server.otlp_http_url))
@@ -421,6 +426,7 @@ async fn metric_points_survive_restarts_and_sealing() {
     let server = Sightline::start_with(Options {
         data_dir: Some(dir.clone()),
         args: vec![],
+        ..Default::default()
     });
     // 150 more points: the head passes the sealing threshold with points of both runs.
     let resp = client

@@ -1,5 +1,6 @@
 //! OTLP/gRPC receiver: the `TraceService`, `LogsService` and `MetricsService`
-//! of opentelemetry-proto, gzip accepted.
+//! of opentelemetry-proto, gzip accepted; with an ingest token, a call
+//! without `authorization: Bearer <token>` metadata is `UNAUTHENTICATED`.
 
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
@@ -20,9 +21,11 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use tonic::codec::CompressionEncoding;
+use tonic::service::{Interceptor, InterceptorLayer};
 use tonic::{Request, Response, Status};
 
 use super::{Accepted, IngestError, Ingestor, Transport};
+use crate::security::token::Token;
 
 /// The three OTLP services over one ingestor.
 #[derive(Clone)]
@@ -120,6 +123,38 @@ pub fn decode_errors_are_invalid_argument<B>(
         headers.insert("grpc-status", axum::http::HeaderValue::from_static("3"));
     }
     resp
+}
+
+/// Checks the bearer token of every call before its message is decoded.
+#[derive(Clone)]
+pub struct RequireToken(Option<Token>);
+
+impl Interceptor for RequireToken {
+    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
+        let Some(token) = &self.0 else {
+            return Ok(request);
+        };
+        let values = request.metadata().get_all("authorization");
+        if values
+            .iter()
+            .any(|v| token.matches_authorization(v.as_encoded_bytes()))
+        {
+            return Ok(request);
+        }
+        Err(Status::unauthenticated(
+            if request.metadata().contains_key("authorization") {
+                "wrong token: send metadata authorization: Bearer <the server's --ingest-token>"
+            } else {
+                "this receiver needs a token: send metadata authorization: Bearer <the server's \
+                 --ingest-token> (OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>)"
+            },
+        ))
+    }
+}
+
+/// The token check as a layer over every service; `None`: open.
+pub fn require_token(token: Option<Token>) -> InterceptorLayer<RequireToken> {
+    InterceptorLayer::new(RequireToken(token))
 }
 
 /// The gRPC routes, ready to serve on a listener.

@@ -1,7 +1,8 @@
 //! OTLP/HTTP receiver: `POST /v1/{traces,logs,metrics}` with protobuf or JSON
 //! bodies, optionally gzip-compressed. Answers use the request's content
 //! type, as the OTLP specification asks: the export response on success, a
-//! `google.rpc.Status` on failure.
+//! `google.rpc.Status` on failure. With an ingest token, a request without
+//! `Authorization: Bearer <token>` gets 401 before its body is read.
 
 use std::io::Read;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use opentelemetry_proto::tonic::collector::logs::v1::{
@@ -25,6 +27,7 @@ use prost::Message;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::{Accepted, IngestError, Ingestor, Signal, Transport};
+use crate::security::token::Token;
 
 /// `google.rpc.Status`, the error body of OTLP/HTTP.
 #[derive(Clone, PartialEq, Message)]
@@ -39,6 +42,7 @@ struct RpcStatus {
 const CODE_INVALID_ARGUMENT: i32 = 3;
 const CODE_RESOURCE_EXHAUSTED: i32 = 8;
 const CODE_UNAVAILABLE: i32 = 14;
+const CODE_UNAUTHENTICATED: i32 = 16;
 
 /// Settings of the HTTP receiver.
 #[derive(Clone)]
@@ -47,6 +51,8 @@ pub struct HttpConfig {
     pub max_request_size: usize,
     /// Origins allowed to POST from a browser (`*` for any); empty: none.
     pub cors_allowed_origins: Vec<String>,
+    /// The bearer token every request must carry; `None`: open.
+    pub token: Option<Token>,
 }
 
 #[derive(Clone)]
@@ -77,7 +83,12 @@ pub fn router(ingestor: Ingestor, config: &HttpConfig) -> Router {
                 "not an OTLP path: use /v1/traces, /v1/logs or /v1/metrics",
             )
         })
-        .with_state(state);
+        .with_state(state)
+        // Inside the CORS layer: a browser's preflight carries no token.
+        .layer(axum::middleware::from_fn_with_state(
+            config.token.clone(),
+            require_token,
+        ));
     if !config.cors_allowed_origins.is_empty() {
         let origins = if config.cors_allowed_origins.iter().any(|o| o == "*") {
             AllowOrigin::any()
@@ -102,6 +113,60 @@ pub fn router(ingestor: Ingestor, config: &HttpConfig) -> Router {
         );
     }
     router
+}
+
+/// Middleware: with a token, refuses requests that do not carry it, in the
+/// encoding the request declared (text when it declared none we know).
+async fn require_token(State(token): State<Option<Token>>, req: Request, next: Next) -> Response {
+    let Some(token) = token else {
+        return next.run(req).await;
+    };
+    let headers = req.headers();
+    if headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .any(|v| token.matches_authorization(v.as_bytes()))
+    {
+        return next.run(req).await;
+    }
+    let message = if headers.contains_key(header::AUTHORIZATION) {
+        "wrong token: send Authorization: Bearer <the server's --ingest-token>"
+    } else {
+        "this receiver needs a token: send Authorization: Bearer <the server's --ingest-token> \
+         (OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>)"
+    };
+    let enc = match content_type(headers).as_str() {
+        "application/x-protobuf" | "application/protobuf" => Some(Encoding::Protobuf),
+        "application/json" => Some(Encoding::Json),
+        _ => None,
+    };
+    let mut resp = match enc {
+        Some(enc) => error_response(
+            StatusCode::UNAUTHORIZED,
+            enc,
+            CODE_UNAUTHENTICATED,
+            message.to_owned(),
+        ),
+        None => (StatusCode::UNAUTHORIZED, message).into_response(),
+    };
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"sightline-otlp\""),
+    );
+    resp
+}
+
+/// The request's media type, lowercase, without parameters.
+fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 fn error_response(status: StatusCode, enc: Encoding, code: i32, message: String) -> Response {
@@ -133,15 +198,7 @@ async fn read_body(
     max: usize,
 ) -> Result<(Encoding, Bytes), (Option<Encoding>, Response)> {
     let headers: &HeaderMap = req.headers();
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let content_type = content_type(headers);
     let enc = match content_type.as_str() {
         "application/x-protobuf" | "application/protobuf" => Encoding::Protobuf,
         "application/json" => Encoding::Json,

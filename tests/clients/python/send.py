@@ -5,6 +5,10 @@ manifest of exactly what was sent (see tests/clients/README.md).
     send.py --protocol grpc|http/protobuf --endpoint http://127.0.0.1:4317 \
             --service py-grpc [--compression none|gzip] [--out manifest.json]
 
+An https:// endpoint uses TLS, trusting OTEL_EXPORTER_OTLP_CERTIFICATE when set;
+OTEL_EXPORTER_OTLP_HEADERS (e.g. Authorization=Bearer%20<token>) is sent with
+every export. Both are read by the exporters themselves.
+
 Every provider is shut down (which flushes it) before the manifest is
 written, and every export is checked: the program exits non-zero if any
 export failed, so a caller never compares against data that was not sent.
@@ -181,7 +185,10 @@ def make_exporters(protocol, endpoint, compression):
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
         comp = Compression.Gzip if compression == "gzip" else Compression.NoCompression
-        kw = {"endpoint": endpoint, "insecure": True, "compression": comp, "timeout": 10}
+        # Plain text for http://, TLS for https:// (trusting OTEL_EXPORTER_OTLP_CERTIFICATE);
+        # headers such as a bearer token come from OTEL_EXPORTER_OTLP_HEADERS.
+        insecure = endpoint.startswith("http://")
+        kw = {"endpoint": endpoint, "insecure": insecure, "compression": comp, "timeout": 10}
         return OTLPSpanExporter(**kw), OTLPLogExporter(**kw), OTLPMetricExporter(**kw)
     if protocol == "http/protobuf":
         from opentelemetry.exporter.otlp.proto.http import Compression
