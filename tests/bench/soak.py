@@ -236,9 +236,10 @@ def main():
                     help="soak requests/s of 500 items (default 80 = 40k items/s, ~70%% of the measured maximum)")
     ap.add_argument("--spans", type=int, default=2_000_000, help="soak workload size (replayed as needed)")
     ap.add_argument("--max-db-size", default="200MB")
-    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--workers", type=int, default=4, help="sender workers (overload: per sender; 12 recommended)")
     ap.add_argument("--overload-spans", type=int, default=300_000)
-    ap.add_argument("--max-queued-items", type=int, default=20_000)
+    ap.add_argument("--max-queued-items", type=int, default=3_000,
+                    help="overload: the server's queue bound, small so 2 cores of senders overflow it")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
