@@ -112,7 +112,7 @@ def sample(server: Server) -> dict:
 
 
 def soak(args, tools: Path, out: Path, binary: Path) -> dict:
-    wl = workload(args, tools, out, args.spans, f"workload-soak-{args.spans}")
+    wl = Path(args.workload) if args.workload else workload(args, tools, out, args.spans, f"workload-soak-{args.spans}")
     with tempfile.TemporaryDirectory(dir=out) as tmp:
         server = Server(binary, Path(tmp) / "data", args.max_db_size)
         send_out = Path(tmp) / "send.json"
@@ -235,6 +235,7 @@ def main():
     ap.add_argument("--rate", type=float, default=80,
                     help="soak requests/s of 500 items (default 80 = 40k items/s, ~70%% of the measured maximum)")
     ap.add_argument("--spans", type=int, default=2_000_000, help="soak workload size (replayed as needed)")
+    ap.add_argument("--workload", help="soak: replay this otlpgen workload instead of generating one")
     ap.add_argument("--max-db-size", default="200MB")
     ap.add_argument("--workers", type=int, default=4, help="sender workers (overload: per sender; 12 recommended)")
     ap.add_argument("--overload-spans", type=int, default=300_000)

@@ -43,7 +43,8 @@ impl DurationHistogram {
         if self.buckets.len() <= i {
             self.buckets.resize(i + 1, 0);
         }
-        self.buckets[i] += n;
+        // Saturating: counts read back from damaged bytes may be huge.
+        self.buckets[i] = self.buckets[i].saturating_add(n);
     }
 
     pub fn record(&mut self, ns: u64) {
@@ -55,7 +56,7 @@ impl DurationHistogram {
             self.buckets.resize(other.buckets.len(), 0);
         }
         for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
-            *mine += theirs;
+            *mine = mine.saturating_add(*theirs);
         }
     }
 
@@ -88,7 +89,7 @@ impl DurationHistogram {
     }
 
     pub fn count(&self) -> u64 {
-        self.buckets.iter().sum()
+        self.buckets.iter().fold(0u64, |a, n| a.saturating_add(*n))
     }
 
     /// The `q`-quantile (0..=1); `None` when empty.
@@ -100,10 +101,10 @@ impl DurationHistogram {
         // Nearest rank: the smallest value with at least q of the data at
         // or below it.
         let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).max(1);
-        let mut seen = 0;
+        let mut seen = 0u64;
         let mut last = 0;
         for (b, n) in self.nonzero() {
-            seen += n;
+            seen = seen.saturating_add(n);
             last = b;
             if seen >= rank {
                 return Some(value_of(b));
