@@ -136,9 +136,20 @@ impl Maintenance {
             conn.pragma_update(None, "journal_size_limit", (wal_pages * page) as i64)?;
             self.wal_pages = wal_pages;
         }
-        let file_limit = self.max_db_size.saturating_sub(wal_pages * page) as f64;
-        if (Self::used_bytes(conn)? as f64) >= file_limit * HIGH_WATERMARK {
-            let target = (file_limit * LOW_WATERMARK) as u64;
+        let wal_budget = wal_pages * page;
+        let file_limit = self.max_db_size.saturating_sub(wal_budget) as f64;
+        // Live pages are what eviction frees, but the cap is on the files:
+        // a WAL that readers keep from being checkpointed, or free pages not
+        // handed back yet, count too, so whatever they take beyond their
+        // budget is evicted as well.
+        let on_disk = conn
+            .path()
+            .map(|p| super::connection::size_on_disk(std::path::Path::new(p)))
+            .unwrap_or(0);
+        let used = Self::used_bytes(conn)?;
+        let overshoot = on_disk.saturating_sub(used.saturating_add(wal_budget));
+        if (used.saturating_add(overshoot) as f64) >= file_limit * HIGH_WATERMARK {
+            let target = ((file_limit * LOW_WATERMARK) as u64).saturating_sub(overshoot);
             let mut rounds = 0;
             while Self::used_bytes(conn)? > target && rounds < 10_000 {
                 rounds += 1;
