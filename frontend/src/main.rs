@@ -13,6 +13,7 @@ mod pages;
 mod paging;
 mod palette;
 mod shared_ref;
+mod timing;
 mod url;
 
 fn main() {
