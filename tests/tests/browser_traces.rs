@@ -138,7 +138,7 @@ async fn trace_view_draws_the_waterfall_map_panel_and_logs() {
     .unwrap();
     c.wait()
         .at_most(Duration::from_secs(5))
-        .for_element(Locator::Id("span-panel"))
+        .for_element(Locator::Css("#span-panel[data-details='loaded']"))
         .await
         .unwrap();
     assert!(
@@ -304,7 +304,7 @@ async fn orphans_links_and_deep_links_to_a_span() {
     open(
         c,
         &server.url(&format!("/traces/{ORPHAN_TRACE}?span={ORPHAN_A}")),
-        "#span-panel",
+        "#span-panel[data-details='loaded']",
     )
     .await;
     let ids = row_ids(c).await;
