@@ -7,7 +7,8 @@ use serde::de::DeserializeOwned;
 use shared::TraceId;
 use shared::api::{
     ErrorResponse, HealthResponse, LogsResponse, MetricQueryResponse, MetricsResponse,
-    ServiceMapResponse, ServicesResponse, SpansResponse, TraceOutline, TracesResponse,
+    ServiceMapResponse, ServicesResponse, SpansResponse, StatsResponse, TraceOutline,
+    TracesResponse,
 };
 use shared::query::{LogQuery, MetricListQuery, MetricQuery, SpanQuery, TraceQuery, WindowQuery};
 
@@ -31,6 +32,30 @@ impl ApiError {
     /// True for a 404 (an unknown trace, or an endpoint this server lacks).
     pub fn is_not_found(&self) -> bool {
         matches!(self, ApiError::Status { status: 404, .. })
+    }
+
+    /// What the user can do about it, when there is something general to say
+    /// (a page adds its own words for a 404).
+    pub fn advice(&self) -> Option<&'static str> {
+        Some(match self {
+            ApiError::Network(_) => {
+                "Check that sightline is running and that this browser can reach it; ↻ (top right) tries again."
+            }
+            ApiError::Decode(_) => {
+                "This page may be older than the server: reload it (Ctrl+Shift+R)."
+            }
+            ApiError::Status { status: 400, .. } => {
+                "Change the filter the message names, or clear the filters."
+            }
+            ApiError::Status { status: 401, .. } => "Your login expired: log in again.",
+            ApiError::Status { status: 503, .. } => {
+                "The server is busy; ↻ (top right) tries again in a moment."
+            }
+            ApiError::Status { status, .. } if *status >= 500 => {
+                "The server failed to answer; its log says why. ↻ (top right) tries again."
+            }
+            ApiError::Status { .. } => return None,
+        })
     }
 }
 
@@ -98,6 +123,11 @@ pub async fn health() -> Result<HealthResponse, ApiError> {
     get_json("/api/health").await
 }
 
+/// `GET /api/stats`.
+pub async fn stats() -> Result<StatsResponse, ApiError> {
+    get_json("/api/stats").await
+}
+
 /// `GET /api/traces`.
 pub async fn traces(q: &TraceQuery) -> Result<TracesResponse, ApiError> {
     get_json(&path("/api/traces", &q.to_query_string())).await
@@ -148,4 +178,35 @@ pub async fn metrics(q: &MetricListQuery) -> Result<MetricsResponse, ApiError> {
 pub async fn metric_query(name: &str, q: &MetricQuery) -> Result<MetricQueryResponse, ApiError> {
     let base = format!("/api/metrics/{}/query", segment(name));
     get_json(&path(&base, &q.to_query_string())).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_say_what_to_do() {
+        let status = |status| ApiError::Status {
+            status,
+            message: "x".into(),
+        };
+        assert!(
+            ApiError::Network("Failed to fetch".into())
+                .advice()
+                .unwrap()
+                .contains("running")
+        );
+        assert!(status(500).advice().unwrap().contains("log"));
+        assert!(status(503).advice().unwrap().contains("busy"));
+        assert!(status(400).advice().unwrap().contains("filter"));
+        assert!(
+            ApiError::Decode("x".into())
+                .advice()
+                .unwrap()
+                .contains("reload")
+        );
+        // A 404 is the page's to explain.
+        assert_eq!(status(404).advice(), None);
+        assert!(status(404).is_not_found());
+    }
 }

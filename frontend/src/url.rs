@@ -285,7 +285,7 @@ pub fn percent_encode(s: &str) -> String {
 /// dashboard's own routes; `None` when the query names no tab or trace.
 ///
 /// Accepted: `tab` = traces, spans, logs, metrics, services (also `map`,
-/// `service-map`, `catalog`); `traceId`/`trace_id`, `spanId`/`span_id`,
+/// `service-map`, `catalog`), about (also `settings`, `status`); `traceId`/`trace_id`, `spanId`/`span_id`,
 /// `search`/`q`, `service`, `metric`.
 pub fn legacy_link(qs: &str) -> Option<String> {
     let p = Params::parse(qs);
@@ -356,6 +356,7 @@ pub fn legacy_link(qs: &str) -> Option<String> {
         "services" | "service" | "map" | "service-map" | "servicemap" | "catalog" => {
             "/services".to_owned()
         }
+        "about" | "settings" | "status" => "/about".to_owned(),
         _ => "/traces".to_owned(),
     };
     Some(target)
@@ -555,6 +556,7 @@ mod tests {
         assert_eq!(legacy_link("tab=metrics").as_deref(), Some("/metrics"));
         assert_eq!(legacy_link("tab=services").as_deref(), Some("/services"));
         assert_eq!(legacy_link("tab=map").as_deref(), Some("/services"));
+        assert_eq!(legacy_link("tab=about").as_deref(), Some("/about"));
         assert_eq!(legacy_link("tab=whatever").as_deref(), Some("/traces"));
         // A bad id does not make a broken link.
         assert_eq!(

@@ -18,6 +18,8 @@ use yew::prelude::*;
 use crate::browser::tz_offset;
 use crate::chart_scale::{lerp, nearest, time_ticks, value_range};
 use crate::format;
+use crate::listener::EventListener;
+use crate::theme::{Theme, ThemeContext};
 
 /// A time axis in milliseconds since the epoch, ticked on local clock times.
 #[derive(Clone, Debug)]
@@ -227,7 +229,7 @@ pub fn chart(props: &ChartProps) -> Html {
                 }
             };
             measure();
-            let listener = web_sys::window().map(|w| gloo_events_like::on_resize(&w, measure));
+            let listener = EventListener::on_window(&["resize"], measure);
             move || drop(listener)
         });
     }
@@ -245,18 +247,17 @@ pub fn chart(props: &ChartProps) -> Html {
             height: props.height,
             id: None,
         };
-        use_effect_with((p, w), move |(p, w)| {
+        // The canvas is drawn outside CSS: a theme change redraws it.
+        let theme = use_context::<ThemeContext>()
+            .map(|t| *t)
+            .unwrap_or_default();
+        use_effect_with((p, w, theme), move |(p, w, theme)| {
             if let Some(c) = canvas_ref.cast::<web_sys::HtmlCanvasElement>()
                 && *w > 0
             {
                 c.set_width(*w);
                 c.set_height(h);
-                let dark = web_sys::window()
-                    .and_then(|w| w.document())
-                    .and_then(|d| d.document_element())
-                    .and_then(|e| e.get_attribute("data-theme"))
-                    .is_none_or(|t| t != "light");
-                *coord.borrow_mut() = draw(c, p, dark);
+                *coord.borrow_mut() = draw(c, p, *theme == Theme::Dark);
             }
         });
     }
@@ -351,35 +352,6 @@ pub fn chart(props: &ChartProps) -> Html {
                 }) }
             </div>
         </div>
-    }
-}
-
-/// A window `resize` listener removed on drop.
-mod gloo_events_like {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
-
-    pub struct Listener {
-        window: web_sys::Window,
-        closure: Closure<dyn FnMut()>,
-    }
-
-    impl Drop for Listener {
-        fn drop(&mut self) {
-            let _ = self.window.remove_event_listener_with_callback(
-                "resize",
-                self.closure.as_ref().unchecked_ref(),
-            );
-        }
-    }
-
-    pub fn on_resize(window: &web_sys::Window, f: impl FnMut() + 'static) -> Listener {
-        let closure = Closure::<dyn FnMut()>::new(f);
-        let _ = window.add_event_listener_with_callback("resize", closure.as_ref().unchecked_ref());
-        Listener {
-            window: window.clone(),
-            closure,
-        }
     }
 }
 

@@ -11,6 +11,9 @@ use crate::palette::service_color;
 const NODE_W: f64 = 160.0;
 const NODE_H: f64 = 46.0;
 const PAD: f64 = 24.0;
+/// A map wider than its box shrinks to fit down to this scale (labels stay
+/// readable), then scrolls sideways.
+const MIN_SCALE: f64 = 0.7;
 /// The layout's units → pixels: wider between layers, for edge labels.
 const SX: f64 = 1.6;
 const SY: f64 = 0.8;
@@ -131,7 +134,8 @@ pub fn service_map_view(props: &ServiceMapProps) -> Html {
         <div class="map-wrap">
             <svg class="service-map" id={props.id.clone()} role="img" aria-label="Service map"
                  viewBox={format!("0 0 {width:.0} {height:.0}")}
-                 width={format!("{width:.0}")} height={format!("{height:.0}")}>
+                 width={format!("{width:.0}")} height={format!("{height:.0}")}
+                 style={format!("min-width:{:.0}px", width * MIN_SCALE)}>
                 <defs>
                     <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
                         <path d="M0,0 L10,5 L0,10 z" class="arrow" />

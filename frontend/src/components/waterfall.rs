@@ -13,6 +13,7 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::format;
+use crate::listener::EventListener;
 use crate::palette::service_color;
 use crate::shared_ref::Shared;
 
@@ -44,32 +45,6 @@ fn viewport_height() -> f64 {
         .and_then(|w| w.inner_height().ok())
         .and_then(|h| h.as_f64())
         .unwrap_or(1000.0)
-}
-
-/// A window `scroll` + `resize` listener, removed on drop.
-struct ViewportListener {
-    window: web_sys::Window,
-    closure: wasm_bindgen::closure::Closure<dyn FnMut()>,
-}
-
-impl ViewportListener {
-    fn new(window: web_sys::Window, f: impl FnMut() + 'static) -> Self {
-        let closure = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(f);
-        for ev in ["scroll", "resize"] {
-            let _ = window.add_event_listener_with_callback(ev, closure.as_ref().unchecked_ref());
-        }
-        Self { window, closure }
-    }
-}
-
-impl Drop for ViewportListener {
-    fn drop(&mut self) {
-        for ev in ["scroll", "resize"] {
-            let _ = self
-                .window
-                .remove_event_listener_with_callback(ev, self.closure.as_ref().unchecked_ref());
-        }
-    }
 }
 
 #[derive(Properties, PartialEq)]
@@ -112,7 +87,7 @@ pub fn waterfall(props: &WaterfallProps) -> Html {
                 }
             };
             measure();
-            let listener = web_sys::window().map(|w| ViewportListener::new(w, measure));
+            let listener = EventListener::on_window(&["scroll", "resize"], measure);
             move || drop(listener)
         });
     }

@@ -30,6 +30,8 @@ use crate::components::status::{ErrorBox, Loading};
 use crate::components::text_filter::TextFilter;
 use crate::components::waterfall::Waterfall;
 use crate::format;
+use crate::hooks::use_poll::use_poll;
+use crate::refresh::PauseReason;
 use crate::shared_ref::Shared;
 use crate::url::{self, TraceView};
 
@@ -128,12 +130,21 @@ fn trace_loaded(props: &LoadedProps) -> Html {
 
     let outline = use_state(|| None::<Result<Shared<TraceOutline>, ApiError>>);
     let logs = use_state(|| None::<Result<Rc<Vec<LogEntry>>, ApiError>>);
+    // A trace never polls; the refresh button reloads it in place.
+    let busy = use_state(|| false);
+    let tick = use_poll(Some(PauseReason::TraceOpen), *busy);
     {
         let outline = outline.clone();
         let logs = logs.clone();
-        use_effect_with(trace_id, move |&id| {
-            outline.set(None);
-            logs.set(None);
+        let busy = busy.clone();
+        let shown = use_mut_ref(|| None::<TraceId>);
+        use_effect_with((trace_id, tick), move |&(id, _)| {
+            if *shown.borrow() != Some(id) {
+                outline.set(None);
+                logs.set(None);
+                *shown.borrow_mut() = Some(id);
+            }
+            busy.set(true);
             wasm_bindgen_futures::spawn_local(async move {
                 outline.set(Some(api::trace_outline(id).await.map(Shared::new)));
                 let q = LogQuery {
@@ -143,6 +154,7 @@ fn trace_loaded(props: &LoadedProps) -> Html {
                     ..LogQuery::default()
                 };
                 logs.set(Some(api::logs(&q).await.map(|r| Rc::new(r.logs))));
+                busy.set(false);
             });
         });
     }
@@ -289,15 +301,22 @@ fn trace_loaded(props: &LoadedProps) -> Html {
             return html! { <section class="page" id="page-trace"><Loading /></section> };
         }
         Some(Err(e)) => {
-            let what = if e.is_not_found() {
-                "this trace (it is not stored, or was evicted)"
+            let (what, hint) = if e.is_not_found() {
+                (
+                    "this trace: it is not stored",
+                    Some(html! { <>
+                        { "Check the id. A trace still being sent shows once its first span is stored (↻ at the top right tries again); old traces are evicted to keep the database under its cap (" }
+                        <AppLink href="/about">{ "see what is kept" }</AppLink>{ "). " }
+                        <AppLink href="/traces">{ "Search the traces" }</AppLink>
+                    </> }),
+                )
             } else {
-                "the trace"
+                ("the trace", None)
             };
             return html! {
                 <section class="page" id="page-trace">
                     <div class="crumbs"><AppLink href="/traces">{ "← Traces" }</AppLink></div>
-                    <ErrorBox error={e.clone()} what={what} />
+                    <ErrorBox error={e.clone()} what={what} {hint} />
                 </section>
             };
         }
