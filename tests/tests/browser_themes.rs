@@ -90,6 +90,7 @@ async fn every_view_in_both_themes_fits_1024_pixels() {
     );
     let dark_bg = background(c).await;
     let mut too_wide = Vec::new();
+    let mut bar_colours = Vec::new();
 
     for theme in ["dark", "light"] {
         if theme == "light" {
@@ -131,6 +132,23 @@ async fn every_view_in_both_themes_fits_1024_pixels() {
                 .as_f64()
                 .unwrap();
             shot(c, &format!("theme-{theme}-{name}")).await;
+            if name == "trace" {
+                // Service colours have a shade per theme.
+                let colour = c
+                    .execute(
+                        "return getComputedStyle(document.querySelector('#waterfall .wf-row .bar')).backgroundColor",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                bar_colours.push(colour);
+            }
+            if name == "about" {
+                c.execute("window.scrollTo(0, document.body.scrollHeight)", vec![])
+                    .await
+                    .unwrap();
+                shot(c, &format!("theme-{theme}-about-end")).await;
+            }
             if overflow > 0.0 {
                 too_wide.push(format!("{name} ({theme}): {overflow} px"));
             }
@@ -140,6 +158,11 @@ async fn every_view_in_both_themes_fits_1024_pixels() {
     assert!(
         too_wide.is_empty(),
         "wider than a 1024-pixel window: {too_wide:?}"
+    );
+    assert_eq!(bar_colours.len(), 2);
+    assert_ne!(
+        bar_colours[0], bar_colours[1],
+        "a service's bar, dark and light"
     );
 
     // The chart is drawn in the theme's colours: its axis labels change with it.

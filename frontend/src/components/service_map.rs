@@ -123,7 +123,7 @@ pub fn service_map_view(props: &ServiceMapProps) -> Html {
                transform={format!("translate({x:.1},{y:.1})")}>
                 <title>{ format!("{}: {sub}", n.name) }</title>
                 <rect class="box" width={NODE_W.to_string()} height={NODE_H.to_string()} rx="8" />
-                <rect width="5" height={NODE_H.to_string()} rx="2" fill={color} class="stripe" />
+                <rect width="5" height={NODE_H.to_string()} rx="2" style={format!("fill:{color}")} class="stripe" />
                 <text x="14" y="19" class="node-name">{ short(&n.name, 20) }</text>
                 <text x="14" y="36" class="node-sub">{ sub }</text>
             </g>

@@ -11,12 +11,13 @@ use yew_router::prelude::*;
 use crate::api::{self, ApiError};
 use crate::app::{AppLink, navigate};
 use crate::browser::now_ns;
-use crate::components::chart::{Chart, ChartSeries, SERIES_COLORS};
+use crate::components::chart::{Chart, ChartSeries};
 use crate::components::filters::{FilterBar, attrs_text, parse_attrs};
 use crate::components::status::{ErrorBox, Loading, UrlNotice};
 use crate::components::text_filter::TextFilter;
 use crate::components::time_range::TimeRange;
 use crate::hooks::use_poll::use_poll;
+use crate::palette;
 use crate::refresh::PauseReason;
 use crate::shared_ref::Shared;
 use crate::url::{self, MetricsView};
@@ -61,7 +62,7 @@ pub fn to_series(answers: &[MetricQueryResponse]) -> Vec<ChartSeries> {
             };
             out.push(ChartSeries {
                 label,
-                color: SERIES_COLORS[out.len() % SERIES_COLORS.len()],
+                color: out.len() % palette::COLORS,
                 points: s
                     .points
                     .iter()
