@@ -67,7 +67,10 @@ pub fn waterfall(props: &WaterfallProps) -> Html {
     let total = tree.end().saturating_sub(tree.start());
     let body_ref = use_node_ref();
     let n = rows.len();
-    let range = use_state(|| visible_rows(n, 0.0, viewport_height()));
+    // No rows until the body is placed: the measure below runs before the
+    // first paint and draws exactly the rows in view (a large trace's first
+    // screen waits for every row built).
+    let range = use_state(|| (0, 0));
 
     // Large traces draw only the rows near the viewport.
     {
@@ -93,7 +96,12 @@ pub fn waterfall(props: &WaterfallProps) -> Html {
     }
 
     // The first rows of a trace are on screen: the end of "open a trace".
-    use_effect_with(tree.clone(), |_| crate::timing::mark_rows_and_paint());
+    let drawn = range.1 > range.0;
+    use_effect_with((tree.clone(), drawn), |&(_, drawn)| {
+        if drawn {
+            crate::timing::mark_rows_and_paint();
+        }
+    });
 
     // Keep the selected row (or the current search hit) in view.
     {
