@@ -8,8 +8,10 @@ use yew_router::prelude::*;
 use yew_router::query::Raw;
 
 use crate::components::footer::Footer;
-use crate::hooks::use_poll::{CHOICES, Refresh, RefreshContext};
+use crate::components::refresh_status::RefreshStatus;
+use crate::hooks::use_poll::{PollStatus, PollStatusContext, RefreshContext, RefreshControl};
 use crate::pages;
+use crate::theme::{Theme, ThemeContext, ThemeToggle};
 
 /// Every view of the dashboard, by path.
 #[derive(Clone, Debug, PartialEq, Routable)]
@@ -34,6 +36,9 @@ pub enum Route {
     Services,
     #[at("/start")]
     GettingStarted,
+    /// Version, storage, ingest counters, backup, theme and auto-refresh.
+    #[at("/about")]
+    About,
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -122,6 +127,7 @@ fn switch(route: Route) -> Html {
         Route::Metrics => html! { <pages::metrics::MetricsPage /> },
         Route::Services => html! { <pages::services::ServicesPage /> },
         Route::GettingStarted => html! { <pages::start::GettingStartedPage /> },
+        Route::About => html! { <pages::about::AboutPage /> },
         Route::NotFound => html! {
             <div class="empty">
                 <h2>{ "There is no such page" }</h2>
@@ -148,45 +154,34 @@ fn tab_bar() -> Html {
     }
 }
 
-/// The auto-refresh choice in the top bar.
-#[function_component(RefreshPicker)]
-fn refresh_picker() -> Html {
-    let Some(refresh) = use_context::<RefreshContext>() else {
-        return html! {};
-    };
-    let onchange = {
-        let refresh = refresh.clone();
-        Callback::from(move |e: Event| {
-            let v = e
-                .target_unchecked_into::<web_sys::HtmlSelectElement>()
-                .value();
-            let r = Refresh(v.parse().unwrap_or(0));
-            r.save();
-            refresh.set(r);
-        })
-    };
+/// The link to the About & settings view (a gear).
+#[function_component(SettingsLink)]
+fn settings_link() -> Html {
+    let active = use_route::<Route>() == Some(Route::About);
     html! {
-        <label class="refresh" title="Lists re-read the newest data at this interval; paused while you edit a filter or read a detail">
-            <span class={classes!("dot", (refresh.0 > 0).then_some("live"))}></span>
-            { "Auto-refresh " }
-            <select id="refresh-interval" {onchange}>
-                { for CHOICES.iter().map(|&c| html! {
-                    <option value={c.to_string()} selected={c == refresh.0}>
-                        { if c == 0 { "off".to_owned() } else { format!("{c}s") } }
-                    </option>
-                }) }
-            </select>
-        </label>
+        <AppLink href="/about" id="about-link" title="About & settings"
+            classes={classes!("btn", "icon", "settings-link", active.then_some("active"))}>
+            <svg class="icon-svg" viewBox="0 0 16 16" width="15" height="15" aria-hidden="true">
+                <circle cx="8" cy="8" r="2.3" fill="none" stroke="currentColor" stroke-width="1.5" />
+                <path d="M8 1.5v2M8 12.5v2M1.5 8h2M12.5 8h2M3.4 3.4l1.4 1.4M11.2 11.2l1.4 1.4M3.4 12.6l1.4-1.4M11.2 4.8l1.4-1.4"
+                    stroke="currentColor" stroke-width="1.5" stroke-linecap="round" />
+            </svg>
+            <span class="visually-hidden">{ "About & settings" }</span>
+        </AppLink>
     }
 }
 
 /// The whole application: top bar, the routed view, the status footer.
 #[function_component(App)]
 pub fn app() -> Html {
-    let refresh = use_state(Refresh::load);
+    let refresh = use_reducer(RefreshControl::load);
+    let poll_status = use_reducer(PollStatus::default);
+    let theme = use_state(Theme::load);
     html! {
         <BrowserRouter>
+            <ContextProvider<ThemeContext> context={theme}>
             <ContextProvider<RefreshContext> context={refresh}>
+            <ContextProvider<PollStatusContext> context={poll_status}>
                 <div class="app" id="sightline-app">
                     <header class="topbar">
                         <AppLink href="/traces" classes="brand">
@@ -195,14 +190,18 @@ pub fn app() -> Html {
                         </AppLink>
                         <TabBar />
                         <div class="spacer"></div>
-                        <RefreshPicker />
+                        <RefreshStatus />
+                        <ThemeToggle id="theme-toggle" />
+                        <SettingsLink />
                     </header>
                     <main>
                         <Switch<Route> render={switch} />
                     </main>
                     <Footer />
                 </div>
+            </ContextProvider<PollStatusContext>>
             </ContextProvider<RefreshContext>>
+            </ContextProvider<ThemeContext>>
         </BrowserRouter>
     }
 }
@@ -227,6 +226,7 @@ mod tests {
             })
         );
         assert_eq!(Route::recognize("/nope"), Some(Route::NotFound));
+        assert_eq!(Route::recognize("/about"), Some(Route::About));
         assert_eq!(
             Route::Trace { id: t.into() }.to_path(),
             format!("/traces/{t}")

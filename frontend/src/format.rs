@@ -215,6 +215,12 @@ pub fn date_time(ns: u64, offset_minutes: i32) -> String {
     )
 }
 
+/// `03:04:05`, the local time of day (when data last arrived).
+pub fn clock(ns: u64, offset_minutes: i32) -> String {
+    let c = civil(ns, offset_minutes);
+    format!("{:02}:{:02}:{:02}", c.hour, c.minute, c.second)
+}
+
 /// `2026-11-22T03:04:05Z` (whole seconds, UTC): readable times in URLs.
 pub fn rfc3339(ns: u64) -> String {
     let c = civil(ns, 0);
@@ -303,6 +309,14 @@ fn seconds(s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clock_is_the_local_time_of_day() {
+        let t = 1_700_000_000_123_000_000; // 2023-11-14 22:13:20 UTC
+        assert_eq!(clock(t, 0), "22:13:20");
+        assert_eq!(clock(t, 120), "00:13:20");
+        assert_eq!(clock(t, -60), "21:13:20");
+    }
 
     #[test]
     fn durations_keep_three_digits() {

@@ -6,6 +6,8 @@
 //! span, search within a trace, chosen metric) and TinyOlly-style `?tab=`
 //! links. Pure and tested natively.
 
+use std::collections::BTreeSet;
+
 use shared::query::{
     LogQuery, MetricQuery, Params, SpanQuery, TimeWindow, TraceQuery, WindowQuery,
 };
@@ -185,12 +187,14 @@ pub fn metrics_qs(v: &MetricsView) -> String {
 }
 
 /// The trace view's state beyond its path: the selected span, the search
-/// within the trace, and whether noisy spans are shown.
+/// within the trace, whether noisy spans are shown, and the collapsed
+/// subtrees (`collapsed=` once per span, sorted, so one view has one URL).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TraceView {
     pub span: Option<SpanId>,
     pub find: String,
     pub show_noise: bool,
+    pub collapsed: BTreeSet<SpanId>,
 }
 
 pub fn trace_view(qs: &str) -> TraceView {
@@ -199,6 +203,13 @@ pub fn trace_view(qs: &str) -> TraceView {
         span: p.get("span").and_then(|s| SpanId::from_hex(s).ok()),
         find: p.get("find").unwrap_or_default().to_owned(),
         show_noise: p.get("noise") == Some("show"),
+        // A malformed id is dropped, the rest of the list still applies.
+        collapsed: p
+            .all("collapsed")
+            .into_iter()
+            .flat_map(|v| v.split(','))
+            .filter_map(|s| SpanId::from_hex(s.trim()).ok())
+            .collect(),
     }
 }
 
@@ -207,6 +218,9 @@ pub fn trace_qs(v: &TraceView) -> String {
     w.put_opt("span", v.span)
         .put_opt("find", Some(v.find.trim()))
         .put_opt("noise", v.show_noise.then_some("show"));
+    for id in &v.collapsed {
+        w.put("collapsed", id);
+    }
     w.finish()
 }
 
@@ -247,11 +261,31 @@ pub fn logs_of_trace_href(trace: TraceId) -> String {
     with_qs("/logs", &logs_qs(&q))
 }
 
+/// The server's login page, coming back to `here` (this page's path and
+/// query) once logged in.
+pub fn login_href(here: &str) -> String {
+    format!("/login?next={}", percent_encode(here))
+}
+
+/// `s` with every byte but `A–Z a–z 0–9 - _ . ~` as `%XX`
+/// (JavaScript's `encodeURIComponent`, spaces as `%20`).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Where a TinyOlly-style link (`/?tab=traces&traceId=…`) belongs in this
 /// dashboard's own routes; `None` when the query names no tab or trace.
 ///
 /// Accepted: `tab` = traces, spans, logs, metrics, services (also `map`,
-/// `service-map`, `catalog`); `traceId`/`trace_id`, `spanId`/`span_id`,
+/// `service-map`, `catalog`), about (also `settings`, `status`); `traceId`/`trace_id`, `spanId`/`span_id`,
 /// `search`/`q`, `service`, `metric`.
 pub fn legacy_link(qs: &str) -> Option<String> {
     let p = Params::parse(qs);
@@ -322,6 +356,7 @@ pub fn legacy_link(qs: &str) -> Option<String> {
         "services" | "service" | "map" | "service-map" | "servicemap" | "catalog" => {
             "/services".to_owned()
         }
+        "about" | "settings" | "status" => "/about".to_owned(),
         _ => "/traces".to_owned(),
     };
     Some(target)
@@ -439,19 +474,49 @@ mod tests {
 
     #[test]
     fn trace_view_round_trip() {
+        let b = SpanId::from_hex("b1b2b3b4b5b6b7b8").unwrap();
         let v = TraceView {
             span: Some(SpanId::from_hex(S).unwrap()),
             find: "db query".into(),
             show_noise: true,
+            collapsed: [b, SpanId::from_hex(S).unwrap()].into_iter().collect(),
         };
-        assert_eq!(trace_view(&trace_qs(&v)), v);
+        let qs = trace_qs(&v);
+        assert_eq!(trace_view(&qs), v);
+        assert!(
+            qs.ends_with(&format!("collapsed={S}&collapsed={}", b.to_hex())),
+            "one parameter per span, sorted: {qs}"
+        );
         assert_eq!(trace_qs(&TraceView::default()), "");
         // A malformed span id is ignored, not an error page.
         assert_eq!(trace_view("span=zz").span, None);
         assert_eq!(
+            trace_view(&format!("collapsed=zz,{S},")).collapsed,
+            [SpanId::from_hex(S).unwrap()].into_iter().collect()
+        );
+        assert_eq!(
             trace_href(TraceId::from_hex(T).unwrap(), SpanId::from_hex(S).ok()),
             format!("/traces/{T}?span={S}")
         );
+    }
+
+    #[test]
+    fn login_links_come_back_to_the_page() {
+        assert_eq!(login_href("/traces"), "/login?next=%2Ftraces");
+        assert_eq!(
+            login_href("/logs?q=payment+failed&range=15m"),
+            "/login?next=%2Flogs%3Fq%3Dpayment%2Bfailed%26range%3D15m"
+        );
+        assert_eq!(percent_encode("a b/é~"), "a%20b%2F%C3%A9~");
+        // What the page decodes is exactly where it was.
+        let here = "/traces/0102?span=a1&find=db query";
+        let next = login_href(here);
+        let encoded = next.strip_prefix("/login?next=").unwrap();
+        let back: String = shared::query::Params::parse(&format!("n={encoded}"))
+            .get("n")
+            .unwrap()
+            .to_owned();
+        assert_eq!(back, here);
     }
 
     #[test]
@@ -491,6 +556,7 @@ mod tests {
         assert_eq!(legacy_link("tab=metrics").as_deref(), Some("/metrics"));
         assert_eq!(legacy_link("tab=services").as_deref(), Some("/services"));
         assert_eq!(legacy_link("tab=map").as_deref(), Some("/services"));
+        assert_eq!(legacy_link("tab=about").as_deref(), Some("/about"));
         assert_eq!(legacy_link("tab=whatever").as_deref(), Some("/traces"));
         // A bad id does not make a broken link.
         assert_eq!(

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::logs::LogRecord;
 use crate::metrics::{MetricData, MetricKind, Temporality};
-use crate::trace::{Resource, Scope, Span};
-use crate::{KeyValue, TraceId, UnixNanos};
+use crate::trace::{Resource, Scope, Span, SpanKind, StatusCode};
+use crate::{KeyValue, SpanId, TraceId, UnixNanos};
 
 /// `GET /api/health`: liveness for load balancers and the dashboard footer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -77,6 +77,155 @@ pub struct TraceDetail {
     pub scopes: Vec<Scope>,
     /// Spans ordered by start time, then span id.
     pub spans: Vec<SpanRecord>,
+}
+
+/// `GET /api/traces/{trace_id}/outline`: what the trace view draws first —
+/// every span's place in the tree and on the time axis, nothing else.
+///
+/// A 10,000-span trace is ~6 MB as a [`TraceDetail`] (attributes, events,
+/// links) and ~0.9 MB as an outline; decoding the detail in the browser alone
+/// takes longer than the view may take to show its first screen. Names and
+/// services are sent once, spans refer to them by index.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceOutline {
+    pub summary: TraceSummary,
+    /// The earliest span start; span starts are offsets from it.
+    pub start: UnixNanos,
+    pub services: Vec<String>,
+    pub names: Vec<String>,
+    /// In the detail's order (start time, then span id).
+    pub spans: Vec<OutlineSpan>,
+}
+
+/// One span of a [`TraceOutline`], written as a JSON array:
+/// `[spanId, parentSpanId|null, start, duration, service, name, kind, error]`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "OutlineRow", into = "OutlineRow")]
+pub struct OutlineSpan {
+    pub span_id: SpanId,
+    pub parent_span_id: Option<SpanId>,
+    /// Nanoseconds after the outline's `start`.
+    pub start: u64,
+    /// Nanoseconds; 0 for a span that ends before it starts.
+    pub duration: u64,
+    /// Index into the outline's `services`.
+    pub service: u32,
+    /// Index into the outline's `names`.
+    pub name: u32,
+    pub kind: SpanKind,
+    /// The span's status is an error.
+    pub error: bool,
+}
+
+/// The wire form of an [`OutlineSpan`].
+type OutlineRow = (
+    SpanId,
+    Option<SpanId>,
+    UnixNanos,
+    UnixNanos,
+    u32,
+    u32,
+    SpanKind,
+    bool,
+);
+
+impl From<OutlineRow> for OutlineSpan {
+    fn from(r: OutlineRow) -> Self {
+        OutlineSpan {
+            span_id: r.0,
+            parent_span_id: r.1,
+            start: r.2.0,
+            duration: r.3.0,
+            service: r.4,
+            name: r.5,
+            kind: r.6,
+            error: r.7,
+        }
+    }
+}
+
+impl From<OutlineSpan> for OutlineRow {
+    fn from(s: OutlineSpan) -> Self {
+        (
+            s.span_id,
+            s.parent_span_id,
+            UnixNanos(s.start),
+            UnixNanos(s.duration),
+            s.service,
+            s.name,
+            s.kind,
+            s.error,
+        )
+    }
+}
+
+impl TraceOutline {
+    /// The outline of `detail`.
+    pub fn from_detail(detail: &TraceDetail) -> Self {
+        let start = detail
+            .spans
+            .iter()
+            .map(|r| r.span.start_time.0)
+            .min()
+            .unwrap_or(detail.summary.start_time.0);
+        let mut services = Interner::default();
+        let mut names = Interner::default();
+        let spans = detail
+            .spans
+            .iter()
+            .map(|r| OutlineSpan {
+                span_id: r.span.span_id,
+                parent_span_id: r.span.parent_span_id,
+                start: r.span.start_time.0 - start,
+                duration: r.span.duration_nanos(),
+                service: services.index(&r.service),
+                name: names.index(&r.span.name),
+                kind: r.span.kind,
+                error: r.span.status.code == StatusCode::Error,
+            })
+            .collect();
+        TraceOutline {
+            summary: detail.summary.clone(),
+            start: UnixNanos(start),
+            services: services.list,
+            names: names.list,
+            spans,
+        }
+    }
+
+    /// The service of `span` (empty if its index is out of range).
+    pub fn service(&self, span: &OutlineSpan) -> &str {
+        self.services
+            .get(span.service as usize)
+            .map_or("", String::as_str)
+    }
+
+    /// The name of `span` (empty if its index is out of range).
+    pub fn name(&self, span: &OutlineSpan) -> &str {
+        self.names
+            .get(span.name as usize)
+            .map_or("", String::as_str)
+    }
+}
+
+/// Strings numbered in order of first appearance.
+#[derive(Default)]
+struct Interner {
+    list: Vec<String>,
+    index: std::collections::HashMap<String, u32>,
+}
+
+impl Interner {
+    fn index(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = u32::try_from(self.list.len()).unwrap_or(u32::MAX);
+        self.list.push(s.to_owned());
+        self.index.insert(s.to_owned(), i);
+        i
+    }
 }
 
 /// A log record with its service, resource and scope.
@@ -378,5 +527,94 @@ mod tests {
         let json = serde_json::to_string(&h).unwrap();
         assert!(json.contains("\"uptimeSeconds\":3"));
         assert_eq!(serde_json::from_str::<HealthResponse>(&json).unwrap(), h);
+    }
+
+    fn record(
+        id: u8,
+        parent: Option<u8>,
+        start: u64,
+        end: u64,
+        service: &str,
+        name: &str,
+    ) -> SpanRecord {
+        let sid = |n: u8| SpanId([0, 0, 0, 0, 0, 0, 0, n]);
+        SpanRecord {
+            resource: 0,
+            scope: 0,
+            service: service.into(),
+            span: Span {
+                span_id: sid(id),
+                parent_span_id: parent.map(sid),
+                name: name.into(),
+                start_time: UnixNanos(start),
+                end_time: UnixNanos(end),
+                status: crate::trace::Status {
+                    code: if id == 3 {
+                        StatusCode::Error
+                    } else {
+                        StatusCode::Unset
+                    },
+                    message: "boom".into(),
+                },
+                attributes: vec![KeyValue {
+                    key: "k".into(),
+                    value: crate::AnyValue::String("v".into()),
+                }],
+                ..Span::default()
+            },
+        }
+    }
+
+    #[test]
+    fn an_outline_keeps_tree_times_names_and_errors_only() {
+        let detail = TraceDetail {
+            summary: TraceSummary {
+                trace_id: TraceId([1; 16]),
+                start_time: UnixNanos(1000),
+                end_time: UnixNanos(1900),
+                duration: UnixNanos(900),
+                root_service: "web".into(),
+                root_name: "GET /".into(),
+                root_is_real: true,
+                span_count: 3,
+                error_count: 1,
+                services: vec!["web".into(), "db".into()],
+                log_count: 0,
+            },
+            resources: vec![Resource::default()],
+            scopes: vec![Scope::default()],
+            spans: vec![
+                record(1, None, 1000, 1900, "web", "GET /"),
+                record(2, Some(1), 1100, 1200, "db", "SELECT"),
+                // Ends before it starts: duration 0.
+                record(3, Some(1), 1300, 1250, "web", "GET /"),
+            ],
+        };
+        let o = TraceOutline::from_detail(&detail);
+        assert_eq!(o.start, UnixNanos(1000));
+        assert_eq!(o.services, ["web", "db"]);
+        assert_eq!(o.names, ["GET /", "SELECT"]);
+        assert_eq!(
+            o.spans
+                .iter()
+                .map(|s| (s.start, s.duration, s.error))
+                .collect::<Vec<_>>(),
+            [(0, 900, false), (100, 100, false), (300, 0, true)]
+        );
+        assert_eq!(
+            (o.service(&o.spans[1]), o.name(&o.spans[1])),
+            ("db", "SELECT")
+        );
+        assert_eq!(o.spans[1].parent_span_id, Some(o.spans[0].span_id));
+        let json = serde_json::to_string(&o).unwrap();
+        // Spans are arrays; 64-bit numbers are strings; no attributes or messages.
+        assert!(
+            json.contains(
+                r#"["0000000000000002","0000000000000001","100","100",1,1,"unspecified",false]"#
+            ),
+            "{json}"
+        );
+        assert!(!json.contains("boom"));
+        assert_eq!(serde_json::from_str::<TraceOutline>(&json).unwrap(), o);
     }
 }

@@ -16,6 +16,6 @@ pub mod time;
 pub mod trace;
 pub mod value;
 
-pub use ids::{IdError, SpanId, TraceId};
+pub use ids::{IdBuildHasher, IdError, IdHasher, SpanId, TraceId};
 pub use time::UnixNanos;
 pub use value::{AnyValue, KeyValue};

@@ -110,6 +110,47 @@ impl Drop for Browser {
     }
 }
 
+/// A Chrome DevTools Protocol command sent through chromedriver's
+/// `goog/cdp/execute` endpoint (permissions, profiling).
+#[derive(Debug)]
+struct CdpCommand {
+    method: String,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for CdpCommand {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.method, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Runs the DevTools command `method` with `params` in the session's browser
+/// and returns its result.
+pub async fn cdp(
+    client: &Client,
+    method: &str,
+    params: serde_json::Value,
+) -> Result<serde_json::Value, fantoccini::error::CmdError> {
+    client
+        .issue_cmd(CdpCommand {
+            method: method.to_owned(),
+            params,
+        })
+        .await
+}
+
 /// Runs `script` (a function body returning a value) until it returns
 /// something truthy, for up to `secs` seconds; panics with `what` otherwise.
 pub async fn wait_js(client: &Client, script: &str, secs: u64, what: &str) -> serde_json::Value {

@@ -2,6 +2,7 @@
 //! ephemeral loopback ports with a temporary data directory, find where it
 //! listens, and stop it the way an operator would.
 
+pub mod big_trace;
 pub mod browser;
 pub mod clients;
 pub mod manifest;

@@ -309,6 +309,30 @@ async fn trace_detail_and_otlp_export_round_trip() {
 }
 
 #[tokio::test]
+async fn trace_outline_is_the_detail_without_attributes() {
+    let s = loaded().await;
+    let outline = ok(&s, &format!("/api/traces/{}/outline", trace_id(3))).await;
+    assert_snapshot("trace_outline", &outline);
+    let detail = ok(&s, &format!("/api/traces/{}", trace_id(3))).await;
+    assert_eq!(outline["summary"], detail["summary"]);
+    let spans = outline["spans"].as_array().unwrap();
+    assert_eq!(spans.len(), detail["spans"].as_array().unwrap().len());
+    for (o, d) in spans.iter().zip(detail["spans"].as_array().unwrap()) {
+        assert_eq!(o[0], d["span"]["spanId"]);
+        assert_eq!(
+            outline["names"][o[5].as_u64().unwrap() as usize],
+            d["span"]["name"]
+        );
+        assert_eq!(
+            outline["services"][o[4].as_u64().unwrap() as usize],
+            d["service"]
+        );
+    }
+    let (status, _) = get(&s, "/api/traces/00000000000000000000000000000bad/outline").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
 async fn span_search_snapshots() {
     let s = loaded().await;
     let charges = ok(

@@ -215,17 +215,40 @@ async fn post_log(server: &Sightline, body: &str) {
     assert!(r.status().is_success());
 }
 
+/// The auto-refresh indicator's state and reason (`live`, `paused:editing`…).
+async fn refresh_state(c: &Client) -> String {
+    c.execute(
+        "const s = document.getElementById('refresh-status'); return s.dataset.state + (s.dataset.reason ? ':' + s.dataset.reason : '')",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+async fn wait_state(c: &Client, want: &str) {
+    let script = format!(
+        "const s = document.getElementById('refresh-status'); return s && (s.dataset.state + (s.dataset.reason ? ':' + s.dataset.reason : '')) === {}",
+        json!(want)
+    );
+    wait_js(c, &script, 10, want).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn auto_refresh_pauses_while_typing_and_keeps_the_scroll_position() {
     let (server, browser) = seeded().await;
     let c = &browser.client;
-    open(c, &server.url("/logs"), "#logs-table tr.log-row").await;
+    // The interval is a setting of About & settings, kept in local storage.
+    open(c, &server.url("/about"), "#refresh-interval").await;
     c.find(Locator::Id("refresh-interval"))
         .await
         .unwrap()
         .select_by_value("2")
         .await
         .unwrap();
+    open(c, &server.url("/logs"), "#logs-table tr.log-row").await;
     wait_js(
         c,
         &format!("{} === 6", count("#logs-table tr.log-row")),
@@ -233,19 +256,22 @@ async fn auto_refresh_pauses_while_typing_and_keeps_the_scroll_position() {
         "6 logs",
     )
     .await;
+    wait_state(c, "live").await;
+    assert!(texts(c, "#refresh-state").await[0].starts_with("Live"));
+    assert!(
+        !texts(c, "#refresh-updated").await[0].is_empty(),
+        "the time of the last update is shown"
+    );
 
-    // Focus in a filter field: the poll stops.
+    // A filter field with the focus: paused, and the header says why.
     c.find(Locator::Id("f-service"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(5))
-        .for_element(Locator::Id("refresh-paused"))
-        .await
-        .unwrap();
+    wait_state(c, "paused:editing").await;
+    assert_eq!(texts(c, "#refresh-state").await, ["Paused: editing"]);
     post_log(&server, "arrived while typing").await;
     // A negative check needs time to pass: more than two intervals.
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -254,16 +280,38 @@ async fn auto_refresh_pauses_while_typing_and_keeps_the_scroll_position() {
             .await
             .unwrap(),
         6,
-        "no refresh while typing"
+        "no refresh while editing"
     );
+    assert_eq!(refresh_state(c).await, "paused:editing");
 
-    // Leaving the field resumes it, and the new log appears on top.
+    // Typing in the Logs search: still paused while typing.
+    let search = c.find(Locator::Id("f-q")).await.unwrap();
+    search.click().await.unwrap();
+    search.send_keys("typing").await.unwrap();
+    wait_js(
+        c,
+        "return location.search.includes('q=typing')",
+        5,
+        "the typed search applied",
+    )
+    .await;
+    assert_eq!(refresh_state(c).await, "paused:editing");
+
+    // Clearing the search and leaving the field: live again, and the new log
+    // appears on top.
+    c.execute(
+        "const i = document.getElementById('f-q'); i.value = ''; i.dispatchEvent(new InputEvent('input', {bubbles: true}));",
+        vec![],
+    )
+    .await
+    .unwrap();
     c.find(Locator::Css("h1.page-title"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
+    wait_state(c, "live").await;
     wait_js(
         c,
         &format!("{} === 7", count("#logs-table tr.log-row")),
@@ -275,6 +323,57 @@ async fn auto_refresh_pauses_while_typing_and_keeps_the_scroll_position() {
         texts(c, "#logs-table tr.log-row td.body").await[0],
         "arrived while typing"
     );
+
+    // An applied text search stays put (paused); the refresh button fetches anyway.
+    open(c, &server.url("/logs?q=arrived"), "#logs-table tr.log-row").await;
+    wait_state(c, "paused:search").await;
+    let before = texts(c, "#refresh-updated").await;
+    post_log(&server, "arrived later").await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        c.execute(&count("#logs-table tr.log-row"), vec![])
+            .await
+            .unwrap(),
+        1,
+        "a search does not refresh by itself"
+    );
+    c.find(Locator::Id("refresh-now"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        c,
+        &format!("{} === 2", count("#logs-table tr.log-row")),
+        10,
+        "the log fetched by the refresh button",
+    )
+    .await;
+    assert_eq!(
+        texts(c, "#logs-table tr.log-row td.body").await[0],
+        "arrived later"
+    );
+    assert_eq!(refresh_state(c).await, "paused:search");
+    assert_ne!(texts(c, "#refresh-updated").await, before);
+
+    // Switched off: the header says so, and nothing polls.
+    c.find(Locator::Id("refresh-toggle"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    open(c, &server.url("/logs"), "#logs-table tr.log-row").await;
+    wait_state(c, "paused:off").await;
+    assert_eq!(texts(c, "#refresh-state").await, ["Auto-refresh off"]);
+    c.find(Locator::Id("refresh-toggle"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_state(c, "live").await;
 
     // A refresh of a scrolled list keeps the scroll position.
     open(c, &server.url("/traces"), "#traces-table tbody tr").await;

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use sightline_tests::browser::{Browser, attrs, path_and_query, texts, wait_js};
+use sightline_tests::browser::{Browser, attrs, cdp, path_and_query, texts, wait_js};
 use sightline_tests::scenario::{self, *};
 use sightline_tests::{Sightline, artifacts_dir};
 
@@ -138,7 +138,7 @@ async fn trace_view_draws_the_waterfall_map_panel_and_logs() {
     .unwrap();
     c.wait()
         .at_most(Duration::from_secs(5))
-        .for_element(Locator::Id("span-panel"))
+        .for_element(Locator::Css("#span-panel[data-details='loaded']"))
         .await
         .unwrap();
     assert!(
@@ -304,7 +304,7 @@ async fn orphans_links_and_deep_links_to_a_span() {
     open(
         c,
         &server.url(&format!("/traces/{ORPHAN_TRACE}?span={ORPHAN_A}")),
-        "#span-panel",
+        "#span-panel[data-details='loaded']",
     )
     .await;
     let ids = row_ids(c).await;
@@ -443,6 +443,85 @@ async fn copy_buttons_confirm_and_fall_back_to_exec_command() {
         .await
         .unwrap();
     assert_eq!(copied, CHECKOUT_TRACE);
+    browser.close().await;
+}
+
+/// What the page's clipboard holds now (`navigator.clipboard.readText`).
+async fn read_clipboard(c: &Client) -> String {
+    c.execute_async(
+        "const done = arguments[arguments.length - 1];
+         navigator.clipboard.readText().then(done, e => done('read failed: ' + e));",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn copy_buttons_put_the_exact_ids_on_the_clipboard() {
+    let (server, browser) = seeded().await;
+    let c = &browser.client;
+    // The page may read the clipboard back (what a user's paste would get).
+    cdp(
+        c,
+        "Browser.grantPermissions",
+        serde_json::json!({
+            "origin": server.ui_url,
+            "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"],
+        }),
+    )
+    .await
+    .expect("grant clipboard permissions");
+    open(
+        c,
+        &server.url(&format!("/traces/{CHECKOUT_TRACE}?span={PAY_SERVER}")),
+        "#span-panel[data-details='loaded']",
+    )
+    .await;
+    // Something else on the clipboard first, so a copy that does nothing fails.
+    c.execute_async(
+        "const done = arguments[arguments.length - 1];
+         navigator.clipboard.writeText('before').then(() => done(true), e => done(String(e)));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    assert_eq!(read_clipboard(c).await, "before");
+
+    let copy_and_read = |button: &'static str| async move {
+        c.execute(
+            &format!(
+                "document.querySelector({}).click()",
+                serde_json::json!(button)
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+        wait_js(
+            c,
+            &format!(
+                "return document.querySelector({}).dataset.copiedVia",
+                serde_json::json!(button)
+            ),
+            5,
+            "the copy confirmation",
+        )
+        .await;
+        read_clipboard(c).await
+    };
+    assert_eq!(copy_and_read(".trace-id button.copy").await, CHECKOUT_TRACE);
+    assert_eq!(
+        copy_and_read("#span-panel .facts dd:nth-of-type(4) button.copy").await,
+        PAY_SERVER
+    );
+    assert_eq!(
+        copy_and_read("#copy-span-link").await,
+        server.url(&format!("/traces/{CHECKOUT_TRACE}?span={PAY_SERVER}"))
+    );
     browser.close().await;
 }
 
@@ -701,5 +780,184 @@ async fn large_traces_draw_only_the_rows_in_view() {
         "the next row on screen",
     )
     .await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn collapsed_subtrees_and_the_selection_live_in_the_url() {
+    let (server, browser) = seeded().await;
+    let c = &browser.client;
+    let trace_path = format!("/traces/{CHECKOUT_TRACE}");
+    open(c, &server.url(&trace_path), "#waterfall .wf-row").await;
+    let history = c.execute("return history.length", vec![]).await.unwrap();
+
+    // Collapsing replaces the URL's state: no new history entry.
+    c.find(Locator::Css(&format!(
+        "#waterfall .wf-row[data-span-id='{PAY_SERVER}'] .twisty"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_js(
+        c,
+        &format!("return location.search === '?collapsed={PAY_SERVER}'"),
+        5,
+        "collapsed= in the URL",
+    )
+    .await;
+    assert!(!row_ids(c).await.contains(&PAY_CHARGE.to_owned()));
+    assert_eq!(
+        c.execute("return history.length", vec![]).await.unwrap(),
+        history,
+        "collapsing added no history entry"
+    );
+
+    // Selecting pushes an entry and keeps the collapsed subtree.
+    c.find(Locator::Css(&format!(
+        "#waterfall .wf-row[data-span-id='{CART_SERVER}']"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    let both = format!("/traces/{CHECKOUT_TRACE}?span={CART_SERVER}&collapsed={PAY_SERVER}");
+    wait_js(
+        c,
+        &format!("return location.pathname + location.search === '{both}'"),
+        5,
+        "span and collapsed",
+    )
+    .await;
+
+    // A pasted link restores both, in a fresh browser.
+    let fresh = Browser::start().await;
+    let f = &fresh.client;
+    open(f, &server.url(&both), "#waterfall .wf-row.selected").await;
+    assert_eq!(selected(f).await, [CART_SERVER]);
+    let ids = row_ids(f).await;
+    assert!(ids.contains(&PAY_SERVER.to_owned()) && !ids.contains(&PAY_CHARGE.to_owned()));
+    assert_eq!(
+        texts(
+            f,
+            &format!("#waterfall .wf-row[data-span-id='{PAY_SERVER}'] .tag")
+        )
+        .await,
+        ["+2"]
+    );
+    fresh.close().await;
+
+    // Back: the selection goes, the collapse stays (it was a replace).
+    c.back().await.unwrap();
+    wait_js(
+        c,
+        &format!("return location.search === '?collapsed={PAY_SERVER}' && !document.querySelector('#waterfall .wf-row.selected')"),
+        5,
+        "back to no selection",
+    )
+    .await;
+    assert!(!row_ids(c).await.contains(&PAY_CHARGE.to_owned()));
+    // Forward: selected again.
+    c.forward().await.unwrap();
+    wait_js(
+        c,
+        &format!("return !!document.querySelector(\"#waterfall .wf-row.selected[data-span-id='{CART_SERVER}']\")"),
+        5,
+        "forward to the selection",
+    )
+    .await;
+
+    // Selecting a span inside a collapsed subtree (a search hit) expands it.
+    let find = c.find(Locator::Id("find")).await.unwrap();
+    find.send_keys("charge").await.unwrap();
+    wait_js(
+        c,
+        "return !document.querySelector('#find-next').disabled",
+        5,
+        "search hits",
+    )
+    .await;
+    c.find(Locator::Id("find-next"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        c,
+        &format!("return !!document.querySelector(\"#waterfall .wf-row.selected[data-span-id='{PAY_CHARGE}']\")"),
+        5,
+        "the hit, revealed",
+    )
+    .await;
+    assert!(!path_and_query(c).await.contains("collapsed="));
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_100000_span_trace_opens_and_scrolls() {
+    use sightline_tests::big_trace;
+    let server = Sightline::start();
+    let trace = "b16b16b1600000000000000000100000";
+    let n = 100_000;
+    big_trace::send(
+        &reqwest::Client::new(),
+        &server.otlp_http_url,
+        trace,
+        n,
+        scenario::now_nanos() - 120_000_000_000,
+    )
+    .await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&server.url(&format!("/traces/{trace}")))
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(120))
+        .for_element(Locator::Css("#waterfall .wf-row[data-span-id]"))
+        .await
+        .expect("the first rows of the 100,000-span trace");
+    assert_eq!(texts(c, "#trace-spans").await, ["100000"]);
+    // Rows are in depth-first order: row i is span i.
+    assert_eq!(
+        row_ids(c).await.first().map(String::as_str),
+        Some(big_trace::span_id(0).as_str())
+    );
+    let drawn = row_ids(c).await.len();
+    assert!(drawn < 200, "only rows near the viewport: {drawn}");
+    shot(c, "trace-100k").await;
+
+    // Scrolling to the middle and to the end draws the rows there.
+    for target in [n / 2, n - 1] {
+        c.execute(
+            &format!(
+                "const b = document.querySelector('#waterfall .wf-body');
+                 window.scrollTo(0, window.scrollY + b.getBoundingClientRect().top + {target} * 26 - 300);"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+        let id = big_trace::span_id(target);
+        wait_js(
+            c,
+            &format!(
+                "const r = document.querySelector(\"#waterfall .wf-row[data-span-id='{id}']\");
+                 return !!r && r.getBoundingClientRect().top > 0 && r.getBoundingClientRect().bottom < innerHeight"
+            ),
+            20,
+            "the row scrolled to, on screen",
+        )
+        .await;
+        let ids = row_ids(c).await;
+        assert!(ids.len() < 200, "{}", ids.len());
+        assert!(
+            !ids.contains(&big_trace::span_id(0)),
+            "the first rows are gone"
+        );
+    }
     browser.close().await;
 }

@@ -1,4 +1,4 @@
-//! The Spans, Services, Metrics and Getting-started views in a real
+//! The Spans, Services, Metrics, Getting-started and About views in a real
 //! Chromium, TinyOlly-style `?tab=` links, and span links that find their
 //! trace.
 
@@ -410,5 +410,70 @@ async fn metrics_picker_chart_legend_and_hover() {
         legend[0].starts_with("p50") && legend[2].starts_with("p99"),
         "{legend:?}"
     );
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn about_shows_the_server_its_storage_and_the_backup_link() {
+    let (server, browser) = seeded().await;
+    let c = &browser.client;
+    open(c, &server.url("/traces"), "#about-link").await;
+    // Reachable from the header, and as a TinyOlly-style tab.
+    c.find(Locator::Id("about-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#about-ingest-table"))
+        .await
+        .unwrap();
+    assert_eq!(path_and_query(c).await, "/about");
+
+    let health: serde_json::Value = reqwest::get(server.url("/api/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        texts(c, "#about-version").await,
+        [health["version"].as_str().unwrap()]
+    );
+    let data_dir = server.data_dir().display().to_string();
+    assert_eq!(texts(c, "#about-data-dir").await, [data_dir.as_str()]);
+    assert!(texts(c, "#about-db-size").await[0].contains("of 512 MB"));
+    // The scenario's 52 spans came over OTLP/HTTP JSON.
+    assert_eq!(
+        texts(
+            c,
+            "#about-ingest-table tr[data-signal='traces'][data-transport='http/json'] td.accepted"
+        )
+        .await,
+        ["52"]
+    );
+    // The backup link downloads from /api/backup; the note says how to restore.
+    assert_eq!(attrs(c, "#download-backup", "href").await, ["/api/backup"]);
+    assert_eq!(
+        c.execute(
+            "return document.getElementById('download-backup').hasAttribute('download')",
+            vec![]
+        )
+        .await
+        .unwrap(),
+        true
+    );
+    let note = texts(c, "#restore-note").await.join(" ");
+    assert!(
+        note.contains("stop sightline")
+            && note.contains(&format!("{data_dir}/sightline.db"))
+            && note.contains("start it"),
+        "{note}"
+    );
+    shot(c, "about").await;
+    open(c, &server.url("/?tab=about"), "#page-about").await;
+    assert_eq!(path_and_query(c).await, "/about");
     browser.close().await;
 }

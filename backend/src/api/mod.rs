@@ -105,6 +105,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/traces", get(search::traces))
         .route("/api/traces/{trace_id}", get(traces::trace))
         .route("/api/traces/{trace_id}/otlp", get(traces::otlp))
+        .route("/api/traces/{trace_id}/outline", get(traces::outline))
         .route("/api/spans", get(search::spans))
         .route("/api/logs", get(logs::logs))
         .route("/api/services", get(services::services))

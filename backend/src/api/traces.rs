@@ -1,10 +1,10 @@
-//! `GET /api/traces/{trace_id}`: a whole trace.
+//! `GET /api/traces/{trace_id}`: a whole trace, its outline and its OTLP/JSON export.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use shared::api::TraceDetail;
+use shared::api::{TraceDetail, TraceOutline};
 
 use super::{ApiError, ApiState, params};
 
@@ -18,6 +18,20 @@ pub async fn trace(
         .read(move |s| s.trace(&trace_id))
         .await?
         .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("trace {trace_id} not found")))
+}
+
+/// The trace's outline (tree, times, names, errors): what the dashboard
+/// draws first, a seventh of the detail's size. 404 if unknown.
+pub async fn outline(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<TraceOutline>, ApiError> {
+    let trace_id = params::trace_id("trace_id", &id)?;
+    state
+        .read(move |s| s.trace(&trace_id))
+        .await?
+        .map(|d| Json(TraceOutline::from_detail(&d)))
         .ok_or_else(|| ApiError::NotFound(format!("trace {trace_id} not found")))
 }
 

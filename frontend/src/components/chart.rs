@@ -18,6 +18,9 @@ use yew::prelude::*;
 use crate::browser::tz_offset;
 use crate::chart_scale::{lerp, nearest, time_ticks, value_range};
 use crate::format;
+use crate::listener::EventListener;
+use crate::palette;
+use crate::theme::{Theme, ThemeContext};
 
 /// A time axis in milliseconds since the epoch, ticked on local clock times.
 #[derive(Clone, Debug)]
@@ -80,15 +83,11 @@ type Coord = Cartesian2d<TimeAxis, RangedCoordf64>;
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChartSeries {
     pub label: String,
-    pub color: &'static str,
+    /// A slot of `palette` (its shade follows the theme).
+    pub color: usize,
     /// (ms since the epoch, value), time-ordered; `None` is a gap.
     pub points: Vec<(f64, Option<f64>)>,
 }
-
-pub const SERIES_COLORS: [&str; 10] = [
-    "#4fb3ff", "#f5a524", "#7bd88f", "#c792ea", "#ff8a65", "#4dd0e1", "#f06292", "#aed581",
-    "#ffd54f", "#9fa8da",
-];
 
 #[derive(Properties, PartialEq)]
 pub struct ChartProps {
@@ -120,10 +119,10 @@ fn time_label(ms: f64, span_ms: f64, offset: i32) -> String {
     }
 }
 
-fn draw(canvas: web_sys::HtmlCanvasElement, props: &ChartProps, dark: bool) -> Option<Coord> {
+fn draw(canvas: web_sys::HtmlCanvasElement, props: &ChartProps, theme: Theme) -> Option<Coord> {
     let backend = CanvasBackend::with_canvas_object(canvas)?;
     let root = backend.into_drawing_area();
-    let (fg, grid, axis) = if dark {
+    let (fg, grid, axis) = if theme == Theme::Dark {
         (
             RGBColor(0x8b, 0x95, 0xa3),
             RGBColor(0x24, 0x2a, 0x33),
@@ -174,7 +173,7 @@ fn draw(canvas: web_sys::HtmlCanvasElement, props: &ChartProps, dark: bool) -> O
         .draw()
         .ok()?;
     for s in &props.series {
-        let color = parse_hex(s.color);
+        let color = parse_hex(palette::hex(s.color, theme));
         let style = ShapeStyle::from(&color).stroke_width(2);
         let mut run: Vec<(f64, f64)> = Vec::new();
         let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
@@ -205,7 +204,7 @@ fn draw(canvas: web_sys::HtmlCanvasElement, props: &ChartProps, dark: bool) -> O
 struct Hover {
     x_px: f64,
     time: f64,
-    values: Vec<(String, &'static str, Option<f64>)>,
+    values: Vec<(String, usize, Option<f64>)>,
 }
 
 #[function_component(Chart)]
@@ -227,7 +226,7 @@ pub fn chart(props: &ChartProps) -> Html {
                 }
             };
             measure();
-            let listener = web_sys::window().map(|w| gloo_events_like::on_resize(&w, measure));
+            let listener = EventListener::on_window(&["resize"], measure);
             move || drop(listener)
         });
     }
@@ -245,18 +244,17 @@ pub fn chart(props: &ChartProps) -> Html {
             height: props.height,
             id: None,
         };
-        use_effect_with((p, w), move |(p, w)| {
+        // The canvas is drawn outside CSS: a theme change redraws it.
+        let theme = use_context::<ThemeContext>()
+            .map(|t| *t)
+            .unwrap_or_default();
+        use_effect_with((p, w, theme), move |(p, w, theme)| {
             if let Some(c) = canvas_ref.cast::<web_sys::HtmlCanvasElement>()
                 && *w > 0
             {
                 c.set_width(*w);
                 c.set_height(h);
-                let dark = web_sys::window()
-                    .and_then(|w| w.document())
-                    .and_then(|d| d.document_element())
-                    .and_then(|e| e.get_attribute("data-theme"))
-                    .is_none_or(|t| t != "light");
-                *coord.borrow_mut() = draw(c, p, dark);
+                *coord.borrow_mut() = draw(c, p, *theme);
             }
         });
     }
@@ -327,7 +325,7 @@ pub fn chart(props: &ChartProps) -> Html {
                 <div class="mono muted">{ format::date_time((h.time * 1e6) as u64, tz_offset()) }</div>
                 { for h.values.iter().map(|(label, color, v)| html! {
                     <div class="readout-row">
-                        <span class="swatch" style={format!("background:{color}")}></span>
+                        <span class="swatch" style={format!("background:{}", palette::css(*color))}></span>
                         <span class="readout-label">{ if label.is_empty() { "value".to_owned() } else { label.clone() } }</span>
                         <span class="mono">{ v.map_or_else(|| "–".to_owned(), |v| format::with_unit(v, &props.unit)) }</span>
                     </div>
@@ -345,41 +343,12 @@ pub fn chart(props: &ChartProps) -> Html {
             <div class="legend-list">
                 { for props.series.iter().map(|s| html! {
                     <span class="legend-item" title={s.label.clone()}>
-                        <span class="swatch" style={format!("background:{}", s.color)}></span>
+                        <span class="swatch" style={format!("background:{}", palette::css(s.color))}></span>
                         { if s.label.is_empty() { "(all)".to_owned() } else { s.label.clone() } }
                     </span>
                 }) }
             </div>
         </div>
-    }
-}
-
-/// A window `resize` listener removed on drop.
-mod gloo_events_like {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
-
-    pub struct Listener {
-        window: web_sys::Window,
-        closure: Closure<dyn FnMut()>,
-    }
-
-    impl Drop for Listener {
-        fn drop(&mut self) {
-            let _ = self.window.remove_event_listener_with_callback(
-                "resize",
-                self.closure.as_ref().unchecked_ref(),
-            );
-        }
-    }
-
-    pub fn on_resize(window: &web_sys::Window, f: impl FnMut() + 'static) -> Listener {
-        let closure = Closure::<dyn FnMut()>::new(f);
-        let _ = window.add_event_listener_with_callback("resize", closure.as_ref().unchecked_ref());
-        Listener {
-            window: window.clone(),
-            closure,
-        }
     }
 }
 

@@ -1,17 +1,36 @@
 //! The status line at the bottom: is the server up, which version, how big
-//! the database is.
+//! the database is. Re-checked every 30 s and on the refresh button, so a
+//! server that went away says so here too.
 
+use gloo_timers::callback::Interval;
 use yew::prelude::*;
 
 use crate::api;
+use crate::hooks::use_poll::RefreshContext;
 
-/// Fetches `/api/health` once and shows the answer or the failure.
+/// Seconds between health checks.
+const EVERY_SECS: u32 = 30;
+
+/// Fetches `/api/health` and shows the answer or the failure.
 #[function_component(Footer)]
 pub fn footer() -> Html {
     let health = use_state(|| None);
+    let beat = use_state(|| 0u32);
+    let manual = use_context::<RefreshContext>().map_or(0, |c| c.manual);
+    {
+        let beat = beat.setter();
+        use_effect_with((), move |_| {
+            let mut n = 0u32;
+            let timer = Interval::new(EVERY_SECS * 1000, move || {
+                n = n.wrapping_add(1);
+                beat.set(n);
+            });
+            move || drop(timer)
+        });
+    }
     {
         let health = health.clone();
-        use_effect_with((), move |_| {
+        use_effect_with((*beat, manual), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 health.set(Some(api::health().await));
             });
@@ -27,7 +46,7 @@ pub fn footer() -> Html {
             </>
         },
         Some(Err(e)) => {
-            html! { <span id="server-status"><span class="dot bad"></span>{ e.to_string() }</span> }
+            html! { <span id="server-status" class="err"><span class="dot bad"></span>{ e.to_string() }</span> }
         }
     };
     html! { <footer class="footer">{ status }</footer> }

@@ -6,6 +6,7 @@ pub mod copy_button;
 pub mod filters;
 pub mod footer;
 pub mod log_table;
+pub mod refresh_status;
 pub mod service_map;
 pub mod span_panel;
 pub mod status;

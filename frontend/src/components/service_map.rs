@@ -11,6 +11,9 @@ use crate::palette::service_color;
 const NODE_W: f64 = 160.0;
 const NODE_H: f64 = 46.0;
 const PAD: f64 = 24.0;
+/// A map wider than its box shrinks to fit down to this scale (labels stay
+/// readable), then scrolls sideways.
+const MIN_SCALE: f64 = 0.7;
 /// The layout's units → pixels: wider between layers, for edge labels.
 const SX: f64 = 1.6;
 const SY: f64 = 0.8;
@@ -120,7 +123,7 @@ pub fn service_map_view(props: &ServiceMapProps) -> Html {
                transform={format!("translate({x:.1},{y:.1})")}>
                 <title>{ format!("{}: {sub}", n.name) }</title>
                 <rect class="box" width={NODE_W.to_string()} height={NODE_H.to_string()} rx="8" />
-                <rect width="5" height={NODE_H.to_string()} rx="2" fill={color} class="stripe" />
+                <rect width="5" height={NODE_H.to_string()} rx="2" style={format!("fill:{color}")} class="stripe" />
                 <text x="14" y="19" class="node-name">{ short(&n.name, 20) }</text>
                 <text x="14" y="36" class="node-sub">{ sub }</text>
             </g>
@@ -131,7 +134,8 @@ pub fn service_map_view(props: &ServiceMapProps) -> Html {
         <div class="map-wrap">
             <svg class="service-map" id={props.id.clone()} role="img" aria-label="Service map"
                  viewBox={format!("0 0 {width:.0} {height:.0}")}
-                 width={format!("{width:.0}")} height={format!("{height:.0}")}>
+                 width={format!("{width:.0}")} height={format!("{height:.0}")}
+                 style={format!("min-width:{:.0}px", width * MIN_SCALE)}>
                 <defs>
                     <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
                         <path d="M0,0 L10,5 L0,10 z" class="arrow" />

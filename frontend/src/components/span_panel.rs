@@ -1,26 +1,62 @@
 //! The selected span: what it is, its ids (copyable), attributes, events
 //! (exception stack traces preformatted), links (to the linked trace and
-//! span), resource and scope.
+//! span), resource and scope. The head comes from the trace's outline and
+//! shows at once; the rest is fetched per span (`SpanDetails`).
 
-use shared::api::SpanRecord;
+use std::rc::Rc;
+
+use shared::api::{SpanRecord, SpansResponse};
+use shared::layout::waterfall::SpanNode;
 use shared::trace::{Resource, Scope, StatusCode};
 use shared::value::find;
 use shared::{SpanId, TraceId};
 use yew::prelude::*;
 
+use crate::api::ApiError;
 use crate::app::AppLink;
 use crate::browser::{absolute, date_time};
 use crate::components::attributes::Attributes;
 use crate::components::copy_button::{CopyButton, CopyId};
+use crate::components::status::{ErrorBox, Loading};
 use crate::format;
 use crate::palette::service_color;
 use crate::url;
 
-#[derive(Properties, PartialEq)]
-pub struct SpanPanelProps {
+/// Everything stored about one span.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpanDetails {
     pub record: SpanRecord,
     pub resource: Resource,
     pub scope: Scope,
+}
+
+impl SpanDetails {
+    /// The first span of a `/api/spans` answer, with its resource and scope.
+    pub fn from_response(r: SpansResponse) -> Option<Self> {
+        let record = r.spans.into_iter().next()?;
+        Some(SpanDetails {
+            resource: r
+                .resources
+                .get(record.resource as usize)
+                .cloned()
+                .unwrap_or_default(),
+            scope: r
+                .scopes
+                .get(record.scope as usize)
+                .cloned()
+                .unwrap_or_default(),
+            record,
+        })
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct SpanPanelProps {
+    pub trace_id: TraceId,
+    /// The span as the outline has it (the panel's head).
+    pub node: SpanNode,
+    /// The rest, once fetched.
+    pub details: Option<Result<Rc<SpanDetails>, ApiError>>,
     /// The trace's start, for offsets.
     pub trace_start: u64,
     /// Whether the parent span is in the trace (else its id is shown as missing).
@@ -32,39 +68,55 @@ pub struct SpanPanelProps {
 
 #[function_component(SpanPanel)]
 pub fn span_panel(props: &SpanPanelProps) -> Html {
-    let s = &props.record.span;
-    let trace: TraceId = s.trace_id;
-    let link = absolute(&url::trace_href(trace, Some(s.span_id)));
-    let error = s.status.code == StatusCode::Error;
-    let status = match s.status.code {
-        StatusCode::Unset => "unset",
-        StatusCode::Ok => "ok",
-        StatusCode::Error => "error",
+    let n = &props.node;
+    let trace = props.trace_id;
+    let details = match &props.details {
+        Some(Ok(d)) => Some(d.clone()),
+        _ => None,
     };
-    let parent = s.parent_span_id.filter(|p| !p.is_zero());
+    let state = match &props.details {
+        None => "loading",
+        Some(Ok(_)) => "loaded",
+        Some(Err(_)) => "failed",
+    };
+    let link = absolute(&url::trace_href(trace, Some(n.span_id)));
+    let code = details.as_ref().map(|d| d.record.span.status.code);
+    let error = n.is_error;
+    let status = match code {
+        Some(StatusCode::Unset) => "unset",
+        Some(StatusCode::Ok) => "ok",
+        Some(StatusCode::Error) => "error",
+        None if error => "error",
+        None => "…",
+    };
+    let message = details
+        .as_ref()
+        .map(|d| d.record.span.status.message.clone())
+        .unwrap_or_default();
+    let parent = n.parent_span_id.filter(|p| !p.is_zero());
     let close = props.on_close.reform(|_: MouseEvent| ());
     html! {
-        <aside class="panel span-panel" id="span-panel" aria-label="Span details">
+        <aside class="panel span-panel" id="span-panel" aria-label="Span details" data-details={state}>
             <div class="panel-head">
                 <div>
-                    <div class="panel-title" id="span-title">{ s.name.clone() }</div>
+                    <div class="panel-title" id="span-title">{ n.name.clone() }</div>
                     <div class="muted small">
-                        <span class="svc-dot" style={format!("background:{}", service_color(&props.record.service))}></span>
-                        { props.record.service.clone() }{ " · " }{ s.kind.as_str() }
+                        <span class="svc-dot" style={format!("background:{}", service_color(&n.service))}></span>
+                        { n.service.clone() }{ " · " }{ n.kind.as_str() }
                     </div>
                 </div>
                 <button type="button" class="btn small ghost" onclick={close} title="Close (Esc)">{ "✕" }</button>
             </div>
             <dl class="facts">
-                <dt>{ "Duration" }</dt><dd class="mono" id="span-duration">{ format::duration(s.duration_nanos()) }</dd>
+                <dt>{ "Duration" }</dt><dd class="mono" id="span-duration">{ format::duration(n.duration()) }</dd>
                 <dt>{ "Start" }</dt>
-                <dd class="mono">{ format!("+{} · {}", format::duration(s.start_time.0.saturating_sub(props.trace_start)), date_time(s.start_time.0)) }</dd>
+                <dd class="mono">{ format!("+{} · {}", format::duration(n.start.saturating_sub(props.trace_start)), date_time(n.start)) }</dd>
                 <dt>{ "Status" }</dt>
                 <dd class={classes!(error.then_some("err"))} id="span-status">
                     { status }
-                    if !s.status.message.is_empty() { { format!(": {}", s.status.message) } }
+                    if !message.is_empty() { { format!(": {message}") } }
                 </dd>
-                <dt>{ "Span id" }</dt><dd><CopyId id_text={s.span_id.to_hex()} /></dd>
+                <dt>{ "Span id" }</dt><dd><CopyId id_text={n.span_id.to_hex()} /></dd>
                 <dt>{ "Trace id" }</dt><dd><CopyId id_text={trace.to_hex()} /></dd>
                 if let Some(p) = parent {
                     <dt>{ "Parent" }</dt>
@@ -85,6 +137,20 @@ pub fn span_panel(props: &SpanPanelProps) -> Html {
             <div class="panel-actions">
                 <CopyButton text={link} label="Copy link" id="copy-span-link" title="Copy a link to this span" />
             </div>
+            { match (&props.details, details) {
+                (_, Some(d)) => body(props, &d),
+                (Some(Err(e)), _) => html! { <ErrorBox error={e.clone()} what="the span's attributes" /> },
+                _ => html! { <Loading /> },
+            } }
+        </aside>
+    }
+}
+
+/// Attributes, events, links, resource and scope.
+fn body(props: &SpanPanelProps, d: &SpanDetails) -> Html {
+    let s = &d.record.span;
+    html! {
+        <>
             <details open=true>
                 <summary>{ format!("Attributes ({})", s.attributes.len()) }</summary>
                 <Attributes attrs={s.attributes.clone()} />
@@ -133,14 +199,14 @@ pub fn span_panel(props: &SpanPanelProps) -> Html {
                 </details>
             }
             <details>
-                <summary>{ format!("Resource ({})", props.resource.attributes.len()) }</summary>
-                <Attributes attrs={props.resource.attributes.clone()} />
+                <summary>{ format!("Resource ({})", d.resource.attributes.len()) }</summary>
+                <Attributes attrs={d.resource.attributes.clone()} />
             </details>
             <details>
                 <summary>{ "Scope" }</summary>
-                <div class="mono small">{ format!("{} {}", props.scope.name, props.scope.version) }</div>
-                <Attributes attrs={props.scope.attributes.clone()} empty="no attributes" />
+                <div class="mono small">{ format!("{} {}", d.scope.name, d.scope.version) }</div>
+                <Attributes attrs={d.scope.attributes.clone()} empty="no attributes" />
             </details>
-        </aside>
+        </>
     }
 }

@@ -13,6 +13,7 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::format;
+use crate::listener::EventListener;
 use crate::palette::service_color;
 use crate::shared_ref::Shared;
 
@@ -20,8 +21,9 @@ use crate::shared_ref::Shared;
 const ROW_H: f64 = 26.0;
 /// Traces up to this many rows are drawn whole; larger ones only around the viewport.
 const WINDOW_FROM: usize = 400;
-/// Rows drawn above and below the viewport.
-const OVERSCAN: usize = 40;
+/// Rows drawn above and below the viewport (each row costs ~15 DOM nodes,
+/// and the first screen of a large trace waits for all of them).
+const OVERSCAN: usize = 20;
 
 /// The rows `[start, end)` to draw for a body whose top is `top` pixels
 /// below the top of a viewport `height` pixels high (rounded to tens so
@@ -31,36 +33,18 @@ pub fn visible_rows(n: usize, top: f64, height: f64) -> (usize, usize) {
         return (0, n);
     }
     let first = ((-top) / ROW_H).floor().max(0.0) as usize;
-    let count = (height / ROW_H).ceil() as usize;
+    let last = ((height - top) / ROW_H).ceil().max(0.0) as usize;
     let start = (first.saturating_sub(OVERSCAN) / 10 * 10).min(n);
-    let end = ((first + count + OVERSCAN).div_ceil(10) * 10).min(n);
+    let end = ((last + OVERSCAN).div_ceil(10) * 10).min(n);
     (start, end.max(start))
 }
 
-/// A window `scroll` + `resize` listener, removed on drop.
-struct ViewportListener {
-    window: web_sys::Window,
-    closure: wasm_bindgen::closure::Closure<dyn FnMut()>,
-}
-
-impl ViewportListener {
-    fn new(window: web_sys::Window, f: impl FnMut() + 'static) -> Self {
-        let closure = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(f);
-        for ev in ["scroll", "resize"] {
-            let _ = window.add_event_listener_with_callback(ev, closure.as_ref().unchecked_ref());
-        }
-        Self { window, closure }
-    }
-}
-
-impl Drop for ViewportListener {
-    fn drop(&mut self) {
-        for ev in ["scroll", "resize"] {
-            let _ = self
-                .window
-                .remove_event_listener_with_callback(ev, self.closure.as_ref().unchecked_ref());
-        }
-    }
+/// The window's height in pixels.
+fn viewport_height() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.inner_height().ok())
+        .and_then(|h| h.as_f64())
+        .unwrap_or(1000.0)
 }
 
 #[derive(Properties, PartialEq)]
@@ -83,7 +67,10 @@ pub fn waterfall(props: &WaterfallProps) -> Html {
     let total = tree.end().saturating_sub(tree.start());
     let body_ref = use_node_ref();
     let n = rows.len();
-    let range = use_state(|| visible_rows(n, 0.0, 1200.0));
+    // No rows until the body is placed: the measure below runs before the
+    // first paint and draws exactly the rows in view (a large trace's first
+    // screen waits for every row built).
+    let range = use_state(|| (0, 0));
 
     // Large traces draw only the rows near the viewport.
     {
@@ -92,28 +79,29 @@ pub fn waterfall(props: &WaterfallProps) -> Html {
         use_effect_with(n, move |&n| {
             let current = std::rc::Rc::new(std::cell::Cell::new((usize::MAX, 0)));
             let measure = move || {
-                let (Some(w), Some(body)) =
-                    (web_sys::window(), body_ref.cast::<web_sys::Element>())
-                else {
+                let Some(body) = body_ref.cast::<web_sys::Element>() else {
                     return;
                 };
                 let top = body.get_bounding_client_rect().top();
-                let height = w
-                    .inner_height()
-                    .ok()
-                    .and_then(|h| h.as_f64())
-                    .unwrap_or(1000.0);
-                let r = visible_rows(n, top, height);
+                let r = visible_rows(n, top, viewport_height());
                 if current.get() != r {
                     current.set(r);
                     range.set(r);
                 }
             };
             measure();
-            let listener = web_sys::window().map(|w| ViewportListener::new(w, measure));
+            let listener = EventListener::on_window(&["scroll", "resize"], measure);
             move || drop(listener)
         });
     }
+
+    // The first rows of a trace are on screen: the end of "open a trace".
+    let drawn = range.1 > range.0;
+    use_effect_with((tree.clone(), drawn), |&(_, drawn)| {
+        if drawn {
+            crate::timing::mark_rows_and_paint();
+        }
+    });
 
     // Keep the selected row (or the current search hit) in view.
     {
@@ -204,6 +192,30 @@ pub fn waterfall(props: &WaterfallProps) -> Html {
         })
     };
 
+    // One listener for every row: a click selects, a click on a twisty toggles.
+    let onclick = {
+        let on_select = props.on_select.clone();
+        let on_toggle = props.on_toggle.clone();
+        Callback::from(move |e: MouseEvent| {
+            let Some((id, on_twisty)) = clicked_row(&e) else {
+                return;
+            };
+            if on_twisty {
+                on_toggle.emit(id);
+                return;
+            }
+            if let Some(wf) = e
+                .current_target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .and_then(|body| body.closest(".waterfall").ok().flatten())
+                .and_then(|wf| wf.dyn_into::<web_sys::HtmlElement>().ok())
+            {
+                let _ = wf.focus();
+            }
+            on_select.emit((id, true));
+        })
+    };
+
     let ticks = [0.0, 0.25, 0.5, 0.75, 1.0];
     let (start, end) = {
         let (s, e) = *range;
@@ -222,7 +234,7 @@ pub fn waterfall(props: &WaterfallProps) -> Html {
                     }) }
                 </div>
             </div>
-            <div class="wf-body" ref={body_ref}
+            <div class="wf-body" ref={body_ref} {onclick}
                  style={format!("height:{}px;padding-top:{}px", n as f64 * ROW_H, start as f64 * ROW_H)}>
                 { for rows[start..end].iter().map(|r| row(props, r)) }
             </div>
@@ -230,6 +242,9 @@ pub fn waterfall(props: &WaterfallProps) -> Html {
     }
 }
 
+/// One row. Rows carry no listeners of their own (the body has one click
+/// listener for all of them): a large trace's first screen is mostly the
+/// cost of building its rows.
 fn row(props: &WaterfallProps, r: &Row) -> Html {
     let (Some(i), Some(id)) = (r.index, r.span_id) else {
         let n = props.tree.orphans().len();
@@ -246,27 +261,6 @@ fn row(props: &WaterfallProps, r: &Row) -> Html {
     let selected = props.selected == Some(id);
     let matched = props.matches.contains(&id);
     let current = props.current_match == Some(id);
-    let onclick = {
-        let cb = props.on_select.clone();
-        Callback::from(move |e: MouseEvent| {
-            if let Some(t) = e
-                .current_target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
-                && let Some(wf) = t.closest(".waterfall").ok().flatten()
-                && let Ok(wf) = wf.dyn_into::<web_sys::HtmlElement>()
-            {
-                let _ = wf.focus();
-            }
-            cb.emit((id, true));
-        })
-    };
-    let toggle = {
-        let cb = props.on_toggle.clone();
-        Callback::from(move |e: MouseEvent| {
-            e.stop_propagation();
-            cb.emit(id);
-        })
-    };
     let left = r.offset * 100.0;
     let width = r.width * 100.0;
     let label_right = r.offset + r.width > 0.75;
@@ -281,17 +275,17 @@ fn row(props: &WaterfallProps, r: &Row) -> Html {
     );
     html! {
         <div class={classes} key={id.to_hex()} data-span-id={id.to_hex()} data-depth={r.depth.to_string()}
-             role="treeitem" aria-selected={selected.to_string()} aria-level={(r.depth + 1).to_string()} {onclick}>
+             role="treeitem" aria-selected={selected.to_string()} aria-level={(r.depth + 1).to_string()}
+             style={format!("--svc:{}", service_color(&span.service))}>
             <div class="wf-name" style={format!("padding-left:{}px", 6 + r.depth * 14)}>
                 if r.has_children {
-                    <button type="button" class="twisty" onclick={toggle}
-                        title={if r.collapsed { "Expand" } else { "Collapse" }}>
+                    <button type="button" class="twisty" title={if r.collapsed { "Expand" } else { "Collapse" }}>
                         { if r.collapsed { "▸" } else { "▾" } }
                     </button>
                 } else {
                     <span class="twisty-space"></span>
                 }
-                <span class="svc-dot" style={format!("background:{}", service_color(&span.service))}></span>
+                <span class="svc-dot"></span>
                 <span class="svc">{ span.service.clone() }</span>
                 <span class="name">{ span.name.clone() }</span>
                 if r.collapsed {
@@ -300,7 +294,7 @@ fn row(props: &WaterfallProps, r: &Row) -> Html {
             </div>
             <div class="wf-time">
                 <div class="bar" title={format!("{} · {}", span.name, dur)}
-                    style={format!("left:{left:.3}%;width:max(2px,{width:.3}%);background:{}", service_color(&span.service))}></div>
+                    style={format!("left:{left:.3}%;width:max(2px,{width:.3}%)")}></div>
                 <span class={classes!("bar-label", label_right.then_some("left"))}
                     style={if label_right { format!("right:{:.3}%", 100.0 - left) } else { format!("left:{:.3}%", left + width) }}>
                     { dur }
@@ -308,6 +302,15 @@ fn row(props: &WaterfallProps, r: &Row) -> Html {
             </div>
         </div>
     }
+}
+
+/// The row (its span id) and whether its twisty was hit, for a click in the body.
+fn clicked_row(e: &MouseEvent) -> Option<(SpanId, bool)> {
+    let target = e.target()?.dyn_into::<web_sys::Element>().ok()?;
+    let row = target.closest(".wf-row[data-span-id]").ok()??;
+    let id = SpanId::from_hex(&row.get_attribute("data-span-id")?).ok()?;
+    let on_twisty = target.closest(".twisty").ok().flatten().is_some();
+    Some((id, on_twisty))
 }
 
 /// Spans below `i` (shown on a collapsed row).
@@ -339,6 +342,9 @@ mod tests {
         );
         assert_eq!(s % 10, 0);
         assert_eq!(visible_rows(5000, 200.0, 900.0).0, 0);
+        // The body starts 600 px down: 12 rows show, 20 more are drawn below.
+        assert_eq!(visible_rows(5000, 600.0, 900.0), (0, 40));
+        // Scrolled past the end.
         assert_eq!(visible_rows(5000, -1e9, 900.0), (5000, 5000));
     }
 

@@ -12,6 +12,7 @@ use yew::prelude::*;
 use crate::api::ApiError;
 use crate::hooks::use_poll::use_poll;
 use crate::paging::Paged;
+use crate::refresh::PauseReason;
 
 /// One page: items and the cursor of the next.
 pub type Page<T> = (Vec<T>, Option<String>);
@@ -110,13 +111,13 @@ pub struct ListHandle<T: Clone> {
     pub load_more: Callback<()>,
 }
 
-/// Runs `fetch` for `query` (and polls it unless `paused`).
+/// Runs `fetch` for `query`, and polls it unless `paused` says why not.
 #[hook]
 pub fn use_list<Q, T>(
     query: Q,
     fetch: Fetch<Q, T>,
     key: fn(&T) -> String,
-    paused: bool,
+    paused: Option<PauseReason>,
 ) -> ListHandle<T>
 where
     Q: Clone + PartialEq + 'static,
@@ -130,8 +131,7 @@ where
         error: None,
         key,
     });
-    let busy = state.busy.is_some();
-    let tick = use_poll(paused || busy || state.error.is_some() && !state.loaded);
+    let tick = use_poll(paused, state.busy.is_some());
     let last_query = use_mut_ref(|| None::<Q>);
     {
         let state = state.clone();

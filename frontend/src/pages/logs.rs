@@ -18,10 +18,11 @@ use crate::components::filters::{
     Datalist, FilterBar, attrs_text, non_empty, opt_text, parse_attrs, use_service_names,
 };
 use crate::components::log_table::{LogTable, log_key};
-use crate::components::status::{ErrorBox, Loading, UrlNotice};
+use crate::components::status::{EmptyState, ErrorBox, Loading, UrlNotice};
 use crate::components::text_filter::TextFilter;
 use crate::components::time_range::TimeRange;
 use crate::hooks::use_list::{Fetch, ListHandle, Mode, use_list};
+use crate::refresh::PauseReason;
 use crate::url;
 
 const PAGE: usize = 100;
@@ -61,12 +62,16 @@ pub fn logs_page() -> Html {
     let editing = use_state(|| false);
     let expanded = use_state(|| Rc::new(HashSet::<String>::new()));
     let services = use_service_names();
-    let ListHandle { state, load_more } = use_list(
-        q.clone(),
-        fetch(),
-        log_key,
-        *editing || !expanded.is_empty(),
-    );
+    let paused = if *editing {
+        Some(PauseReason::Editing)
+    } else if !expanded.is_empty() {
+        Some(PauseReason::DetailOpen)
+    } else if q.q.is_some() {
+        Some(PauseReason::Search)
+    } else {
+        None
+    };
+    let ListHandle { state, load_more } = use_list(q.clone(), fetch(), log_key, paused);
 
     let set = {
         let q = q.clone();
@@ -140,10 +145,9 @@ pub fn logs_page() -> Html {
         html! { <ErrorBox error={e.clone()} what="logs" /> }
     } else if items.is_empty() {
         html! {
-            <div class="empty" id="logs-empty">
-                <h2>{ "No logs match" }</h2>
-                <p>{ "Widen the time range or clear filters. New here? " }<AppLink href="/start">{ "Send telemetry" }</AppLink></p>
-            </div>
+            <EmptyState id="logs-empty" what="logs"
+                filtered={q != LogQuery { window: q.window.clone(), ..LogQuery::default() }}
+                clear_href={url::with_qs("/logs", &url::logs_qs(&LogQuery { window: q.window.clone(), ..LogQuery::default() }))} />
         }
     } else {
         html! {
@@ -167,9 +171,7 @@ pub fn logs_page() -> Html {
         <section class="page" id="page-logs">
             <div class="page-head">
                 <h1 class="page-title">{ "Logs" }</h1>
-                if *editing { <span class="pill" id="refresh-paused">{ "auto-refresh paused while editing" }</span> }
                 if !expanded.is_empty() {
-                    <span class="pill">{ "auto-refresh paused while a log is open" }</span>
                     <button class="btn small ghost" onclick={collapse_all}>{ "Close all" }</button>
                 }
             </div>

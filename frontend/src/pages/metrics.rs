@@ -11,12 +11,14 @@ use yew_router::prelude::*;
 use crate::api::{self, ApiError};
 use crate::app::{AppLink, navigate};
 use crate::browser::now_ns;
-use crate::components::chart::{Chart, ChartSeries, SERIES_COLORS};
+use crate::components::chart::{Chart, ChartSeries};
 use crate::components::filters::{FilterBar, attrs_text, parse_attrs};
 use crate::components::status::{ErrorBox, Loading, UrlNotice};
 use crate::components::text_filter::TextFilter;
 use crate::components::time_range::TimeRange;
 use crate::hooks::use_poll::use_poll;
+use crate::palette;
+use crate::refresh::PauseReason;
 use crate::shared_ref::Shared;
 use crate::url::{self, MetricsView};
 
@@ -60,7 +62,7 @@ pub fn to_series(answers: &[MetricQueryResponse]) -> Vec<ChartSeries> {
             };
             out.push(ChartSeries {
                 label,
-                color: SERIES_COLORS[out.len() % SERIES_COLORS.len()],
+                color: out.len() % palette::COLORS,
                 points: s
                     .points
                     .iter()
@@ -112,7 +114,14 @@ pub fn metrics_page() -> Html {
     // The chart's data: one query, or three percentiles for distributions.
     let data = use_state(|| None::<Result<Shared<Vec<MetricQueryResponse>>, ApiError>>);
     let busy = use_state(|| false);
-    let tick = use_poll(*editing || *busy || v.metric.is_none());
+    let paused = if v.metric.is_none() {
+        Some(PauseReason::NothingChosen)
+    } else if *editing {
+        Some(PauseReason::Editing)
+    } else {
+        None
+    };
+    let tick = use_poll(paused, *busy);
     {
         let data = data.clone();
         let busy = busy.clone();
@@ -225,7 +234,10 @@ pub fn metrics_page() -> Html {
             html! {
                 <>
                 if list.is_empty() {
-                    <div class="muted small" id="metrics-empty">{ "No metrics yet. " }<AppLink href="/start">{ "Send telemetry" }</AppLink></div>
+                    <div class="muted small" id="metrics-empty">
+                        { "No metrics stored yet. " }<AppLink href="/start">{ "Point an OpenTelemetry SDK at this server" }</AppLink>
+                        { "; metrics show here after their first export (usually within a minute)." }
+                    </div>
                 }
                 <ul class="metric-list" id="metric-list">
                     { for shown.iter().map(|m| {

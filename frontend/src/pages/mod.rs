@@ -1,5 +1,6 @@
 //! Pages: one per view; each fetches and owns its state.
 
+pub mod about;
 pub mod home;
 pub mod logs;
 pub mod metrics;

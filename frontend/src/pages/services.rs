@@ -13,7 +13,7 @@ use crate::app::{AppLink, navigate};
 use crate::browser::now_ns;
 use crate::chart_scale::sparkline_points;
 use crate::components::service_map::ServiceMapView;
-use crate::components::status::{ErrorBox, Loading, UrlNotice};
+use crate::components::status::{EmptyState, ErrorBox, Loading, UrlNotice};
 use crate::components::time_range::TimeRange;
 use crate::format;
 use crate::hooks::use_poll::use_poll;
@@ -89,7 +89,7 @@ pub fn services_page() -> Html {
     let catalog = use_state(|| None::<Result<Shared<ServicesResponse>, ApiError>>);
     let graph = use_state(|| None::<Result<Shared<ServiceMapResponse>, ApiError>>);
     let busy = use_state(|| false);
-    let tick = use_poll(*busy);
+    let tick = use_poll(None, *busy);
     {
         let (catalog, graph, busy) = (catalog.clone(), graph.clone(), busy.clone());
         let last = use_mut_ref(|| None::<WindowQuery>);
@@ -141,10 +141,7 @@ pub fn services_page() -> Html {
         None => html! { <Loading /> },
         Some(Err(e)) => html! { <ErrorBox error={e.clone()} what="the service catalog" /> },
         Some(Ok(r)) if r.services.is_empty() => html! {
-            <div class="empty" id="services-empty">
-                <h2>{ "No services in this window" }</h2>
-                <p>{ "Widen the time range, or " }<AppLink href="/start">{ "send telemetry" }</AppLink></p>
-            </div>
+            <EmptyState id="services-empty" what="services" filtered={false} clear_href="/services" />
         },
         Some(Ok(r)) => html! {
             <table class="list services" id="services-table">
@@ -243,7 +240,7 @@ fn service_row(s: &ServiceStats, window: &TimeWindow) -> Html {
     let points = sparkline_points(&s.requests_over_time, 120.0, 24.0);
     html! {
         <tr key={s.name.clone()} class="row" data-service={s.name.clone()}>
-            <td><span class="svc-dot" style={format!("background:{}", service_color(&s.name))}></span><strong>{ s.name.clone() }</strong></td>
+            <td class="svc-name"><span class="svc-dot" style={format!("background:{}", service_color(&s.name))}></span><strong>{ s.name.clone() }</strong></td>
             <td class="num mono">{ format::rate(s.request_rate) }</td>
             <td class={classes!("num", "mono", (s.error_rate > 0.0).then_some("err"))}>{ format::percent(s.error_rate) }</td>
             <td class="num mono">{ pct(s.p50) }</td>
@@ -256,7 +253,7 @@ fn service_row(s: &ServiceStats, window: &TimeWindow) -> Html {
             </td>
             <td class="num">{ format::count(s.span_count) }</td>
             <td class="num">{ format::count(s.log_count) }</td>
-            <td class="muted">{ s.last_seen.map(|t| format::ago(t.0, now_ns())).unwrap_or_default() }</td>
+            <td class="muted last-seen">{ s.last_seen.map(|t| format::ago(t.0, now_ns())).unwrap_or_default() }</td>
             <td class="actions">
                 <AppLink href={traces} classes="btn small">{ "Traces" }</AppLink>
                 <AppLink href={spans} classes="btn small">{ "Spans" }</AppLink>

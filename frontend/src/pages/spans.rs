@@ -17,12 +17,13 @@ use crate::components::filters::{
     Datalist, DurationFilter, FilterBar, attrs_text, non_empty, opt_text, parse_attrs,
     use_service_names,
 };
-use crate::components::status::{ErrorBox, Loading, UrlNotice};
+use crate::components::status::{EmptyState, ErrorBox, Loading, UrlNotice};
 use crate::components::text_filter::TextFilter;
 use crate::components::time_range::TimeRange;
 use crate::format;
 use crate::hooks::use_list::{Fetch, ListHandle, Mode, use_list};
 use crate::palette::service_color;
+use crate::refresh::PauseReason;
 use crate::url;
 
 const PAGE: usize = 100;
@@ -56,7 +57,8 @@ pub fn spans_page() -> Html {
     let q = view.value.clone();
     let editing = use_state(|| false);
     let services = use_service_names();
-    let ListHandle { state, load_more } = use_list(q.clone(), fetch(), span_key, *editing);
+    let paused = editing.then_some(PauseReason::Editing);
+    let ListHandle { state, load_more } = use_list(q.clone(), fetch(), span_key, paused);
 
     let set = {
         let q = q.clone();
@@ -135,10 +137,9 @@ pub fn spans_page() -> Html {
         html! { <ErrorBox error={e.clone()} what="spans" /> }
     } else if items.is_empty() {
         html! {
-            <div class="empty" id="spans-empty">
-                <h2>{ "No spans match" }</h2>
-                <p>{ "Widen the time range or clear filters." }</p>
-            </div>
+            <EmptyState id="spans-empty" what="spans"
+                filtered={q != SpanQuery { window: q.window.clone(), ..SpanQuery::default() }}
+                clear_href={url::with_qs("/spans", &url::spans_qs(&SpanQuery { window: q.window.clone(), ..SpanQuery::default() }))} />
         }
     } else {
         html! {
@@ -172,7 +173,6 @@ pub fn spans_page() -> Html {
         <section class="page" id="page-spans">
             <div class="page-head">
                 <h1 class="page-title">{ "Spans" }</h1>
-                if *editing { <span class="pill" id="refresh-paused">{ "auto-refresh paused while editing" }</span> }
             </div>
             if let Some(e) = &view.error { <UrlNotice text={e.clone()} /> }
             <FilterBar {on_editing}>

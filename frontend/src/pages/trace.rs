@@ -1,16 +1,20 @@
 //! The trace view: header (ids, counts, copy link, OTLP/JSON download), the
 //! per-trace service map, the waterfall with search, noise toggle and
 //! keyboard navigation, the selected span's panel, and the trace's logs.
-//! Selection, search and the noise toggle live in the URL.
+//! Selection, search, the noise toggle and collapsed subtrees live in the URL.
+//!
+//! The view draws from the trace's outline (`/api/traces/{id}/outline`:
+//! tree, times, names, errors), a seventh of the whole trace's size, so a
+//! 10,000-span trace shows within a few hundred milliseconds; the selected
+//! span's attributes, events and links are fetched when it is selected.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use shared::api::{LogEntry, TraceDetail};
+use shared::api::{LogEntry, TraceOutline};
 use shared::layout::service_map::{layout_map, service_map};
 use shared::layout::waterfall::{LayoutOptions, SpanNode, TraceTree, is_noise, layout, search};
-use shared::query::LogQuery;
-use shared::trace::{Resource, Scope};
+use shared::query::{LogQuery, SpanQuery};
 use shared::{SpanId, TraceId};
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -21,11 +25,13 @@ use crate::browser::{absolute, date_time};
 use crate::components::copy_button::{CopyButton, CopyId};
 use crate::components::log_table::LogTable;
 use crate::components::service_map::ServiceMapView;
-use crate::components::span_panel::SpanPanel;
+use crate::components::span_panel::{SpanDetails, SpanPanel};
 use crate::components::status::{ErrorBox, Loading};
 use crate::components::text_filter::TextFilter;
 use crate::components::waterfall::Waterfall;
 use crate::format;
+use crate::hooks::use_poll::use_poll;
+use crate::refresh::PauseReason;
 use crate::shared_ref::Shared;
 use crate::url::{self, TraceView};
 
@@ -34,12 +40,47 @@ pub struct TraceProps {
     pub id: AttrValue,
 }
 
-/// The spans of a trace as the layout functions take them.
-fn nodes(d: &TraceDetail) -> Vec<SpanNode> {
-    d.spans
-        .iter()
-        .map(|r| SpanNode::from_span(&r.span, r.service.clone()))
-        .collect()
+/// A span of a trace.
+type SpanKey = (TraceId, SpanId);
+
+/// The fetched details of the spans selected so far.
+#[derive(Default, PartialEq)]
+struct DetailCache(HashMap<SpanKey, Option<Result<Rc<SpanDetails>, ApiError>>>);
+
+enum DetailAction {
+    /// A fetch began (`None` until it ends).
+    Began(SpanKey),
+    Done(SpanKey, Result<Rc<SpanDetails>, ApiError>),
+}
+
+impl Reducible for DetailCache {
+    type Action = DetailAction;
+
+    fn reduce(self: Rc<Self>, action: DetailAction) -> Rc<Self> {
+        let mut map = self.0.clone();
+        match action {
+            DetailAction::Began(id) => map.insert(id, None),
+            DetailAction::Done(id, r) => map.insert(id, Some(r)),
+        };
+        Rc::new(DetailCache(map))
+    }
+}
+
+/// `GET /api/spans?trace_id&span_id`: one span with its resource and scope.
+async fn fetch_details(trace: TraceId, span: SpanId) -> Result<Rc<SpanDetails>, ApiError> {
+    let q = SpanQuery {
+        trace_id: Some(trace),
+        span_id: Some(span),
+        limit: Some(1),
+        ..SpanQuery::default()
+    };
+    let r = api::spans(&q).await?;
+    SpanDetails::from_response(r)
+        .map(Rc::new)
+        .ok_or_else(|| ApiError::Status {
+            status: 404,
+            message: format!("span {span} is no longer stored"),
+        })
 }
 
 /// How many leaf spans the noise rule hides.
@@ -87,16 +128,25 @@ fn trace_loaded(props: &LoadedProps) -> Html {
         .unwrap_or_default();
     let view = (*use_memo(qs, |qs| url::trace_view(qs))).clone();
 
-    let detail = use_state(|| None::<Result<Shared<TraceDetail>, ApiError>>);
+    let outline = use_state(|| None::<Result<Shared<TraceOutline>, ApiError>>);
     let logs = use_state(|| None::<Result<Rc<Vec<LogEntry>>, ApiError>>);
+    // A trace never polls; the refresh button reloads it in place.
+    let busy = use_state(|| false);
+    let tick = use_poll(Some(PauseReason::TraceOpen), *busy);
     {
-        let detail = detail.clone();
+        let outline = outline.clone();
         let logs = logs.clone();
-        use_effect_with(trace_id, move |&id| {
-            detail.set(None);
-            logs.set(None);
+        let busy = busy.clone();
+        let shown = use_mut_ref(|| None::<TraceId>);
+        use_effect_with((trace_id, tick), move |&(id, _)| {
+            if *shown.borrow() != Some(id) {
+                outline.set(None);
+                logs.set(None);
+                *shown.borrow_mut() = Some(id);
+            }
+            busy.set(true);
             wasm_bindgen_futures::spawn_local(async move {
-                detail.set(Some(api::trace(id).await.map(Shared::new)));
+                outline.set(Some(api::trace_outline(id).await.map(Shared::new)));
                 let q = LogQuery {
                     window: url::all_time(),
                     trace_id: Some(id),
@@ -104,23 +154,26 @@ fn trace_loaded(props: &LoadedProps) -> Html {
                     ..LogQuery::default()
                 };
                 logs.set(Some(api::logs(&q).await.map(|r| Rc::new(r.logs))));
+                busy.set(false);
             });
         });
     }
 
     let tree = use_memo(
-        detail.as_ref().and_then(|d| d.as_ref().ok()).cloned(),
-        |d| Shared::new(TraceTree::new(d.as_deref().map(nodes).unwrap_or_default())),
+        outline.as_ref().and_then(|o| o.as_ref().ok()).cloned(),
+        |o| {
+            let nodes = o.as_deref().map(SpanNode::all_from_outline);
+            Shared::new(TraceTree::new(nodes.unwrap_or_default()))
+        },
     );
     let tree: Shared<TraceTree> = (*tree).clone();
-    let collapsed = use_state(HashSet::<SpanId>::new);
     let rows = {
-        let key = (tree.clone(), (*collapsed).clone(), view.show_noise);
+        let key = (tree.clone(), view.collapsed.clone(), view.show_noise);
         (*use_memo(key, |(tree, collapsed, show_noise)| {
             Shared::new(layout(
                 tree,
                 &LayoutOptions {
-                    collapsed: collapsed.clone(),
+                    collapsed: collapsed.iter().copied().collect(),
                     hide_noise: !show_noise,
                 },
             ))
@@ -141,6 +194,22 @@ fn trace_loaded(props: &LoadedProps) -> Html {
     let hidden_noise = use_memo(tree.clone(), |t| noise_count(t));
     let current_match = use_state(|| None::<SpanId>);
 
+    // The selected span's details, fetched once per span.
+    let details = use_reducer(DetailCache::default);
+    {
+        let details = details.clone();
+        use_effect_with((trace_id, view.span), move |&(trace, span)| {
+            if let Some(span) = span.filter(|s| !details.0.contains_key(&(trace, *s))) {
+                details.dispatch(DetailAction::Began((trace, span)));
+                let details = details.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let r = fetch_details(trace, span).await;
+                    details.dispatch(DetailAction::Done((trace, span), r));
+                });
+            }
+        });
+    }
+
     let go = {
         let nav = nav.clone();
         let view = view.clone();
@@ -153,43 +222,37 @@ fn trace_loaded(props: &LoadedProps) -> Html {
             }
         })
     };
-    // Revealing a span expands its collapsed ancestors.
-    let reveal = {
-        let collapsed = collapsed.clone();
+    // Selecting a span expands its collapsed ancestors (one URL change).
+    let select = {
         let tree = tree.clone();
-        move |id: SpanId| {
+        Rc::new(move |v: &mut TraceView, id: SpanId| {
+            v.span = Some(id);
             if let Some(i) = tree.index_of(id) {
-                let anc: Vec<SpanId> = tree
-                    .ancestors(i)
-                    .into_iter()
-                    .filter_map(|a| tree.span(a).map(|s| s.span_id))
-                    .collect();
-                if anc.iter().any(|a| collapsed.contains(a)) {
-                    let mut c = (*collapsed).clone();
-                    for a in anc {
-                        c.remove(&a);
+                for a in tree.ancestors(i) {
+                    if let Some(s) = tree.span(a) {
+                        v.collapsed.remove(&s.span_id);
                     }
-                    collapsed.set(c);
                 }
             }
-        }
+        })
     };
     let on_select = {
         let go = go.clone();
-        let reveal = reveal.clone();
-        Callback::from(move |(id, push): (SpanId, bool)| {
-            reveal(id);
-            go(&|v| v.span = Some(id), push);
-        })
+        let select = select.clone();
+        Callback::from(move |(id, push): (SpanId, bool)| go(&|v| select(v, id), push))
     };
+    // Collapsing is a view edit, like a filter: it replaces the history entry.
     let on_toggle = {
-        let collapsed = collapsed.clone();
+        let go = go.clone();
         Callback::from(move |id: SpanId| {
-            let mut c = (*collapsed).clone();
-            if !c.remove(&id) {
-                c.insert(id);
-            }
-            collapsed.set(c);
+            go(
+                &|v| {
+                    if !v.collapsed.remove(&id) {
+                        v.collapsed.insert(id);
+                    }
+                },
+                false,
+            )
         })
     };
     let on_find = {
@@ -204,7 +267,7 @@ fn trace_loaded(props: &LoadedProps) -> Html {
         let hits = hits.clone();
         let current_match = current_match.clone();
         let go = go.clone();
-        let reveal = reveal.clone();
+        let select = select.clone();
         Callback::from(move |step: isize| {
             if hits.is_empty() {
                 return;
@@ -217,8 +280,7 @@ fn trace_loaded(props: &LoadedProps) -> Html {
                 });
             let id = hits[pos as usize];
             current_match.set(Some(id));
-            reveal(id);
-            go(&|v| v.span = Some(id), false);
+            go(&|v| select(v, id), false);
         })
     };
     let toggle_noise = {
@@ -230,24 +292,31 @@ fn trace_loaded(props: &LoadedProps) -> Html {
         Callback::from(move |()| go(&|v| v.span = None, true))
     };
     let expand_all = {
-        let collapsed = collapsed.clone();
-        Callback::from(move |_: MouseEvent| collapsed.set(HashSet::new()))
+        let go = go.clone();
+        Callback::from(move |_: MouseEvent| go(&|v| v.collapsed.clear(), false))
     };
 
-    let d = match &*detail {
+    let d = match &*outline {
         None => {
             return html! { <section class="page" id="page-trace"><Loading /></section> };
         }
         Some(Err(e)) => {
-            let what = if e.is_not_found() {
-                "this trace (it is not stored, or was evicted)"
+            let (what, hint) = if e.is_not_found() {
+                (
+                    "this trace: it is not stored",
+                    Some(html! { <>
+                        { "Check the id. A trace still being sent shows once its first span is stored (↻ at the top right tries again); old traces are evicted to keep the database under its cap (" }
+                        <AppLink href="/about">{ "see what is kept" }</AppLink>{ "). " }
+                        <AppLink href="/traces">{ "Search the traces" }</AppLink>
+                    </> }),
+                )
             } else {
-                "the trace"
+                ("the trace", None)
             };
             return html! {
                 <section class="page" id="page-trace">
                     <div class="crumbs"><AppLink href="/traces">{ "← Traces" }</AppLink></div>
-                    <ErrorBox error={e.clone()} what={what} />
+                    <ErrorBox error={e.clone()} what={what} {hint} />
                 </section>
             };
         }
@@ -256,7 +325,8 @@ fn trace_loaded(props: &LoadedProps) -> Html {
     let sum = &d.summary;
     let selected = view
         .span
-        .and_then(|s| d.spans.iter().find(|r| r.span.span_id == s));
+        .and_then(|s| tree.index_of(s))
+        .and_then(|i| tree.span(i));
     let link = absolute(&url::trace_href(trace_id, None));
     let issues = tree.issues();
     let n_hits = hits.len();
@@ -332,7 +402,7 @@ fn trace_loaded(props: &LoadedProps) -> Html {
                             <input type="checkbox" id="hide-noise" checked={!view.show_noise} onchange={toggle_noise} />
                             { format!("Hide noisy spans ({})", *hidden_noise) }
                         </label>
-                        if !collapsed.is_empty() { <button class="btn small ghost" onclick={expand_all}>{ "Expand all" }</button> }
+                        if !view.collapsed.is_empty() { <button class="btn small ghost" id="expand-all" onclick={expand_all}>{ "Expand all" }</button> }
                         <span class="legend"><span class="crit-swatch"></span>{ "critical path" }</span>
                     </div>
                     <Waterfall tree={tree.clone()} rows={rows.clone()} selected={view.span} matches={matches}
@@ -347,12 +417,11 @@ fn trace_loaded(props: &LoadedProps) -> Html {
                         } }
                     </section>
                 </div>
-                if let Some(r) = selected {
-                    <SpanPanel record={r.clone()}
-                        resource={d.resources.get(r.resource as usize).cloned().unwrap_or_else(Resource::default)}
-                        scope={d.scopes.get(r.scope as usize).cloned().unwrap_or_else(Scope::default)}
+                if let Some(node) = selected {
+                    <SpanPanel {trace_id} node={node.clone()}
+                        details={details.0.get(&(trace_id, node.span_id)).cloned().flatten()}
                         trace_start={sum.start_time.0}
-                        parent_known={r.span.parent_span_id.and_then(|p| tree.index_of(p)).is_some()}
+                        parent_known={node.parent_span_id.and_then(|p| tree.index_of(p)).is_some()}
                         on_select={on_select.reform(|id| (id, true))} on_close={close_panel} />
                 }
             </div>

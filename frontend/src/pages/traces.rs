@@ -14,11 +14,12 @@ use crate::components::filters::{
     Datalist, DurationFilter, FilterBar, attrs_text, non_empty, opt_text, parse_attrs,
     use_service_names,
 };
-use crate::components::status::{ErrorBox, Loading, UrlNotice};
+use crate::components::status::{EmptyState, ErrorBox, Loading, UrlNotice};
 use crate::components::text_filter::TextFilter;
 use crate::components::time_range::TimeRange;
 use crate::format;
 use crate::hooks::use_list::{Fetch, ListHandle, Mode, use_list};
+use crate::refresh::PauseReason;
 use crate::url;
 
 const PAGE: usize = 50;
@@ -48,11 +49,18 @@ pub fn traces_page() -> Html {
     let q = view.value.clone();
     let editing = use_state(|| false);
     let services = use_service_names();
+    let paused = if *editing {
+        Some(PauseReason::Editing)
+    } else if q.q.is_some() {
+        Some(PauseReason::Search)
+    } else {
+        None
+    };
     let ListHandle { state, load_more } = use_list(
         q.clone(),
         fetch(),
         |t: &TraceSummary| t.trace_id.to_hex(),
-        *editing,
+        paused,
     );
 
     // Every filter edit replaces the URL; the list follows the URL.
@@ -121,11 +129,9 @@ pub fn traces_page() -> Html {
         html! { <ErrorBox error={e.clone()} what="traces" /> }
     } else if items.is_empty() {
         html! {
-            <div class="empty" id="traces-empty">
-                <h2>{ "No traces match" }</h2>
-                <p>{ "Widen the time range or clear filters. New here? " }
-                   <AppLink href="/start">{ "Send telemetry" }</AppLink></p>
-            </div>
+            <EmptyState id="traces-empty" what="traces"
+                filtered={q != TraceQuery { window: q.window.clone(), ..TraceQuery::default() }}
+                clear_href={url::with_qs("/traces", &url::traces_qs(&TraceQuery { window: q.window.clone(), ..TraceQuery::default() }))} />
         }
     } else {
         html! {
@@ -162,7 +168,6 @@ pub fn traces_page() -> Html {
         <section class="page" id="page-traces">
             <div class="page-head">
                 <h1 class="page-title">{ "Traces" }</h1>
-                if *editing { <span class="pill" id="refresh-paused">{ "auto-refresh paused while editing" }</span> }
                 if state.busy == Some(Mode::Refresh) { <span class="pill muted">{ "refreshing" }</span> }
             </div>
             if let Some(e) = &view.error { <UrlNotice text={e.clone()} /> }

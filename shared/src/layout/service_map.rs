@@ -16,8 +16,9 @@
 //! Everything is ordered by node index, and nodes are sorted by name, so the same trace
 //! always gives the same picture.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
+use crate::IdBuildHasher;
 use crate::layout::waterfall::TraceTree;
 use crate::trace::SpanKind;
 
@@ -64,7 +65,7 @@ pub struct ServiceMap {
 }
 
 /// A node key that sorts the external client before every service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Key<'a> {
     External,
     Service(&'a str),
@@ -77,68 +78,85 @@ enum Key<'a> {
 /// or when it is a SERVER or CONSUMER span without a parent (someone outside sent the
 /// request). Duplicate spans are ignored; spans cut out of a parent cycle keep their
 /// edge, since the parent they name is in the trace.
-pub fn service_map(tree: &TraceTree) -> ServiceMap {
+pub fn service_map<'t>(tree: &'t TraceTree) -> ServiceMap {
     let spans = tree.spans();
-    let mut services: BTreeMap<Key<'_>, (usize, usize)> = BTreeMap::new();
-    let mut edges: BTreeMap<(Key<'_>, Key<'_>), (usize, usize)> = BTreeMap::new();
+    // Services are numbered as they are met (one hash per span) and edges
+    // counted by number; names are sorted once, at the end.
+    let mut numbers: HashMap<Key<'t>, usize, IdBuildHasher> = HashMap::default();
+    let mut services: Vec<(Key<'t>, usize, usize)> = Vec::new();
+    let mut number = |k: Key<'t>| -> usize {
+        *numbers.entry(k).or_insert_with(|| {
+            services.push((k, 0, 0));
+            services.len() - 1
+        })
+    };
+    let mut span_service = vec![usize::MAX; spans.len()];
+    for (i, span) in spans.iter().enumerate() {
+        if !tree.is_duplicate(i) {
+            span_service[i] = number(Key::Service(&span.service));
+        }
+    }
+    let mut edges: HashMap<(usize, usize), (usize, usize), IdBuildHasher> = HashMap::default();
     for (i, span) in spans.iter().enumerate() {
         if tree.is_duplicate(i) {
             continue;
         }
-        let me = Key::Service(&span.service);
-        let counts = services.entry(me).or_default();
-        counts.0 += 1;
-        counts.1 += usize::from(span.is_error);
-
+        let me = span_service[i];
         let caller = match span.parent_id() {
-            Some(pid) => Some(match tree.index_of(pid).and_then(|p| spans.get(p)) {
-                Some(parent) => Key::Service(&parent.service),
-                None => Key::External,
+            Some(pid) => Some(match tree.index_of(pid) {
+                Some(p) => span_service[p],
+                None => number(Key::External),
             }),
-            None => {
-                matches!(span.kind, SpanKind::Server | SpanKind::Consumer).then_some(Key::External)
-            }
+            None => matches!(span.kind, SpanKind::Server | SpanKind::Consumer)
+                .then(|| number(Key::External)),
         };
         if let Some(from) = caller.filter(|&from| from != me) {
-            if from == Key::External {
-                services.entry(Key::External).or_default();
-            }
             let e = edges.entry((from, me)).or_default();
             e.0 += 1;
             e.1 += usize::from(span.is_error);
         }
     }
+    for (i, span) in spans.iter().enumerate() {
+        if let Some(s) = services.get_mut(span_service[i]) {
+            s.1 += 1;
+            s.2 += usize::from(span.is_error);
+        }
+    }
 
-    let position: BTreeMap<Key<'_>, usize> =
-        services.keys().enumerate().map(|(i, &k)| (k, i)).collect();
-    let nodes = services
+    // Node order: the external client, then services by name.
+    let mut order: Vec<usize> = (0..services.len()).collect();
+    order.sort_by_key(|&n| services[n].0);
+    let mut position = vec![0; services.len()];
+    for (pos, &n) in order.iter().enumerate() {
+        position[n] = pos;
+    }
+    let nodes = order
         .iter()
-        .map(|(key, &(spans, errors))| match key {
-            Key::External => ServiceNode {
+        .map(|&n| match services[n] {
+            (Key::External, spans, errors) => ServiceNode {
                 name: EXTERNAL_CLIENT.into(),
                 external: true,
                 spans,
                 errors,
             },
-            Key::Service(name) => ServiceNode {
-                name: (*name).into(),
+            (Key::Service(name), spans, errors) => ServiceNode {
+                name: name.into(),
                 external: false,
                 spans,
                 errors,
             },
         })
         .collect();
-    let edges = edges
-        .iter()
-        .filter_map(|((from, to), &(calls, errors))| {
-            Some(ServiceEdge {
-                from: *position.get(from)?,
-                to: *position.get(to)?,
-                calls,
-                errors,
-            })
+    let mut edges: Vec<ServiceEdge> = edges
+        .into_iter()
+        .map(|((from, to), (calls, errors))| ServiceEdge {
+            from: position[from],
+            to: position[to],
+            calls,
+            errors,
         })
         .collect();
+    edges.sort_unstable_by_key(|e| (e.from, e.to));
     ServiceMap { nodes, edges }
 }
 

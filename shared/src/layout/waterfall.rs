@@ -13,9 +13,10 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
-use crate::SpanId;
+use crate::api::TraceOutline;
 use crate::layout::critical_path;
 use crate::trace::{Span, SpanKind, StatusCode};
+use crate::{IdBuildHasher, SpanId};
 
 /// One span as the trace view needs it; the page builds these from API data.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,6 +47,27 @@ impl SpanNode {
             is_error: span.status.code == StatusCode::Error,
             kind: span.kind,
         }
+    }
+
+    /// Every span of `outline`, in its order.
+    pub fn all_from_outline(outline: &TraceOutline) -> Vec<Self> {
+        outline
+            .spans
+            .iter()
+            .map(|s| {
+                let start = outline.start.0.saturating_add(s.start);
+                SpanNode {
+                    span_id: s.span_id,
+                    parent_span_id: s.parent_span_id,
+                    start,
+                    end: start.saturating_add(s.duration),
+                    name: outline.name(s).to_owned(),
+                    service: outline.service(s).to_owned(),
+                    is_error: s.error,
+                    kind: s.kind,
+                }
+            })
+            .collect()
     }
 
     /// The end, but never before the start: bad data still gives a well-formed interval.
@@ -79,7 +101,7 @@ pub struct TreeIssues {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TraceTree {
     spans: Vec<SpanNode>,
-    by_id: HashMap<SpanId, usize>,
+    by_id: HashMap<SpanId, usize, IdBuildHasher>,
     parent: Vec<Option<usize>>,
     children: Vec<Vec<usize>>,
     roots: Vec<usize>,
@@ -101,7 +123,7 @@ impl TraceTree {
         let n = spans.len();
         let mut issues = TreeIssues::default();
 
-        let mut by_id = HashMap::with_capacity(n);
+        let mut by_id = HashMap::with_capacity_and_hasher(n, IdBuildHasher::default());
         let mut duplicate = vec![false; n];
         for (i, span) in spans.iter().enumerate() {
             match by_id.entry(span.span_id) {
@@ -899,5 +921,64 @@ mod tests {
             }
         );
         assert_eq!(n.duration(), 3_000);
+    }
+
+    #[test]
+    fn span_nodes_from_an_outline_match_those_from_the_spans() {
+        use crate::api::{SpanRecord, TraceDetail, TraceOutline, TraceSummary};
+        let span = |n: u8, parent: Option<u8>, start: u64, end: u64, error: bool| SpanRecord {
+            resource: 0,
+            scope: 0,
+            service: if n.is_multiple_of(2) { "a" } else { "b" }.into(),
+            span: Span {
+                trace_id: TraceId([1; 16]),
+                span_id: id(n),
+                parent_span_id: parent.map(id),
+                name: format!("op{}", n % 3),
+                kind: SpanKind::Client,
+                start_time: UnixNanos(start),
+                end_time: UnixNanos(end),
+                status: Status {
+                    code: if error {
+                        StatusCode::Error
+                    } else {
+                        StatusCode::Ok
+                    },
+                    message: String::new(),
+                },
+                ..Default::default()
+            },
+        };
+        let spans = vec![
+            span(1, None, 5_000, 9_000, false),
+            span(2, Some(1), 6_000, 7_000, true),
+            span(3, Some(9), 7_000, 8_500, false),
+        ];
+        let summary = TraceSummary {
+            trace_id: TraceId([1; 16]),
+            start_time: UnixNanos(5_000),
+            end_time: UnixNanos(9_000),
+            duration: UnixNanos(4_000),
+            root_service: "b".into(),
+            root_name: "op1".into(),
+            root_is_real: true,
+            span_count: 3,
+            error_count: 1,
+            services: vec![],
+            log_count: 0,
+        };
+        let detail = TraceDetail {
+            summary,
+            resources: vec![],
+            scopes: vec![],
+            spans,
+        };
+        let from_spans: Vec<SpanNode> = detail
+            .spans
+            .iter()
+            .map(|r| SpanNode::from_span(&r.span, r.service.clone()))
+            .collect();
+        let outline = TraceOutline::from_detail(&detail);
+        assert_eq!(SpanNode::all_from_outline(&outline), from_spans);
     }
 }

@@ -1,0 +1,120 @@
+//! Empty and error states in a real Chromium, each saying what to do: a
+//! server with no data yet points to Getting started, filters that match
+//! nothing offer to clear them, an unknown trace says why it may be missing,
+//! and a server that went away says so in the view and in the footer.
+//! Screenshots: `target/test-artifacts/state-*.png`.
+
+use std::time::Duration;
+
+use fantoccini::{Client, Locator};
+use sightline_tests::browser::{Browser, attrs, texts, wait_js};
+use sightline_tests::{Sightline, artifacts_dir};
+
+async fn open(c: &Client, url: &str, css: &str) {
+    c.goto(url).await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} did not appear at {url}: {e}"));
+}
+
+async fn shot(c: &Client, name: &str) {
+    if let Ok(png) = c.screenshot().await {
+        let _ = std::fs::write(artifacts_dir().join(format!("{name}.png")), png);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn empty_and_error_states_say_what_to_do() {
+    let mut server = Sightline::start();
+    let browser = Browser::start().await;
+    let c = &browser.client;
+
+    // Nothing received yet: every list points to Getting started.
+    for (view, empty) in [
+        ("traces", "#traces-empty"),
+        ("spans", "#spans-empty"),
+        ("logs", "#logs-empty"),
+        ("services", "#services-empty"),
+        ("metrics", "#metrics-empty"),
+    ] {
+        open(c, &server.url(&format!("/{view}")), empty).await;
+        assert_eq!(
+            attrs(c, &format!("{empty} a"), "href").await,
+            ["/start"],
+            "{view}"
+        );
+        shot(c, &format!("state-empty-{view}")).await;
+    }
+
+    // Filters that match nothing: a link clears them and keeps the window.
+    open(
+        c,
+        &server.url("/traces?range=15m&service=nope"),
+        "#traces-empty",
+    )
+    .await;
+    assert!(texts(c, "#traces-empty h2").await[0].contains("match these filters"));
+    assert_eq!(
+        attrs(c, "#traces-empty a", "href").await,
+        ["/traces?range=15m"]
+    );
+    shot(c, "state-no-match").await;
+
+    // An unknown trace: why, and where to look.
+    open(
+        c,
+        &server.url("/traces/00000000000000000000000000000bad"),
+        ".error-box",
+    )
+    .await;
+    let text = texts(c, ".error-box").await.join(" ");
+    assert!(
+        text.contains("HTTP 404") && text.contains("evicted"),
+        "{text}"
+    );
+    assert_eq!(
+        attrs(c, ".error-box a", "href").await,
+        ["/about", "/traces"]
+    );
+    shot(c, "state-trace-404").await;
+
+    // The server goes away while the page is open.
+    open(c, &server.url("/logs"), "#logs-empty").await;
+    wait_js(
+        c,
+        "return !document.getElementById('refresh-now').disabled",
+        10,
+        "the refresh button",
+    )
+    .await;
+    server.terminate();
+    c.find(Locator::Id("refresh-now"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        c,
+        "const e = document.querySelector('.error-box'); return e && e.textContent",
+        10,
+        "the error",
+    )
+    .await;
+    let text = texts(c, ".error-box").await.join(" ");
+    assert!(
+        text.contains("cannot reach the Sightline server") && text.contains("is running"),
+        "{text}"
+    );
+    wait_js(
+        c,
+        "return document.querySelector('#server-status .dot.bad') !== null",
+        10,
+        "the footer's bad dot",
+    )
+    .await;
+    shot(c, "state-server-down").await;
+    browser.close().await;
+}
