@@ -48,6 +48,17 @@ build the front end before the back end, from the source checkout:</p>
 <p>Health: <a href="/api/health">/api/health</a></p></body></html>"#
 );
 
+/// Whether a request is a browser navigation (it accepts HTML). `/metrics`
+/// is both the Prometheus endpoint and the dashboard's metrics page: a
+/// scraper gets the former, a browser the latter.
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/html"))
+}
+
 fn find(assets: &'static [Asset], path: &str) -> Option<&'static Asset> {
     assets.iter().find(|a| a.path == path)
 }

@@ -118,6 +118,20 @@ async fn metrics_count_what_came_in_and_time_queries_per_route() {
     assert_eq!(get("sightline_db_max_size_bytes"), 512_000_000.0);
     assert_eq!(get("sightline_write_queue_items"), 0.0);
     assert_eq!(get("sightline_evicted_items_total"), 0.0);
+    // A browser navigating to /metrics gets the dashboard's metrics page.
+    let page = client
+        .get(server.url("/metrics?name=http.server.duration"))
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("<title>Sightline</title>")
+    );
     assert_eq!(
         get(&format!(
             "sightline_build_info{{version=\"{}\"}}",

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -201,8 +201,12 @@ fn registry(state: &ApiState) -> Registry {
     r
 }
 
-/// The scrape handler.
-pub async fn metrics(State(state): State<ApiState>) -> Response {
+/// The scrape handler; a browser navigating to `/metrics` gets the
+/// dashboard's metrics page instead.
+pub async fn metrics(State(state): State<ApiState>, uri: Uri, headers: HeaderMap) -> Response {
+    if crate::ui::wants_html(&headers) {
+        return crate::ui::serve(uri, headers).await;
+    }
     let mut body = String::new();
     match encode(&mut body, &registry(&state)) {
         Ok(()) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response(),

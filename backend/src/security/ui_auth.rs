@@ -59,8 +59,10 @@ impl UiAuth {
 
 /// Whether `path` is answered by the Prometheus-style or JSON APIs, whose
 /// callers are programs: they get 401, never a redirect to a page.
-fn is_api(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/") || path == "/metrics"
+fn is_api(path: &str, headers: &axum::http::HeaderMap) -> bool {
+    path == "/api"
+        || path.starts_with("/api/")
+        || (path == "/metrics" && !crate::ui::wants_html(headers))
 }
 
 /// Middleware (`from_fn_with_state`) for the whole UI router.
@@ -73,7 +75,7 @@ pub async fn require(State(auth): State<UiAuth>, req: Request, next: Next) -> Re
 
 fn refuse(req: &Request) -> Response {
     let path = req.uri().path();
-    if !is_api(path) && matches!(*req.method(), Method::GET | Method::HEAD) {
+    if !is_api(path, req.headers()) && matches!(*req.method(), Method::GET | Method::HEAD) {
         let target = req
             .uri()
             .path_and_query()
