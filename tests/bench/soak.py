@@ -53,13 +53,6 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def workload(args, tools: Path, out: Path, spans: int, name: str) -> Path:
     wl = out / name
     if not (wl / "manifest.json").exists():
@@ -131,7 +124,7 @@ def soak(args, tools: Path, out: Path, binary: Path) -> dict:
         queries.stop.set()
         queries.join(timeout=60)
         samples.append(sample(server))
-        peak = peak_rss_mb(server.proc.pid)
+        peak = server.peak_rss_mb()
         server.stop()
         sent = json.loads(send_out.read_text())
     cap = parse_size(args.max_db_size)
@@ -187,7 +180,7 @@ def overload(args, tools: Path, out: Path, binary: Path) -> dict:
             time.sleep(0.5)
         server.settle(300)
         stats = server.api("/api/stats")
-        peak = peak_rss_mb(server.proc.pid)
+        peak = server.peak_rss_mb()
         server.stop()
         sent = [json.loads(o.read_text()) for o in outs]
     status = {}

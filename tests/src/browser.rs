@@ -215,3 +215,30 @@ pub async fn path_and_query(client: &Client) -> String {
         None => u.path().to_owned(),
     }
 }
+
+/// Navigates to `url` and waits (up to 20 s) for an element matching `css`.
+pub async fn open(client: &Client, url: &str, css: &str) {
+    client.goto(url).await.unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} did not appear at {url}: {e}"));
+}
+
+/// Saves a screenshot as `target/test-artifacts/<name>.png` (best effort:
+/// screenshots are for people reading a run, not part of any assertion).
+pub async fn shot(client: &Client, name: &str) {
+    if let Ok(png) = client.screenshot().await {
+        let _ = std::fs::write(crate::artifacts_dir().join(format!("{name}.png")), png);
+    }
+}
+
+/// A script returning how many elements match `css`.
+pub fn count(css: &str) -> String {
+    format!(
+        "return document.querySelectorAll({}).length",
+        serde_json::json!(css)
+    )
+}

@@ -4,26 +4,9 @@
 //! and a server that went away says so in the view and in the footer.
 //! Screenshots: `target/test-artifacts/state-*.png`.
 
-use std::time::Duration;
-
-use fantoccini::{Client, Locator};
-use sightline_tests::browser::{Browser, attrs, texts, wait_js};
-use sightline_tests::{Sightline, artifacts_dir};
-
-async fn open(c: &Client, url: &str, css: &str) {
-    c.goto(url).await.unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} did not appear at {url}: {e}"));
-}
-
-async fn shot(c: &Client, name: &str) {
-    if let Ok(png) = c.screenshot().await {
-        let _ = std::fs::write(artifacts_dir().join(format!("{name}.png")), png);
-    }
-}
+use fantoccini::Locator;
+use sightline_tests::Sightline;
+use sightline_tests::browser::{Browser, attrs, open, shot, texts, wait_js};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn empty_and_error_states_say_what_to_do() {

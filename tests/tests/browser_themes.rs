@@ -6,24 +6,9 @@
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use sightline_tests::browser::{Browser, wait_js};
+use sightline_tests::Sightline;
+use sightline_tests::browser::{Browser, open, shot, wait_js};
 use sightline_tests::scenario::{self, *};
-use sightline_tests::{Sightline, artifacts_dir};
-
-async fn open(c: &Client, url: &str, css: &str) {
-    c.goto(url).await.unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} did not appear at {url}: {e}"));
-}
-
-async fn shot(c: &Client, name: &str) {
-    if let Ok(png) = c.screenshot().await {
-        let _ = std::fs::write(artifacts_dir().join(format!("{name}.png")), png);
-    }
-}
 
 /// The page's background colour, as the browser computed it.
 async fn background(c: &Client) -> String {

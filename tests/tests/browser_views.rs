@@ -4,11 +4,10 @@
 
 use std::time::Duration;
 
-use fantoccini::{Client, Locator};
-use serde_json::json;
-use sightline_tests::browser::{Browser, attrs, path_and_query, texts, wait_js};
+use fantoccini::Locator;
+use sightline_tests::Sightline;
+use sightline_tests::browser::{Browser, attrs, count, open, path_and_query, shot, texts, wait_js};
 use sightline_tests::scenario::{self, *};
-use sightline_tests::{Sightline, artifacts_dir};
 
 async fn seeded() -> (Sightline, Browser) {
     let server = Sightline::start();
@@ -16,25 +15,6 @@ async fn seeded() -> (Sightline, Browser) {
     scenario::send(&client, &server.otlp_http_url, scenario::now_nanos(), 40).await;
     let browser = Browser::start().await;
     (server, browser)
-}
-
-async fn open(c: &Client, url: &str, css: &str) {
-    c.goto(url).await.unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} did not appear at {url}: {e}"));
-}
-
-async fn shot(c: &Client, name: &str) {
-    if let Ok(png) = c.screenshot().await {
-        let _ = std::fs::write(artifacts_dir().join(format!("{name}.png")), png);
-    }
-}
-
-fn count(css: &str) -> String {
-    format!("return document.querySelectorAll({}).length", json!(css))
 }
 
 #[tokio::test(flavor = "multi_thread")]

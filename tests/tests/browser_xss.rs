@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
-use sightline_tests::browser::{Browser, path_and_query, wait_js};
+use sightline_tests::browser::{Browser, open, path_and_query, shot, wait_js};
 use sightline_tests::scenario::{self, CHECKOUT_TRACE, PAY_SERVER};
-use sightline_tests::{Options, Sightline, artifacts_dir};
+use sightline_tests::{Options, Sightline};
 
 const P_SCRIPT: &str = "<script>window.__pwned=1</script>";
 const P_IMG: &str = r#"<img src=x onerror="window.__pwned=1">"#;
@@ -72,15 +72,6 @@ async fn post(server: &Sightline, path: &str, body: &Value) {
     assert!(r.status().is_success(), "POST /v1/{path}: {}", r.status());
 }
 
-async fn open(c: &Client, url: &str, css: &str) {
-    c.goto(url).await.unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} did not appear at {url}: {e}"));
-}
-
 async fn click(c: &Client, css: &str) {
     c.wait()
         .at_most(Duration::from_secs(10))
@@ -125,12 +116,6 @@ async fn assert_clean(c: &Client, view: &str) {
         json!({"pwned": "undefined", "imgs": 0, "handlers": 0, "scripts": 0, "jsLinks": 0}),
         "{view}"
     );
-}
-
-async fn shot(c: &Client, name: &str) {
-    if let Ok(png) = c.screenshot().await {
-        let _ = std::fs::write(artifacts_dir().join(format!("{name}.png")), png);
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
