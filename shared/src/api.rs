@@ -83,7 +83,7 @@ pub struct TraceDetail {
 /// every span's place in the tree and on the time axis, nothing else.
 ///
 /// A 10,000-span trace is ~6 MB as a [`TraceDetail`] (attributes, events,
-/// links) and ~0.9 MB as an outline; decoding the detail in the browser alone
+/// links) and ~0.8 MB as an outline; decoding the detail in the browser alone
 /// takes longer than the view may take to show its first screen. Names and
 /// services are sent once, spans refer to them by index.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

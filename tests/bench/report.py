@@ -7,6 +7,7 @@ table against the project's targets:
   query latencies (--query-spans, default 1 million)    queries.py
   start-up on a 1 GB database                           startup.py
   trace-view layout at 10k / 100k spans (native)        shared/examples/layout_bench.rs
+  opening 10k / 100k-span traces in headless Chromium   tests/examples/trace_view_bench.rs
   dashboard wasm size (raw and gzip)                    dist/
 
 Each step keeps its own detailed output (and JSON in target/bench/); the
@@ -21,19 +22,21 @@ import gzip
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-STEPS = ["ingest", "metric-queries", "queries", "startup", "layout", "wasm"]
+STEPS = ["ingest", "metric-queries", "queries", "startup", "layout", "trace-view", "wasm"]
 
 
-def run(cmd: list[str], capture: bool = False) -> str:
+def run(cmd: list[str], capture: bool = False, env: dict | None = None) -> str:
     print(f"\n$ {' '.join(cmd)}", flush=True)
     if capture:
-        out = subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.PIPE, text=True).stdout
+        out = subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                             env=env).stdout
         print(out, flush=True)
         return out
     subprocess.run(cmd, check=True, cwd=ROOT)
@@ -74,6 +77,7 @@ def main():
     ap.add_argument("--out", default=str(ROOT / "target/bench"))
     args = ap.parse_args()
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     py, tools = sys.executable, ["--workload-tools", args.workload_tools]
     layout_out = ""
     if "ingest" not in args.skip:
@@ -87,6 +91,11 @@ def main():
     if "layout" not in args.skip:
         layout_out = run(["cargo", "run", "--quiet", "--release", "-p", "sightline-shared", "--example",
                           "layout_bench"], capture=True)
+    trace_view_out = ""
+    if "trace-view" not in args.skip:
+        env = dict(os.environ, SIGHTLINE_BIN=str(ROOT / "target/release/sightline"))
+        trace_view_out = run(["cargo", "run", "--quiet", "--release", "-p", "sightline-tests", "--example",
+                              "trace_view_bench"], capture=True, env=env)
 
     rows: list[tuple[str, str, str]] = []
     ingest = load(out, "results.json")
@@ -123,6 +132,13 @@ def main():
             parts = line.split()
             if parts and parts[0].replace(",", "").isdigit() and len(parts) >= 3:
                 rows.append((f"layout {' '.join(parts[1:-2])} ({parts[0]} spans)", f"median {parts[-2]} ms", ""))
+    # "   10000  in app   data → painted   101.3   137.6   292.7"
+    for line in trace_view_out.splitlines():
+        m = re.match(r"\s*(\d+)\s+(in app|link)\s+data → painted\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", line)
+        if m:
+            spans, way, _, median, worst = m.groups()
+            rows.append((f"trace view {int(spans):,} spans, data → painted ({way})",
+                         f"median {median} ms (worst {worst})", "≤ 300 ms at 10k" if spans == "10000" else ""))
     w = wasm_sizes() if "wasm" not in args.skip else None
     if w:
         rows.append(("dashboard wasm", f"{w['bytes'] / 1e3:.0f} KB, {w['gzip_bytes'] / 1e3:.0f} KB gzip",

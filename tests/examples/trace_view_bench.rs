@@ -69,6 +69,8 @@ struct Run {
     data_to_painted: f64,
     start_to_painted: f64,
     scroll: f64,
+    /// The outline's size on the wire.
+    bytes: f64,
 }
 
 async fn measure(c: &Client) -> Run {
@@ -87,6 +89,7 @@ async fn measure(c: &Client) -> Run {
         data_to_painted: f("painted") - f("arrived"),
         start_to_painted: f("painted") - f("clicked"),
         scroll,
+        bytes: f("bytes"),
     }
 }
 
@@ -180,7 +183,11 @@ async fn main() {
         }
         report(n, "in app", "click → painted", &in_app);
         report(n, "link", "open → painted", &cold);
-        println!("{n:>8}  ({runs} runs each)");
+        let bytes = cold.last().map_or(f64::NAN, |r| r.bytes);
+        println!(
+            "{n:>8}  ({runs} runs each; the outline is {:.2} MB)",
+            bytes / 1e6
+        );
     }
     browser.close().await;
 }

@@ -1,12 +1,15 @@
 //! Empty and error states in a real Chromium, each saying what to do: a
 //! server with no data yet points to Getting started, filters that match
 //! nothing offer to clear them, an unknown trace says why it may be missing,
-//! and a server that went away says so in the view and in the footer.
+//! and a server that went away says so in the view and in the footer. A
+//! login that ends sends the dashboard to the login page, which comes back.
 //! Screenshots: `target/test-artifacts/state-*.png`.
 
+use std::time::Duration;
+
 use fantoccini::Locator;
-use sightline_tests::Sightline;
 use sightline_tests::browser::{Browser, attrs, open, shot, texts, wait_js};
+use sightline_tests::{Options, Sightline};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn empty_and_error_states_say_what_to_do() {
@@ -99,5 +102,89 @@ async fn empty_and_error_states_say_what_to_do() {
     )
     .await;
     shot(c, "state-server-down").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_401_sends_the_dashboard_to_the_login_page_and_back() {
+    const TOKEN: &str = "ui-token-for-the-browser";
+    let server = Sightline::start_with(Options {
+        args: vec!["--ui-token".into(), TOKEN.into()],
+        ..Options::default()
+    });
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    let here = "/logs?q=payment+failed&range=15m";
+
+    // Signed in, the dashboard works.
+    open(c, &server.url(here), "#login-form").await;
+    c.find(Locator::Id("token"))
+        .await
+        .unwrap()
+        .send_keys(TOKEN)
+        .await
+        .unwrap();
+    c.find(Locator::Id("login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#logs-empty"))
+        .await
+        .expect("the logs view after signing in");
+
+    // The session ends while the page is open (here: a logout in another
+    // tab); the next API call gets 401 and the page goes to the login.
+    c.execute_async(
+        "const done = arguments[arguments.length - 1];
+         fetch('/logout', {method: 'POST', redirect: 'manual'}).then(() => done(true), e => done(String(e)));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::Id("refresh-now"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        c,
+        "return location.pathname === '/login'",
+        10,
+        "the login page",
+    )
+    .await;
+    let url = c.current_url().await.unwrap();
+    assert_eq!(
+        url.query(),
+        Some("next=%2Flogs%3Fq%3Dpayment%2Bfailed%26range%3D15m")
+    );
+    // Signing in again returns to the same view.
+    c.find(Locator::Id("token"))
+        .await
+        .unwrap()
+        .send_keys(TOKEN)
+        .await
+        .unwrap();
+    c.find(Locator::Id("login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        c,
+        &format!(
+            "return location.pathname + location.search === {}",
+            serde_json::json!(here)
+        ),
+        20,
+        "back at the logs view",
+    )
+    .await;
     browser.close().await;
 }

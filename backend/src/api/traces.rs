@@ -22,7 +22,7 @@ pub async fn trace(
 }
 
 /// The trace's outline (tree, times, names, errors): what the dashboard
-/// draws first, a seventh of the detail's size. 404 if unknown.
+/// draws first, an eighth of the detail's size. 404 if unknown.
 pub async fn outline(
     State(state): State<ApiState>,
     Path(id): Path<String>,

@@ -199,7 +199,9 @@ fn server_facts(h: &HealthResponse, s: &StatsResponse) -> Html {
                 <span class="muted small">{ " a consistent copy of the database, taken while sightline runs" }</span>
             </p>
             <p class="small" id="restore-note">
-                { "To restore: stop sightline, replace " }<code class="mono">{ path }</code>{ " with the downloaded file, start it." }
+                { "To restore: stop sightline, replace " }<code class="mono">{ path.clone() }</code>
+                { " with the downloaded file (delete " }<code class="mono">{ format!("{path}-wal") }</code>{ " and " }
+                <code class="mono">{ format!("{path}-shm") }</code>{ " if they are there), start it." }
             </p>
         </section>
         </>

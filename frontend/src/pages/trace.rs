@@ -4,7 +4,7 @@
 //! Selection, search, the noise toggle and collapsed subtrees live in the URL.
 //!
 //! The view draws from the trace's outline (`/api/traces/{id}/outline`:
-//! tree, times, names, errors), a seventh of the whole trace's size, so a
+//! tree, times, names, errors), an eighth of the whole trace's size, so a
 //! 10,000-span trace shows within a few hundred milliseconds; the selected
 //! span's attributes, events and links are fetched when it is selected.
 
@@ -194,12 +194,16 @@ fn trace_loaded(props: &LoadedProps) -> Html {
     let hidden_noise = use_memo(tree.clone(), |t| noise_count(t));
     let current_match = use_state(|| None::<SpanId>);
 
-    // The selected span's details, fetched once per span.
+    // The selected span's details.
     let details = use_reducer(DetailCache::default);
     {
         let details = details.clone();
-        use_effect_with((trace_id, view.span), move |&(trace, span)| {
-            if let Some(span) = span.filter(|s| !details.0.contains_key(&(trace, *s))) {
+        // Fetched once per span; a failed fetch is tried again when the span
+        // is selected again or on the refresh button.
+        use_effect_with((trace_id, view.span, tick), move |&(trace, span, _)| {
+            let wanted =
+                |s: &SpanId| matches!(details.0.get(&(trace, *s)), None | Some(Some(Err(_))));
+            if let Some(span) = span.filter(wanted) {
                 details.dispatch(DetailAction::Began((trace, span)));
                 let details = details.clone();
                 wasm_bindgen_futures::spawn_local(async move {
