@@ -666,6 +666,41 @@ impl<'a> ContainerReader<'a> {
         }
         Ok(out)
     }
+
+    /// The first `len` bytes of column `id` (all of it when shorter): the
+    /// zstd stream is decoded only that far, so a reader that needs the
+    /// rows at the top of a block skips the cost of the rest.
+    pub fn column_prefix(&self, id: u8, len: usize) -> Result<Vec<u8>, CodecError> {
+        let Some(&(_, raw, packed)) = self.columns.iter().find(|c| c.0 == id) else {
+            return Ok(Vec::new());
+        };
+        if len >= raw {
+            return self.column(id);
+        }
+        let mut out = vec![0u8; len];
+        with_stream_decompressor(|d| -> Result<(), CodecError> {
+            let stream_error = |code: usize| {
+                CodecError::Malformed(format!(
+                    "column {id}: {}",
+                    zstd::zstd_safe::get_error_name(code)
+                ))
+            };
+            d.reset(zstd::zstd_safe::ResetDirective::SessionOnly)
+                .map_err(stream_error)?;
+            let mut input = zstd::zstd_safe::InBuffer::around(packed);
+            let mut output = zstd::zstd_safe::OutBuffer::around(out.as_mut_slice());
+            while output.pos() < len {
+                let before = (input.pos(), output.pos());
+                d.decompress_stream(&mut output, &mut input)
+                    .map_err(stream_error)?;
+                if (input.pos(), output.pos()) == before {
+                    return Err(CodecError::Malformed(format!("column {id} is truncated")));
+                }
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
 }
 
 thread_local! {
@@ -675,6 +710,18 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
     static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
         const { std::cell::RefCell::new(None) };
+    static STREAM_DECOMPRESSOR: std::cell::RefCell<Option<zstd::zstd_safe::DCtx<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn with_stream_decompressor<T>(
+    f: impl FnOnce(&mut zstd::zstd_safe::DCtx<'static>) -> Result<T, CodecError>,
+) -> Result<T, CodecError> {
+    STREAM_DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let d = slot.get_or_insert_with(zstd::zstd_safe::DCtx::create);
+        f(d)
+    })
 }
 
 fn with_compressor<T>(
@@ -788,5 +835,30 @@ mod tests {
             Err(CodecError::Version(1))
         ));
         assert!(ContainerReader::parse(&bytes[..bytes.len() - 1], *b"TEST", 1).is_err());
+    }
+
+    /// A prefix read decodes only what it needs and equals the start of
+    /// the full column, across zstd's internal 128 KiB blocks; a damaged
+    /// stream is an error.
+    #[test]
+    fn column_prefixes_equal_the_start_of_the_column() {
+        let data: Vec<u8> = (0..400_000u32)
+            .flat_map(|i| (i.wrapping_mul(2_654_435_761) >> (i % 13)).to_le_bytes())
+            .collect();
+        let mut w = ContainerWriter::new(*b"TEST", 1, Effort::Ingest);
+        w.column(1, data.clone());
+        let bytes = w.finish().unwrap();
+        let r = ContainerReader::parse(&bytes, *b"TEST", 1).unwrap();
+        for len in [0, 1, 1000, 131_072, 131_073, 900_000, data.len(), data.len() + 5] {
+            let prefix = r.column_prefix(1, len).unwrap();
+            assert_eq!(prefix, data[..len.min(data.len())], "len {len}");
+        }
+        assert!(r.column_prefix(9, 10).unwrap().is_empty());
+        let mut damaged = bytes.clone();
+        let cut = damaged.len() / 2;
+        damaged.truncate(cut);
+        damaged.extend(std::iter::repeat_n(0u8, bytes.len() - cut));
+        let r = ContainerReader::parse(&damaged, *b"TEST", 1).unwrap();
+        assert!(r.column_prefix(1, data.len() - 1).is_err());
     }
 }

@@ -21,8 +21,9 @@ use super::codec::{
 };
 
 const MAGIC: [u8; 4] = *b"SLSP";
-/// Current span block format.
-pub const FORMAT_VERSION: u8 = 1;
+/// Current span block format. Version 2 added the row index; version 1
+/// blocks (without it) are still read, from their first row.
+pub const FORMAT_VERSION: u8 = 2;
 
 mod col {
     pub const DICT: u8 = 1;
@@ -44,6 +45,47 @@ mod col {
     pub const EVENTS: u8 = 17;
     pub const LINKS: u8 = 18;
     pub const DROPPED: u8 = 19;
+    pub const ROW_INDEX: u8 = 20;
+}
+
+/// Rows between two checkpoints of the row index.
+const CHECKPOINT_ROWS: usize = 256;
+
+/// The row-aligned columns of variable width. The row index records where
+/// every checkpoint row starts in each of them, so a reader that wants rows
+/// deep in a block starts at the nearest checkpoint instead of stepping
+/// over every row above it (fixed-width columns need no record).
+const ROW_COLUMNS: [u8; 13] = [
+    col::PARENTS,
+    col::PARENT_IDS,
+    col::STARTS,
+    col::DURATIONS,
+    col::RESOURCE_REFS,
+    col::SCOPE_REFS,
+    col::NAMES,
+    col::STATUS,
+    col::TRACE_STATE_FLAGS,
+    col::ATTRS,
+    col::EVENTS,
+    col::LINKS,
+    col::DROPPED,
+];
+
+/// Positions in [`ROW_COLUMNS`].
+mod rc {
+    pub const PARENTS: usize = 0;
+    pub const PARENT_IDS: usize = 1;
+    pub const STARTS: usize = 2;
+    pub const DURATIONS: usize = 3;
+    pub const RESOURCE_REFS: usize = 4;
+    pub const SCOPE_REFS: usize = 5;
+    pub const NAMES: usize = 6;
+    pub const STATUS: usize = 7;
+    pub const TRACE_STATE_FLAGS: usize = 8;
+    pub const ATTRS: usize = 9;
+    pub const EVENTS: usize = 10;
+    pub const LINKS: usize = 11;
+    pub const DROPPED: usize = 12;
 }
 
 /// A span with the resource and scope it was sent under.
@@ -104,8 +146,31 @@ fn encode_columns(items: &[SpanItem], dict: &mut DictBuilder) -> Vec<(u8, Vec<u8
     // Rows of the current trace run, by span id, to find parents.
     let mut run_rows: FxHashMap<SpanId, usize> = FxHashMap::default();
     let mut prev_start: u64 = 0;
+    // Row index: per checkpoint, each row column's length so far and the
+    // start time the next row's delta applies to.
+    let mut checkpoints: Vec<([usize; ROW_COLUMNS.len()], u64)> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let s = &item.span;
+        if i > 0 && i % CHECKPOINT_ROWS == 0 {
+            checkpoints.push((
+                [
+                    parents.len(),
+                    parent_ids.len(),
+                    starts.len(),
+                    durations.len(),
+                    res_refs.len(),
+                    scope_refs.len(),
+                    names.len(),
+                    status.len(),
+                    state_flags.len(),
+                    attrs.len(),
+                    events.len(),
+                    links.len(),
+                    dropped.len(),
+                ],
+                prev_start,
+            ));
+        }
         match runs.last_mut() {
             Some((id, n)) if *id == s.trace_id => *n += 1,
             _ => {
@@ -168,6 +233,20 @@ fn encode_columns(items: &[SpanItem], dict: &mut DictBuilder) -> Vec<(u8, Vec<u8
     }
     let res_col = put_resources(dict, resources.items());
     let scope_col = put_scopes(dict, scopes.items());
+    // Offsets and start times as deltas from the previous checkpoint.
+    let mut row_index = Vec::new();
+    if !checkpoints.is_empty() {
+        put_uvarint(&mut row_index, CHECKPOINT_ROWS as u64);
+        put_uvarint(&mut row_index, checkpoints.len() as u64);
+        let mut last = ([0usize; ROW_COLUMNS.len()], 0u64);
+        for (offsets, start) in &checkpoints {
+            for (now, before) in offsets.iter().zip(last.0) {
+                put_uvarint(&mut row_index, (now - before) as u64);
+            }
+            put_ivarint(&mut row_index, start.wrapping_sub(last.1) as i64);
+            last = (*offsets, *start);
+        }
+    }
     vec![
         (col::RESOURCES, res_col),
         (col::SCOPES, scope_col),
@@ -187,6 +266,7 @@ fn encode_columns(items: &[SpanItem], dict: &mut DictBuilder) -> Vec<(u8, Vec<u8
         (col::EVENTS, events),
         (col::LINKS, links),
         (col::DROPPED, dropped),
+        (col::ROW_INDEX, row_index),
     ]
 }
 
@@ -277,66 +357,149 @@ impl<'a> SpanBlockReader<'a> {
 
     /// Decodes the filterable head of every span.
     pub fn heads(&self) -> Result<Vec<SpanHead>, CodecError> {
-        self.heads_until(self.count, 0)
+        let runs = self.runs()?;
+        let window = Window::all(self.count);
+        self.heads_in(&self.load(&window, &runs)?, &window, 0)
     }
 
     /// Every head without its name (cheaper when names are not needed).
     pub fn heads_unnamed(&self) -> Result<Vec<SpanHead>, CodecError> {
-        self.heads_until(self.count, self.count)
+        let runs = self.runs()?;
+        let window = Window::all(self.count);
+        self.heads_in(&self.load(&window, &runs)?, &window, self.count)
     }
 
-    /// The heads of rows `0..end`, with names built from row `named_from`
-    /// on (earlier rows get an empty name: callers that only need a later
-    /// row range skip the allocations).
-    fn heads_until(&self, end: usize, named_from: usize) -> Result<Vec<SpanHead>, CodecError> {
-        let n = self.count;
-        let runs_raw = self.container.column(col::TRACE_RUNS)?;
-        let ids_raw = self.container.column(col::SPAN_IDS)?;
-        let parents_raw = self.container.column(col::PARENTS)?;
-        let pids_raw = self.container.column(col::PARENT_IDS)?;
-        let starts_raw = self.container.column(col::STARTS)?;
-        let durs_raw = self.container.column(col::DURATIONS)?;
-        let res_raw = self.container.column(col::RESOURCE_REFS)?;
-        let names_raw = self.container.column(col::NAMES)?;
-        let kinds_raw = self.container.column(col::KINDS)?;
-        let status_raw = self.container.column(col::STATUS)?;
-        if ids_raw.len() != n * 8 || kinds_raw.len() != n {
-            return Err(CodecError::Malformed(
-                "span column sizes disagree with the count".into(),
-            ));
-        }
-        let mut runs = Cursor::new(&runs_raw);
-        let n_runs = runs.len()?;
-        let mut trace_ids = Vec::with_capacity(n);
+    /// The trace runs: (trace id, rows), in row order, covering every row.
+    fn runs(&self) -> Result<Vec<(TraceId, usize)>, CodecError> {
+        let raw = self.container.column(col::TRACE_RUNS)?;
+        let mut c = Cursor::new(&raw);
+        let n_runs = c.len()?;
+        let mut runs = Vec::with_capacity(n_runs);
+        let mut rows = 0usize;
         for _ in 0..n_runs {
-            let id = TraceId(runs.array()?);
-            let len = usize::try_from(runs.uvarint()?).unwrap_or(usize::MAX);
-            if len > n - trace_ids.len() {
+            let id = TraceId(c.array()?);
+            let len = usize::try_from(c.uvarint()?).unwrap_or(usize::MAX);
+            if len > self.count - rows {
                 return Err(CodecError::Malformed(
                     "trace runs exceed the span count".into(),
                 ));
             }
-            trace_ids.extend(std::iter::repeat_n(id, len));
+            rows += len;
+            runs.push((id, len));
         }
-        if trace_ids.len() != n {
+        if rows != self.count {
             return Err(CodecError::Malformed(
                 "trace runs do not cover the spans".into(),
             ));
         }
-        let (mut ids, mut parents, mut pids) = (
-            Cursor::new(&ids_raw),
-            Cursor::new(&parents_raw),
-            Cursor::new(&pids_raw),
-        );
+        Ok(runs)
+    }
+
+    /// The checkpoints of the row index (none in a version 1 block): the
+    /// row each one starts and where that row starts in every column.
+    fn checkpoints(&self) -> Result<Vec<Checkpoint>, CodecError> {
+        let raw = self.container.column(col::ROW_INDEX)?;
+        if raw.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut c = Cursor::new(&raw);
+        let every = usize::try_from(c.uvarint()?)
+            .ok()
+            .filter(|e| *e > 0)
+            .ok_or_else(|| CodecError::Malformed("row index spacing".into()))?;
+        let n = c.len()?;
+        let mut out: Vec<Checkpoint> = Vec::with_capacity(n);
+        let mut last = Checkpoint {
+            row: 0,
+            offsets: [0; ROW_COLUMNS.len()],
+            prev_start: 0,
+        };
+        for j in 1..=n {
+            let mut next = Checkpoint {
+                row: j
+                    .checked_mul(every)
+                    .filter(|r| *r < self.count)
+                    .ok_or_else(|| CodecError::Malformed("row index beyond the rows".into()))?,
+                offsets: last.offsets,
+                prev_start: 0,
+            };
+            for offset in &mut next.offsets {
+                *offset = usize::try_from(c.uvarint()?)
+                    .ok()
+                    .and_then(|d| offset.checked_add(d))
+                    .ok_or_else(|| CodecError::Malformed("row index offset".into()))?;
+            }
+            next.prev_start = last.prev_start.wrapping_add(c.ivarint()? as u64);
+            out.push(next.clone());
+            last = next;
+        }
+        Ok(out)
+    }
+
+    /// Decompresses what `window` needs of every row column.
+    fn load(&self, window: &Window, runs: &[(TraceId, usize)]) -> Result<Loaded, CodecError> {
+        let (base, end) = (window.base, window.end);
+        let mut cols: [Vec<u8>; ROW_COLUMNS.len()] = Default::default();
+        for (k, id) in ROW_COLUMNS.iter().enumerate() {
+            cols[k] = match window.upto {
+                Some(upto) => self.container.column_prefix(*id, upto[k])?,
+                None => self.container.column(*id)?,
+            };
+            if window.from[k] > cols[k].len() {
+                return Err(CodecError::Malformed(
+                    "row index points past a column".into(),
+                ));
+            }
+        }
+        let ids = self.container.column_prefix(col::SPAN_IDS, end * 8)?;
+        let kinds = self.container.column_prefix(col::KINDS, end)?;
+        if ids.len() != end * 8 || kinds.len() != end {
+            return Err(CodecError::Malformed(
+                "span column sizes disagree with the count".into(),
+            ));
+        }
+        let mut trace_ids = Vec::with_capacity(end - base);
+        let mut row = 0usize;
+        for (id, len) in runs {
+            let (from, to) = (row.max(base), (row + len).min(end));
+            if from < to {
+                trace_ids.extend(std::iter::repeat_n(*id, to - from));
+            }
+            row += len;
+            if row >= end {
+                break;
+            }
+        }
+        Ok(Loaded {
+            cols,
+            from: window.from,
+            ids,
+            kinds,
+            trace_ids,
+        })
+    }
+
+    /// The heads of rows `window.base..window.end`, with names built from
+    /// row `named_from` on (earlier rows get an empty name: callers that
+    /// only need a later row range skip the allocations).
+    fn heads_in(
+        &self,
+        l: &Loaded,
+        window: &Window,
+        named_from: usize,
+    ) -> Result<Vec<SpanHead>, CodecError> {
+        let base = window.base;
+        let mut ids = Cursor::new(l.ids.get(base * 8..).unwrap_or_default());
+        let (mut parents, mut pids) = (l.cursor(rc::PARENTS), l.cursor(rc::PARENT_IDS));
         let (mut starts, mut durs, mut res) = (
-            Cursor::new(&starts_raw),
-            Cursor::new(&durs_raw),
-            Cursor::new(&res_raw),
+            l.cursor(rc::STARTS),
+            l.cursor(rc::DURATIONS),
+            l.cursor(rc::RESOURCE_REFS),
         );
-        let (mut names, mut status) = (Cursor::new(&names_raw), Cursor::new(&status_raw));
-        let mut out: Vec<SpanHead> = Vec::with_capacity(n);
-        let mut prev_start = 0u64;
-        for (i, trace_id) in trace_ids.into_iter().enumerate().take(end) {
+        let (mut names, mut status) = (l.cursor(rc::NAMES), l.cursor(rc::STATUS));
+        let mut out: Vec<SpanHead> = Vec::with_capacity(window.end - base);
+        let mut prev_start = window.prev_start;
+        for (i, trace_id) in (base..window.end).zip(l.trace_ids.iter().copied()) {
             let span_id = SpanId(ids.array()?);
             let parent_span_id = match parents.uvarint()? {
                 0 => None,
@@ -344,17 +507,24 @@ impl<'a> SpanBlockReader<'a> {
                 k => {
                     let dist = usize::try_from(k - 1)
                         .map_err(|_| CodecError::Malformed("parent distance".into()))?;
-                    let p = i
-                        .checked_sub(dist)
-                        .and_then(|p| out.get(p))
-                        .ok_or_else(|| CodecError::Malformed("parent row out of range".into()))?;
-                    Some(p.span_id)
+                    match i.checked_sub(dist) {
+                        // The parent row is above the window: only rows of a
+                        // trace run that began before it, never returned.
+                        Some(p) if p < base && base > 0 => None,
+                        p => Some(
+                            p.and_then(|p| out.get(p - base))
+                                .ok_or_else(|| {
+                                    CodecError::Malformed("parent row out of range".into())
+                                })?
+                                .span_id,
+                        ),
+                    }
                 }
             };
             let start = prev_start.wrapping_add(starts.ivarint()? as u64);
             prev_start = start;
             let end = start.wrapping_add(durs.ivarint()? as u64);
-            let kind = SpanKind::from_otlp(i32::from(kinds_raw[i]));
+            let kind = SpanKind::from_otlp(i32::from(l.kinds[i]));
             let code = StatusCode::from_otlp(i32::from(status.u8()?));
             let _message = status.u32v()?;
             out.push(SpanHead {
@@ -394,26 +564,27 @@ impl<'a> SpanBlockReader<'a> {
         keep: impl FnMut(usize, &SpanHead) -> bool,
         want_attrs: &[(&str, &str)],
     ) -> Result<SpanBlock, CodecError> {
-        self.decode_rows(self.heads()?, keep, want_attrs)
+        let runs = self.runs()?;
+        let window = Window::all(self.count);
+        let loaded = self.load(&window, &runs)?;
+        let heads = self.heads_in(&loaded, &window, 0)?;
+        self.decode_rows(&loaded, &window, heads, keep, want_attrs)
     }
 
     /// The spans of one trace. Rows are sorted by trace, so the trace is
-    /// one run of rows: rows after it are not read at all, rows before it
-    /// only stepped over.
+    /// one run of rows: reading starts at the row-index checkpoint at or
+    /// above it and stops at its last row, so most of a large block is
+    /// neither decompressed nor stepped over.
     pub fn decode_trace(&self, trace_id: &TraceId) -> Result<SpanBlock, CodecError> {
-        let runs_raw = self.container.column(col::TRACE_RUNS)?;
-        let mut runs = Cursor::new(&runs_raw);
+        let runs = self.runs()?;
         let mut row = 0usize;
         let mut range = None;
-        for _ in 0..runs.len()? {
-            let id = TraceId(runs.array()?);
-            let len = usize::try_from(runs.uvarint()?).unwrap_or(usize::MAX);
-            let end = row.saturating_add(len);
-            if id == *trace_id {
-                range = Some(row..end.min(self.count));
+        for (id, len) in &runs {
+            if id == trace_id {
+                range = Some(row..row + len);
                 break;
             }
-            row = end;
+            row += len;
         }
         let Some(range) = range else {
             return Ok(SpanBlock {
@@ -422,35 +593,32 @@ impl<'a> SpanBlockReader<'a> {
                 spans: Vec::new(),
             });
         };
-        let heads = self.heads_until(range.end, range.start)?;
-        self.decode_rows(heads, |i, _| range.contains(&i), &[])
+        let window = Window::around(&self.checkpoints()?, range.clone());
+        let loaded = self.load(&window, &runs)?;
+        let heads = self.heads_in(&loaded, &window, range.start)?;
+        self.decode_rows(&loaded, &window, heads, |i, _| range.contains(&i), &[])
     }
 
     fn decode_rows(
         &self,
+        l: &Loaded,
+        window: &Window,
         heads: Vec<SpanHead>,
         mut keep: impl FnMut(usize, &SpanHead) -> bool,
         want_attrs: &[(&str, &str)],
     ) -> Result<SpanBlock, CodecError> {
         let resources = self.resources()?;
         let scopes = self.scopes()?;
-        let status_raw = self.container.column(col::STATUS)?;
-        let scope_raw = self.container.column(col::SCOPE_REFS)?;
-        let sf_raw = self.container.column(col::TRACE_STATE_FLAGS)?;
-        let attrs_raw = self.container.column(col::ATTRS)?;
-        let events_raw = self.container.column(col::EVENTS)?;
-        let links_raw = self.container.column(col::LINKS)?;
-        let dropped_raw = self.container.column(col::DROPPED)?;
         let (mut status, mut scope_c, mut sf) = (
-            Cursor::new(&status_raw),
-            Cursor::new(&scope_raw),
-            Cursor::new(&sf_raw),
+            l.cursor(rc::STATUS),
+            l.cursor(rc::SCOPE_REFS),
+            l.cursor(rc::TRACE_STATE_FLAGS),
         );
         let (mut attrs, mut events, mut links, mut dropped) = (
-            Cursor::new(&attrs_raw),
-            Cursor::new(&events_raw),
-            Cursor::new(&links_raw),
-            Cursor::new(&dropped_raw),
+            l.cursor(rc::ATTRS),
+            l.cursor(rc::EVENTS),
+            l.cursor(rc::LINKS),
+            l.cursor(rc::DROPPED),
         );
         let all = if want_attrs.is_empty() {
             0
@@ -474,7 +642,7 @@ impl<'a> SpanBlockReader<'a> {
             })
             .collect();
         let mut spans = Vec::new();
-        for (i, head) in heads.iter().enumerate() {
+        for (i, head) in (window.base..).zip(heads.iter()) {
             let mut wanted = keep(i, head);
             if wanted && all != 0 {
                 let mut probe = attrs.clone();
@@ -579,6 +747,69 @@ impl<'a> SpanBlockReader<'a> {
             scopes,
             spans,
         })
+    }
+}
+
+/// One row-index checkpoint.
+#[derive(Clone)]
+struct Checkpoint {
+    row: usize,
+    offsets: [usize; ROW_COLUMNS.len()],
+    /// The start time the row's start delta applies to.
+    prev_start: u64,
+}
+
+/// Which rows a read covers and where they lie in the row columns.
+struct Window {
+    base: usize,
+    end: usize,
+    /// Where row `base` starts in each row column.
+    from: [usize; ROW_COLUMNS.len()],
+    /// Where row `end` starts in each (how much to decompress); `None`: all.
+    upto: Option<[usize; ROW_COLUMNS.len()]>,
+    prev_start: u64,
+}
+
+impl Window {
+    fn all(count: usize) -> Self {
+        Self {
+            base: 0,
+            end: count,
+            from: [0; ROW_COLUMNS.len()],
+            upto: None,
+            prev_start: 0,
+        }
+    }
+
+    /// The rows from the last checkpoint at or above `rows.start` to
+    /// `rows.end`.
+    fn around(checkpoints: &[Checkpoint], rows: std::ops::Range<usize>) -> Self {
+        let before = checkpoints.iter().rev().find(|c| c.row <= rows.start);
+        let after = checkpoints.iter().find(|c| c.row >= rows.end);
+        Self {
+            base: before.map_or(0, |c| c.row),
+            end: rows.end,
+            from: before.map_or([0; ROW_COLUMNS.len()], |c| c.offsets),
+            upto: after.map(|c| c.offsets),
+            prev_start: before.map_or(0, |c| c.prev_start),
+        }
+    }
+}
+
+/// The decompressed row columns of a [`Window`].
+struct Loaded {
+    cols: [Vec<u8>; ROW_COLUMNS.len()],
+    from: [usize; ROW_COLUMNS.len()],
+    ids: Vec<u8>,
+    kinds: Vec<u8>,
+    /// The trace id of each row of the window.
+    trace_ids: Vec<TraceId>,
+}
+
+impl Loaded {
+    /// A cursor on row column `k` at the window's first row.
+    fn cursor(&self, k: usize) -> Cursor<'_> {
+        Cursor::new(self.cols[k].get(self.from[k]..).unwrap_or_default())
     }
 }
 
@@ -712,6 +943,51 @@ mod tests {
             .decode(|_, _| true)
             .unwrap();
         assert_eq!(block.spans.len(), 300);
+    }
+
+    /// Traces deep in a block, read from the nearest row-index checkpoint,
+    /// equal the same rows read from the top; runs that cross checkpoints
+    /// keep their parents.
+    #[test]
+    fn trace_reads_from_checkpoints_match_full_reads() {
+        let svc = |n: usize| {
+            Arc::new(Resource {
+                attributes: vec![KeyValue::string("service.name", &format!("s{n}"))],
+                ..Default::default()
+            })
+        };
+        let resources: Vec<_> = (0..3).map(svc).collect();
+        let mut items = Vec::new();
+        // Run lengths 1..=40 cycling: runs straddle every checkpoint.
+        for t in 0..120u32 {
+            let len = (t % 40) + 1;
+            for k in 0..len {
+                let mut it = item(1, 1, None, 0, &resources[(t % 3) as usize]);
+                it.span.trace_id = TraceId(u128::from(t).to_be_bytes());
+                it.span.span_id = SpanId((u64::from(t) << 16 | u64::from(k) + 1).to_be_bytes());
+                it.span.parent_span_id =
+                    (k > 0).then(|| SpanId((u64::from(t) << 16 | u64::from(k)).to_be_bytes()));
+                it.span.start_time = UnixNanos(1_000_000 * u64::from(t) + u64::from(k) * 7);
+                it.span.end_time = UnixNanos(it.span.start_time.0 + 500);
+                it.span.name = format!("op{}", k % 5);
+                items.push(it);
+            }
+        }
+        assert!(items.len() > 4 * CHECKPOINT_ROWS);
+        sort_for_block(&mut items);
+        for effort in [Effort::Ingest, Effort::Archive] {
+            let bytes = encode(&items, effort).unwrap();
+            let r = SpanBlockReader::open(&bytes).unwrap();
+            assert_eq!(r.checkpoints().unwrap().len(), (items.len() - 1) / CHECKPOINT_ROWS);
+            for t in 0..120u32 {
+                let id = TraceId(u128::from(t).to_be_bytes());
+                let alone = r.decode_trace(&id).unwrap();
+                let filtered = r.decode(|_, h| h.trace_id == id).unwrap();
+                assert_eq!(alone.spans.len(), (t % 40) as usize + 1, "trace {t}");
+                assert_eq!(alone.spans, filtered.spans, "trace {t}");
+                assert_eq!(alone.resources, filtered.resources);
+            }
+        }
     }
 
     #[test]
