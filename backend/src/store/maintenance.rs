@@ -69,9 +69,9 @@ pub struct MaxAge {
 }
 
 /// Eviction starts above this share of the cap…
-const HIGH_WATERMARK: f64 = 0.97;
+const HIGH_WATERMARK: f64 = 0.98;
 /// …and stops below this one, so it runs in bursts, not on every commit.
-const LOW_WATERMARK: f64 = 0.90;
+const LOW_WATERMARK: f64 = 0.94;
 
 impl Maintenance {
     pub fn new(max_db_size: u64, counters: Arc<StoreCounters>) -> Self {
@@ -106,8 +106,7 @@ impl Maintenance {
             tracing::error!(error = %e, "cannot read the metric head");
         }
         self.enforce_age(conn)?;
-        self.enforce_size(conn, w.interner)?;
-        Ok(false)
+        self.enforce_size(conn, w.interner)
     }
 
     fn used_bytes(conn: &Connection) -> Result<u64, StoreError> {
@@ -118,14 +117,19 @@ impl Maintenance {
     }
 
     /// Keeps the database file and its WAL within the cap: the WAL is
-    /// checkpointed early enough to stay a small share of it, the oldest data
-    /// is evicted when the live pages near the rest, and free pages are
-    /// handed back to the file system so the file itself shrinks.
+    /// checkpointed early enough to stay a small share of it, and the oldest
+    /// data is evicted when the live pages near the rest. Evicted pages stay
+    /// in the file and are reused by the next writes, so under steady ingest
+    /// the file sits at its high-water mark just under the cap instead of
+    /// shrinking and regrowing. Only a file larger than its share (a lower
+    /// cap than before, age limits, a WAL that outgrew its budget) is
+    /// shrunk, a bounded step per round: every page the shrinking moves
+    /// passes through the WAL. Returns true when a step is left for later.
     fn enforce_size(
         &mut self,
         conn: &mut Connection,
         interner: &mut Interner,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let page_size: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
         let page = u64::try_from(page_size).unwrap_or(4096).max(512);
         let wal_pages = (self.max_db_size / 20 / page).clamp(64, 1000);
@@ -137,19 +141,19 @@ impl Maintenance {
             self.wal_pages = wal_pages;
         }
         let wal_budget = wal_pages * page;
-        let file_limit = self.max_db_size.saturating_sub(wal_budget) as f64;
-        // Live pages are what eviction frees, but the cap is on the files:
-        // a WAL that readers keep from being checkpointed, or free pages not
-        // handed back yet, count too, so whatever they take beyond their
-        // budget is evicted as well.
+        let file_limit = self.max_db_size.saturating_sub(wal_budget);
         let on_disk = conn
             .path()
             .map(|p| super::connection::size_on_disk(std::path::Path::new(p)))
             .unwrap_or(0);
+        let pages: i64 = conn.pragma_query_value(None, "page_count", |r| r.get(0))?;
+        let file = u64::try_from(pages).unwrap_or(0) * page;
+        // A WAL that readers keep from being checkpointed counts against the
+        // cap too: what it takes beyond its budget is evicted as well.
+        let wal_over = on_disk.saturating_sub(file).saturating_sub(wal_budget);
         let used = Self::used_bytes(conn)?;
-        let overshoot = on_disk.saturating_sub(used.saturating_add(wal_budget));
-        if (used.saturating_add(overshoot) as f64) >= file_limit * HIGH_WATERMARK {
-            let target = ((file_limit * LOW_WATERMARK) as u64).saturating_sub(overshoot);
+        if (used.saturating_add(wal_over) as f64) >= file_limit as f64 * HIGH_WATERMARK {
+            let target = ((file_limit as f64 * LOW_WATERMARK) as u64).saturating_sub(wal_over);
             let mut rounds = 0;
             while Self::used_bytes(conn)? > target && rounds < 10_000 {
                 rounds += 1;
@@ -162,17 +166,22 @@ impl Maintenance {
             self.collect_strings(conn, interner, false)?;
         }
         let free: i64 = conn.pragma_query_value(None, "freelist_count", |r| r.get(0))?;
-        let free_bytes = u64::try_from(free).unwrap_or(0) * page;
-        if free_bytes as f64 > file_limit * 0.02 {
-            // Each step of this pragma frees one page: step it to the end.
-            let mut stmt = conn.prepare("PRAGMA incremental_vacuum")?;
+        let free_pages = u64::try_from(free).unwrap_or(0);
+        let free_bytes = free_pages * page;
+        // Free pages beyond what one eviction burst leaves behind are not
+        // going to be reused soon: hand them back.
+        let spare = (file_limit as f64 * (HIGH_WATERMARK - LOW_WATERMARK + 0.02)) as u64;
+        if free_pages > 0 && (file > file_limit || free_bytes > spare) {
+            let step = free_pages.min(wal_pages / 2).max(1);
+            let mut stmt = conn.prepare(&format!("PRAGMA incremental_vacuum({step})"))?;
             let mut rows = stmt.query([])?;
             while rows.next()?.is_some() {}
             drop(rows);
             drop(stmt);
             let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            return Ok(free_pages > step);
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Deletes interned strings nothing refers to any more. Names are
