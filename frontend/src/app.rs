@@ -7,6 +7,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 use yew_router::query::Raw;
 
+use crate::api;
 use crate::components::footer::Footer;
 use crate::components::refresh_status::RefreshStatus;
 use crate::hooks::use_poll::{PollStatus, PollStatusContext, RefreshContext, RefreshControl};
@@ -171,6 +172,31 @@ fn settings_link() -> Html {
     }
 }
 
+/// Sign out, shown only when the dashboard sits behind a login: a plain
+/// form post to `/logout`, which ends the session and shows the login page.
+#[function_component(SignOut)]
+fn sign_out() -> Html {
+    let required = use_state(|| false);
+    {
+        let required = required.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(h) = api::health().await {
+                    required.set(h.login_required);
+                }
+            });
+        });
+    }
+    if !*required {
+        return Html::default();
+    }
+    html! {
+        <form method="post" action="/logout" class="sign-out">
+            <button type="submit" id="sign-out" class="btn" title="End this session">{ "Sign out" }</button>
+        </form>
+    }
+}
+
 /// The whole application: top bar, the routed view, the status footer.
 #[function_component(App)]
 pub fn app() -> Html {
@@ -193,6 +219,7 @@ pub fn app() -> Html {
                         <RefreshStatus />
                         <ThemeToggle id="theme-toggle" />
                         <SettingsLink />
+                        <SignOut />
                     </header>
                     <main>
                         <Switch<Route> render={switch} />

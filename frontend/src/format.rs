@@ -41,6 +41,11 @@ pub fn count(n: u64) -> String {
     si(n as f64)
 }
 
+/// `n` and the noun agreeing with it: `1 trace`, `0 traces`, `25 traces`.
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A real number with a metric suffix and up to three significant digits;
 /// small values keep their decimals (`0.25`, `0.0012`).
 pub fn si(v: f64) -> String {
@@ -308,6 +313,14 @@ fn seconds(s: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn counted_nouns_agree_with_their_number() {
+        assert_eq!(counted(1, "trace", "traces"), "1 trace");
+        assert_eq!(counted(0, "trace", "traces"), "0 traces");
+        assert_eq!(counted(25, "span", "spans"), "25 spans");
+    }
+
     use super::*;
 
     #[test]

@@ -28,6 +28,10 @@ pub struct HealthResponse {
     /// Port of the OTLP/gRPC receiver.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub otlp_grpc_port: Option<u16>,
+    /// True when the dashboard sits behind a login (`--ui-token`), so it
+    /// offers a way to sign out. Says nothing the login page does not.
+    #[serde(default)]
+    pub login_required: bool,
 }
 
 /// The body of every 4xx/5xx answer of the query API.

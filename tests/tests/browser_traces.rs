@@ -54,6 +54,26 @@ async fn trace_view_draws_the_waterfall_map_panel_and_logs() {
     );
     assert_eq!(texts(c, "#trace-spans").await, ["9"]);
     assert_eq!(texts(c, "#trace-errors").await, ["4"]);
+    // Every duration label stays in the timeline, clear of the span names
+    // (the root's bar spans the whole row: its label sits inside it).
+    let strays = c
+        .execute(
+            "return Array.from(document.querySelectorAll('#waterfall .wf-row[data-span-id]'))
+               .filter(r => r.querySelector('.bar-label').getBoundingClientRect().left
+                            < r.querySelector('.wf-time').getBoundingClientRect().left - 0.5)
+               .map(r => r.dataset.spanId)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(strays, serde_json::json!([]), "labels over the names");
+    let inside = attrs(
+        c,
+        &format!("#waterfall .wf-row[data-span-id='{WEB_ROOT}'] .bar-label"),
+        "class",
+    )
+    .await;
+    assert_eq!(inside, ["bar-label inside"]);
 
     // The noise toggle shows the hidden span under its server span.
     c.find(Locator::Id("hide-noise"))

@@ -418,6 +418,9 @@ async fn about_shows_the_server_its_storage_and_the_backup_link() {
         .json()
         .await
         .unwrap();
+    // Without a login there is no session to end.
+    assert_eq!(health["loginRequired"], false);
+    assert!(c.find(Locator::Id("sign-out")).await.is_err());
     assert_eq!(
         texts(c, "#about-version").await,
         [health["version"].as_str().unwrap()]

@@ -303,14 +303,16 @@ async fn the_login_page_leads_to_the_requested_deep_link() {
         .unwrap();
     assert_eq!(path_and_query(c).await, deep);
 
-    // Logging out (a form post, as a logout button would) ends the session.
-    c.execute(
-        "const f = document.createElement('form'); f.method = 'post'; f.action = '/logout';
-         document.body.appendChild(f); f.submit();",
-        vec![],
-    )
-    .await
-    .unwrap();
+    // The header's Sign out button ends the session.
+    shot(c, "login-signed-in").await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("sign-out"))
+        .await
+        .expect("a dashboard behind a login offers Sign out")
+        .click()
+        .await
+        .unwrap();
     c.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Id("login-form"))

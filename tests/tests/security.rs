@@ -226,10 +226,12 @@ async fn the_ui_token_guards_the_dashboard_and_api_with_a_login_and_a_cookie() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(
-        get("/api/health").send().await.unwrap().status(),
-        StatusCode::OK
-    );
+    // Health stays open for load balancers, and tells the dashboard that a
+    // login is in force (so it offers Sign out).
+    let health = get("/api/health").send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let health: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(health["loginRequired"], true);
     // Unknown API paths, the backup download and the Prometheus path are
     // behind the token too; with it, a scraper reads /metrics.
     for path in ["/api/nope", "/api/backup", "/metrics"] {

@@ -18,5 +18,6 @@ pub async fn health(State(state): State<ApiState>) -> Json<HealthResponse> {
         db_size_bytes: size_on_disk(&s.db_path),
         otlp_http_port: s.otlp_ports.0,
         otlp_grpc_port: s.otlp_ports.1,
+        login_required: s.login_required,
     })
 }

@@ -41,6 +41,7 @@ struct ApiStateInner {
     counters: Arc<StoreCounters>,
     max_db_size: u64,
     otlp_ports: (Option<u16>, Option<u16>),
+    login_required: bool,
     query_latency: prometheus::QueryLatency,
 }
 
@@ -64,6 +65,7 @@ impl ApiState {
                 counters,
                 max_db_size,
                 otlp_ports: (None, None),
+                login_required: false,
                 query_latency: prometheus::QueryLatency::default(),
             }),
         }
@@ -74,6 +76,15 @@ impl ApiState {
     pub fn with_otlp_ports(mut self, http: Option<u16>, grpc: Option<u16>) -> Self {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
             inner.otlp_ports = (http, grpc);
+        }
+        self
+    }
+
+    /// Records whether the dashboard needs a login, for `/api/health`.
+    /// Call before the state is shared.
+    pub fn with_login_required(mut self, required: bool) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.login_required = required;
         }
         self
     }

@@ -6,6 +6,7 @@
 use shared::layout::service_map::{MapLayout, ServiceMap};
 use yew::prelude::*;
 
+use crate::format;
 use crate::palette::service_color;
 
 const NODE_W: f64 = 160.0;
@@ -108,9 +109,9 @@ pub fn service_map_view(props: &ServiceMapProps) -> Html {
         let sub = if n.external {
             "outside the data".to_owned()
         } else if n.errors > 0 {
-            format!("{} spans · {} err", n.spans, n.errors)
+            format!("{} · {} err", format::counted(n.spans, "span", "spans"), n.errors)
         } else {
-            format!("{} spans", n.spans)
+            format::counted(n.spans, "span", "spans")
         };
         let onclick = props.on_node.clone().filter(|_| !n.external).map(|cb| {
             let name = n.name.clone();

@@ -263,7 +263,7 @@ fn row(props: &WaterfallProps, r: &Row) -> Html {
     let current = props.current_match == Some(id);
     let left = r.offset * 100.0;
     let width = r.width * 100.0;
-    let label_right = r.offset + r.width > 0.75;
+    let label = LabelPlace::for_bar(r.offset, r.width);
     let dur = format::duration(span.duration());
     let classes = classes!(
         "wf-row",
@@ -295,8 +295,12 @@ fn row(props: &WaterfallProps, r: &Row) -> Html {
             <div class="wf-time">
                 <div class="bar" title={format!("{} · {}", span.name, dur)}
                     style={format!("left:{left:.3}%;width:max(2px,{width:.3}%)")}></div>
-                <span class={classes!("bar-label", label_right.then_some("left"))}
-                    style={if label_right { format!("right:{:.3}%", 100.0 - left) } else { format!("left:{:.3}%", left + width) }}>
+                <span class={classes!("bar-label", label.class())}
+                    style={match label {
+                        LabelPlace::After => format!("left:{:.3}%", left + width),
+                        LabelPlace::Before => format!("right:{:.3}%", 100.0 - left),
+                        LabelPlace::Inside => format!("right:{:.3}%", (100.0 - left - width).max(0.0)),
+                    }}>
                     { dur }
                 </span>
             </div>
@@ -322,6 +326,36 @@ fn descendants(tree: &TraceTree, i: usize) -> usize {
         stack.extend_from_slice(tree.children(c));
     }
     n
+}
+
+/// Where a bar's duration label goes: after the bar while there is room on
+/// the right, else before it, and inside a bar that spans nearly the whole
+/// row (before it would run into the span names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LabelPlace {
+    After,
+    Before,
+    Inside,
+}
+
+impl LabelPlace {
+    fn for_bar(offset: f64, width: f64) -> Self {
+        if offset + width <= 0.75 {
+            LabelPlace::After
+        } else if offset >= 0.2 {
+            LabelPlace::Before
+        } else {
+            LabelPlace::Inside
+        }
+    }
+
+    fn class(self) -> Option<&'static str> {
+        match self {
+            LabelPlace::After => None,
+            LabelPlace::Before => Some("left"),
+            LabelPlace::Inside => Some("inside"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -369,5 +403,14 @@ mod tests {
         ]);
         assert_eq!(descendants(&tree, 0), 3);
         assert_eq!(descendants(&tree, 2), 0);
+    }
+
+    #[test]
+    fn duration_labels_never_run_into_the_names() {
+        assert_eq!(LabelPlace::for_bar(0.1, 0.3), LabelPlace::After);
+        assert_eq!(LabelPlace::for_bar(0.5, 0.4), LabelPlace::Before);
+        // The root of a trace: the whole row, no room on either side.
+        assert_eq!(LabelPlace::for_bar(0.0, 1.0), LabelPlace::Inside);
+        assert_eq!(LabelPlace::for_bar(0.1, 0.8), LabelPlace::Inside);
     }
 }

@@ -21,6 +21,7 @@ use crate::components::log_table::{LogTable, log_key};
 use crate::components::status::{EmptyState, ErrorBox, Loading, UrlNotice};
 use crate::components::text_filter::TextFilter;
 use crate::components::time_range::TimeRange;
+use crate::format;
 use crate::hooks::use_list::{Fetch, ListHandle, Mode, use_list};
 use crate::refresh::PauseReason;
 use crate::url;
@@ -156,7 +157,7 @@ pub fn logs_page() -> Html {
                 <LogTable entries={(*entries).clone()} expanded={(*expanded).clone()} on_toggle={on_toggle} id="logs-table" />
             </div>
             <div class="list-foot">
-                <span class="muted">{ format!("{} logs", items.len()) }</span>
+                <span class="muted">{ format::counted(items.len(), "log", "logs") }</span>
                 if state.page.next_cursor.is_some() {
                     <button class="btn" id="load-more" disabled={state.busy.is_some()} onclick={load_more.reform(|_| ())}>
                         { if state.busy == Some(Mode::More) { "Loading…" } else { "Load more" } }

@@ -157,7 +157,7 @@ pub fn spans_page() -> Html {
                 <tbody>{ for items.iter().map(|r| span_row(r, nav.clone())) }</tbody>
             </table>
             <div class="list-foot">
-                <span class="muted">{ format!("{} spans", items.len()) }</span>
+                <span class="muted">{ format::counted(items.len(), "span", "spans") }</span>
                 if state.page.next_cursor.is_some() {
                     <button class="btn" id="load-more" disabled={state.busy.is_some()} onclick={load_more.reform(|_| ())}>
                         { if state.busy == Some(Mode::More) { "Loading…" } else { "Load more" } }

@@ -152,7 +152,7 @@ pub fn traces_page() -> Html {
                 </tbody>
             </table>
             <div class="list-foot">
-                <span class="muted">{ format!("{} traces", items.len()) }</span>
+                <span class="muted">{ format::counted(items.len(), "trace", "traces") }</span>
                 if state.page.next_cursor.is_some() {
                     <button class="btn" id="load-more" disabled={state.busy.is_some()}
                         onclick={load_more.reform(|_| ())}>

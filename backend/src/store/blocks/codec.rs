@@ -849,7 +849,16 @@ mod tests {
         w.column(1, data.clone());
         let bytes = w.finish().unwrap();
         let r = ContainerReader::parse(&bytes, *b"TEST", 1).unwrap();
-        for len in [0, 1, 1000, 131_072, 131_073, 900_000, data.len(), data.len() + 5] {
+        for len in [
+            0,
+            1,
+            1000,
+            131_072,
+            131_073,
+            900_000,
+            data.len(),
+            data.len() + 5,
+        ] {
             let prefix = r.column_prefix(1, len).unwrap();
             assert_eq!(prefix, data[..len.min(data.len())], "len {len}");
         }

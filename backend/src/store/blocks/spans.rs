@@ -978,7 +978,10 @@ mod tests {
         for effort in [Effort::Ingest, Effort::Archive] {
             let bytes = encode(&items, effort).unwrap();
             let r = SpanBlockReader::open(&bytes).unwrap();
-            assert_eq!(r.checkpoints().unwrap().len(), (items.len() - 1) / CHECKPOINT_ROWS);
+            assert_eq!(
+                r.checkpoints().unwrap().len(),
+                (items.len() - 1) / CHECKPOINT_ROWS
+            );
             for t in 0..120u32 {
                 let id = TraceId(u128::from(t).to_be_bytes());
                 let alone = r.decode_trace(&id).unwrap();
