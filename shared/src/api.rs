@@ -527,9 +527,11 @@ mod tests {
             db_size_bytes: 4096,
             otlp_http_port: Some(4318),
             otlp_grpc_port: None,
+            login_required: true,
         };
         let json = serde_json::to_string(&h).unwrap();
         assert!(json.contains("\"uptimeSeconds\":3"));
+        assert!(json.contains("\"loginRequired\":true"));
         assert_eq!(serde_json::from_str::<HealthResponse>(&json).unwrap(), h);
     }
 
