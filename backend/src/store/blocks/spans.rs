@@ -952,7 +952,7 @@ mod tests {
     fn trace_reads_from_checkpoints_match_full_reads() {
         let svc = |n: usize| {
             Arc::new(Resource {
-                attributes: vec![KeyValue::string("service.name", &format!("s{n}"))],
+                attributes: vec![KeyValue::string("service.name", format!("s{n}"))],
                 ..Default::default()
             })
         };
@@ -964,9 +964,9 @@ mod tests {
             for k in 0..len {
                 let mut it = item(1, 1, None, 0, &resources[(t % 3) as usize]);
                 it.span.trace_id = TraceId(u128::from(t).to_be_bytes());
-                it.span.span_id = SpanId((u64::from(t) << 16 | u64::from(k) + 1).to_be_bytes());
+                it.span.span_id = SpanId(((u64::from(t) << 16) | (u64::from(k) + 1)).to_be_bytes());
                 it.span.parent_span_id =
-                    (k > 0).then(|| SpanId((u64::from(t) << 16 | u64::from(k)).to_be_bytes()));
+                    (k > 0).then(|| SpanId(((u64::from(t) << 16) | u64::from(k)).to_be_bytes()));
                 it.span.start_time = UnixNanos(1_000_000 * u64::from(t) + u64::from(k) * 7);
                 it.span.end_time = UnixNanos(it.span.start_time.0 + 500);
                 it.span.name = format!("op{}", k % 5);
