@@ -137,6 +137,8 @@ def main():
     ap.add_argument("--metric-window", type=int, default=614_400,
                     help="seconds of metrics the query benchmark ingests (614400: 10.0M points)")
     ap.add_argument("--metric-requests", type=int, default=300, help="requests per timed metric query")
+    ap.add_argument("--reingest", action="store_true",
+                    help="with --metric-queries: rebuild the kept metric store instead of reusing it")
     args = ap.parse_args()
 
     tools = Path(args.workload_tools)

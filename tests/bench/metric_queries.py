@@ -12,9 +12,9 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -63,8 +63,14 @@ def run(args, tools: Path, out: Path, binary: Path) -> None:
     manifest = json.loads((workload / "manifest.json").read_text())["summary"]
     results = {"machine": {"cores": os.cpu_count(), "uname": " ".join(os.uname())},
                "points": manifest["metric_points"], "series": manifest["metric_series"], "queries": []}
-    with tempfile.TemporaryDirectory() as tmp:
-        server = Server(binary, Path(tmp) / "data", "8GB")
+    # The ingested store is kept (target/bench/store-metrics-<window>s) and
+    # reused by later runs unless --reingest is given: ingesting takes ~10
+    # minutes, the queries seconds. Its ingest figures are kept beside it.
+    store = out / f"store-metrics-{window}s"
+    ingest_file = store / "ingest.json"
+    if getattr(args, "reingest", False) or not ingest_file.exists():
+        shutil.rmtree(store, ignore_errors=True)
+        server = Server(binary, store / "data", "8GB")
         print(f"sending {manifest['metric_points']:,} points ({manifest['metric_series']} series) ...", flush=True)
         started = time.time()
         sent = send(tools, workload, server, "metrics", "http", "protobuf", args.workers)
@@ -72,27 +78,34 @@ def run(args, tools: Path, out: Path, binary: Path) -> None:
         server.settle(timeout=1800)
         settled_s = time.time() - started
         stats = server.api("/api/stats")
-        results["ingest"] = {"seconds": round(ingest_s, 1), "settled_seconds": round(settled_s, 1),
-                             "points_per_s": sent["accepted_items_per_s"], "non_2xx": sent.get("non_2xx", {}),
-                             "rss_mb": round(server.peak_rss_mb(), 1),
-                             "chunk_bytes": stats["metricPoints"]["storedBytes"],
-                             "rollup_bytes": stats.get("metricRollupBytes"),
-                             "stored_points": stats["metricPoints"]["items"],
-                             "db_bytes": stats["dbSizeBytes"], "head_points": server.head_points()}
-        to = int(stats["metricPoints"]["newest"])
-        for name, what in METRICS:
-            for rng in RANGES:
-                path = f"/api/metrics/{name}/query?range={rng}&to={to}"
-                times, body = time_queries(server.ui, path, args.metric_requests)
-                row = {"metric": name, "what": what, "range": rng, "requests": len(times),
-                       "p50_ms": round(pct(times, 0.5), 2), "p99_ms": round(pct(times, 0.99), 2),
-                       "max_ms": round(max(times), 2), "step": int(body["step"]) // 1_000_000_000,
-                       "resolution": body["resolution"], "agg": body["agg"], "series": len(body["series"]),
-                       "points": len(body["series"][0]["points"]) if body["series"] else 0}
-                results["queries"].append(row)
-                print(f"  {name:<30} {rng:>4}  p50 {row['p50_ms']:>6.2f} ms  p99 {row['p99_ms']:>6.2f} ms"
-                      f"  ({row['resolution']}, step {row['step']} s, {row['series']} series)", flush=True)
+        ingest = {"seconds": round(ingest_s, 1), "settled_seconds": round(settled_s, 1),
+                  "points_per_s": sent["accepted_items_per_s"], "non_2xx": sent.get("non_2xx", {}),
+                  "rss_mb": round(server.peak_rss_mb(), 1),
+                  "chunk_bytes": stats["metricPoints"]["storedBytes"],
+                  "rollup_bytes": stats.get("metricRollupBytes"),
+                  "stored_points": stats["metricPoints"]["items"],
+                  "db_bytes": stats["dbSizeBytes"], "head_points": server.head_points()}
         server.stop()
+        ingest_file.write_text(json.dumps(ingest, indent=2))
+    else:
+        print(f"reusing the store in {store} (--reingest to rebuild it)", flush=True)
+    results["ingest"] = json.loads(ingest_file.read_text())
+    server = Server(binary, store / "data", "8GB")
+    stats = server.api("/api/stats")
+    to = int(stats["metricPoints"]["newest"])
+    for name, what in METRICS:
+        for rng in RANGES:
+            path = f"/api/metrics/{name}/query?range={rng}&to={to}"
+            times, body = time_queries(server.ui, path, args.metric_requests)
+            row = {"metric": name, "what": what, "range": rng, "requests": len(times),
+                   "p50_ms": round(pct(times, 0.5), 2), "p99_ms": round(pct(times, 0.99), 2),
+                   "max_ms": round(max(times), 2), "step": int(body["step"]) // 1_000_000_000,
+                   "resolution": body["resolution"], "agg": body["agg"], "series": len(body["series"]),
+                   "points": len(body["series"][0]["points"]) if body["series"] else 0}
+            results["queries"].append(row)
+            print(f"  {name:<30} {rng:>4}  p50 {row['p50_ms']:>6.2f} ms  p99 {row['p99_ms']:>6.2f} ms"
+                  f"  ({row['resolution']}, step {row['step']} s, {row['series']} series)", flush=True)
+    server.stop()
     ing = results["ingest"]
     print(f"\ningest: {results['points']:,} points in {ing['seconds']} s ({ing['points_per_s']:,.0f} points/s), "
           f"settled after {ing['settled_seconds']} s; chunks {ing['chunk_bytes'] / 1e6:.1f} MB, "

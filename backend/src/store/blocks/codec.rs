@@ -105,47 +105,36 @@ pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
 /// template, URLs of one route) side by side, where zstd finds them.
 #[derive(Default)]
 pub struct DictBuilder {
-    index: FxHashMap<String, u32>,
-    strings: Vec<String>,
+    /// Each string once, its index its position: one allocation per
+    /// distinct string, lookups by `&str`.
+    strings: indexmap::IndexSet<String, rustc_hash::FxBuildHasher>,
 }
 
 impl DictBuilder {
     /// The index of `s`, adding it on first sight. Index 0 is always "".
     pub fn intern(&mut self, s: &str) -> u32 {
         if self.strings.is_empty() {
-            self.strings.push(String::new());
-            self.index.insert(String::new(), 0);
+            self.strings.insert(String::new());
         }
-        if let Some(&i) = self.index.get(s) {
-            return i;
-        }
-        let i = self.strings.len() as u32;
-        self.strings.push(s.to_owned());
-        self.index.insert(s.to_owned(), i);
-        i
+        let i = match self.strings.get_index_of(s) {
+            Some(i) => i,
+            None => self.strings.insert_full(s.to_owned()).0,
+        };
+        i as u32
     }
 
     /// Re-numbers the collected strings in sorted order ("" stays 0).
     pub fn freeze_sorted(&mut self) {
         self.intern("");
         self.strings.sort_unstable();
-        for (i, s) in self.strings.iter().enumerate() {
-            if let Some(slot) = self.index.get_mut(s) {
-                *slot = i as u32;
-            }
-        }
     }
 
     /// Serialises the dictionary as a column.
-    pub fn finish(self) -> Vec<u8> {
+    pub fn finish(mut self) -> Vec<u8> {
+        self.intern("");
         let mut out = Vec::new();
-        let strings = if self.strings.is_empty() {
-            vec![String::new()]
-        } else {
-            self.strings
-        };
-        put_uvarint(&mut out, strings.len() as u64);
-        for s in &strings {
+        put_uvarint(&mut out, self.strings.len() as u64);
+        for s in &self.strings {
             put_bytes(&mut out, s.as_bytes());
         }
         out
@@ -562,7 +551,8 @@ pub enum Effort {
 impl Effort {
     fn level(self) -> i32 {
         match self {
-            Effort::Ingest => 6,
+            // Fast: compaction rewrites these blocks at Archive effort.
+            Effort::Ingest => 3,
             Effort::Archive => 12,
         }
     }
