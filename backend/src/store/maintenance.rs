@@ -69,9 +69,9 @@ pub struct MaxAge {
 }
 
 /// Eviction starts above this share of the cap…
-const HIGH_WATERMARK: f64 = 0.98;
+const HIGH_WATERMARK: f64 = 0.97;
 /// …and stops below this one, so it runs in bursts, not on every commit.
-const LOW_WATERMARK: f64 = 0.94;
+const LOW_WATERMARK: f64 = 0.93;
 
 impl Maintenance {
     pub fn new(max_db_size: u64, counters: Arc<StoreCounters>) -> Self {
@@ -165,13 +165,18 @@ impl Maintenance {
             }
             self.collect_strings(conn, interner, false)?;
         }
+        if wal_over > 0 {
+            // Readers that overlap without a gap keep the WAL from being
+            // rewound: wait for the current ones (new readers read the
+            // checkpointed file and do not hold it up) and truncate it.
+            let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
         let free: i64 = conn.pragma_query_value(None, "freelist_count", |r| r.get(0))?;
         let free_pages = u64::try_from(free).unwrap_or(0);
         let free_bytes = free_pages * page;
-        // Free pages beyond what one eviction burst leaves behind are not
-        // going to be reused soon: hand them back.
-        let spare = (file_limit as f64 * (HIGH_WATERMARK - LOW_WATERMARK + 0.02)) as u64;
-        if free_pages > 0 && (file > file_limit || free_bytes > spare) {
+        // Free pages are the room the next writes take. Only a file past
+        // its share, or one that age limits left mostly empty, is shrunk.
+        if free_pages > 0 && (file > file_limit || free_bytes > file_limit / 4) {
             let step = free_pages.min(wal_pages / 2).max(1);
             let mut stmt = conn.prepare(&format!("PRAGMA incremental_vacuum({step})"))?;
             let mut rows = stmt.query([])?;
