@@ -8,12 +8,6 @@ use clap::Parser;
 use sightline::config::{Cli, Command};
 use tracing_subscriber::EnvFilter;
 
-/// Ingest allocates and frees millions of small values a second (decoded
-/// attributes, block columns); glibc's allocator spent a quarter of the
-/// server's CPU on them, mimalloc a fraction of that.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()

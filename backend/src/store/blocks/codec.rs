@@ -551,8 +551,7 @@ pub enum Effort {
 impl Effort {
     fn level(self) -> i32 {
         match self {
-            // Fast: compaction rewrites these blocks at Archive effort.
-            Effort::Ingest => 3,
+            Effort::Ingest => 6,
             Effort::Archive => 12,
         }
     }
