@@ -130,7 +130,9 @@ def main():
     if layout_out:
         for line in layout_out.splitlines():
             parts = line.split()
-            if parts and parts[0].replace(",", "").isdigit() and len(parts) >= 3:
+            # "   10000  layout   0.94   1.66"; not the "(15 runs; …)" summary lines.
+            if parts and parts[0].replace(",", "").isdigit() and len(parts) >= 3 \
+                    and not parts[1].startswith("("):
                 rows.append((f"layout {' '.join(parts[1:-2])} ({parts[0]} spans)", f"median {parts[-2]} ms", ""))
     # "   10000  in app   data → painted   101.3   137.6   292.7"
     for line in trace_view_out.splitlines():
