@@ -17,14 +17,17 @@ use super::metric_chunks;
 use super::point_codec;
 use super::rollups::{self, PreparedRollups};
 
-/// Points that make a head worth sealing (20 minutes of a 10 s series).
-pub const SEAL_POINTS: u32 = 120;
+/// Points that make a head worth sealing (40 minutes of a 10 s series):
+/// a chunk's fixed costs (codec header, zstd frame, its SQLite row) are
+/// shared by this many points, which keeps a regular series under 2 bytes
+/// a point.
+pub const SEAL_POINTS: u32 = 240;
 /// Longest a point stays in the head.
 pub const SEAL_AGE: Duration = Duration::from_secs(600);
 /// Most points one chunk takes. When ingest outruns sealing the head
 /// grows; it is then sealed in runs of this many (oldest arrivals first), so
 /// a query never decodes a huge chunk for a short window.
-pub const MAX_CHUNK_POINTS: i64 = 240;
+pub const MAX_CHUNK_POINTS: i64 = 480;
 
 /// Per series with points in the head: (how many, since when). Written by
 /// the writer, read by the compactor.
