@@ -235,6 +235,25 @@ pub async fn shot(client: &Client, name: &str) {
     }
 }
 
+/// Fills the login page's token field and submits it (the page must be
+/// showing; where it leads is for the caller to wait for).
+pub async fn submit_login(client: &Client, token: &str) {
+    let field = client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(fantoccini::Locator::Id("token"))
+        .await
+        .expect("the login page's token field");
+    field.send_keys(token).await.expect("typing the token");
+    client
+        .find(fantoccini::Locator::Id("login-submit"))
+        .await
+        .expect("the login button")
+        .click()
+        .await
+        .expect("submitting the login");
+}
+
 /// A script returning how many elements match `css`.
 pub fn count(css: &str) -> String {
     format!(

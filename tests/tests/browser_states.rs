@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use fantoccini::Locator;
-use sightline_tests::browser::{Browser, attrs, open, shot, texts, wait_js};
+use sightline_tests::browser::{Browser, attrs, open, shot, submit_login, texts, wait_js};
 use sightline_tests::{Options, Sightline};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -118,18 +118,7 @@ async fn a_401_sends_the_dashboard_to_the_login_page_and_back() {
 
     // Signed in, the dashboard works.
     open(c, &server.url(here), "#login-form").await;
-    c.find(Locator::Id("token"))
-        .await
-        .unwrap()
-        .send_keys(TOKEN)
-        .await
-        .unwrap();
-    c.find(Locator::Id("login-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_login(c, TOKEN).await;
     c.wait()
         .at_most(Duration::from_secs(20))
         .for_element(Locator::Css("#logs-empty"))
@@ -164,18 +153,7 @@ async fn a_401_sends_the_dashboard_to_the_login_page_and_back() {
         Some("next=%2Flogs%3Fq%3Dpayment%2Bfailed%26range%3D15m")
     );
     // Signing in again returns to the same view.
-    c.find(Locator::Id("token"))
-        .await
-        .unwrap()
-        .send_keys(TOKEN)
-        .await
-        .unwrap();
-    c.find(Locator::Id("login-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_login(c, TOKEN).await;
     wait_js(
         c,
         &format!(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
-use sightline_tests::browser::{Browser, open, path_and_query, shot, wait_js};
+use sightline_tests::browser::{Browser, open, path_and_query, shot, submit_login, wait_js};
 use sightline_tests::scenario::{self, CHECKOUT_TRACE, PAY_SERVER};
 use sightline_tests::{Options, Sightline};
 
@@ -237,13 +237,7 @@ async fn the_login_page_leads_to_the_requested_deep_link() {
     );
 
     // A wrong token: the page says so and stays.
-    c.find(Locator::Id("token"))
-        .await
-        .unwrap()
-        .send_keys("not-it")
-        .await
-        .unwrap();
-    click(c, "#login-submit").await;
+    submit_login(c, "not-it").await;
     c.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Id("login-error"))
@@ -260,13 +254,7 @@ async fn the_login_page_leads_to_the_requested_deep_link() {
     shot(c, "login-wrong-token").await;
 
     // The right one: straight to the deep link, which renders with its data.
-    c.find(Locator::Id("token"))
-        .await
-        .unwrap()
-        .send_keys(UI_TOKEN)
-        .await
-        .unwrap();
-    click(c, "#login-submit").await;
+    submit_login(c, UI_TOKEN).await;
     c.wait()
         .at_most(Duration::from_secs(20))
         .for_element(Locator::Id("span-panel"))
