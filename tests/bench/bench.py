@@ -103,7 +103,7 @@ def table_bytes(db: Path) -> dict:
         data = c.execute("SELECT coalesce(sum(bytes),0) FROM blocks WHERE signal=?", (signal_no,)).fetchone()[0]
         block_share[name] = data
     total_blocks = sum(block_share.values()) or 1
-    span_index = ["traces", "sqlite_autoindex_traces_1", "traces_by_start", "trace_services",
+    span_index = ["traces", "sqlite_autoindex_traces_1", "traces_by_id", "traces_by_start", "trace_services",
                   "span_groups", "span_groups_by_service", "service_minutes", "service_minutes_by_minute"]
     log_index = ["log_groups", "log_groups_by_service"]
     metric_tables = ["metric_series", "metric_series_by_name", "metric_series_by_hash", "metric_head",

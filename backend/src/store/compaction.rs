@@ -186,7 +186,7 @@ fn relink(
     old: &[i64],
     new: i64,
 ) -> Result<(), StoreError> {
-    let select = format!("SELECT id, {column} FROM traces WHERE trace_id = ?1");
+    let select = format!("SELECT id, {column} FROM traces WHERE {}", trace_by_id!());
     let row: Option<(i64, Vec<u8>)> = tx
         .prepare_cached(&select)?
         .query_row(params![trace_id.0.as_slice()], |r| {

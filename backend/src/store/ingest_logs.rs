@@ -214,7 +214,10 @@ fn link_trace(
     max_t: u64,
 ) -> Result<(), StoreError> {
     let existing: Option<(i64, Vec<u8>)> = tx
-        .prepare_cached("SELECT id, log_blocks FROM traces WHERE trace_id = ?1")?
+        .prepare_cached(concat!(
+            "SELECT id, log_blocks FROM traces WHERE ",
+            trace_by_id!()
+        ))?
         .query_row(params![trace_id.0.as_slice()], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
@@ -224,7 +227,8 @@ fn link_trace(
             tx.prepare_cached(
                     "UPDATE traces SET log_count = log_count + ?2, log_blocks = ?3,
                        start_time = CASE WHEN span_count = 0 THEN min(start_time, ?4) ELSE start_time END,
-                       end_time = CASE WHEN span_count = 0 THEN max(end_time, ?5) ELSE end_time END
+                       duration = CASE WHEN span_count = 0
+                         THEN max(start_time + duration, ?5) - min(start_time, ?4) ELSE duration END
                      WHERE id = ?1",
                 )?
                 .execute(params![
@@ -237,15 +241,15 @@ fn link_trace(
         }
         None => {
             tx.prepare_cached(
-                    "INSERT INTO traces (trace_id, start_time, end_time, span_count, error_count,
-                       root_service_id, root_name_id, root_start, root_is_real, services, span_blocks,
+                    "INSERT INTO traces (trace_id, start_time, duration, span_count, error_count,
+                       root_service_id, root_name_id, root_offset, root_is_real, services, span_blocks,
                        log_count, log_blocks)
                      VALUES (?1, ?2, ?3, 0, 0, 0, 0, 0, 0, x'', x'', ?4, ?5)",
                 )?
                 .execute(params![
                     trace_id.0.as_slice(),
                     to_i64(min_t),
-                    to_i64(max_t),
+                    to_i64(max_t).saturating_sub(to_i64(min_t)),
                     count,
                     varlist::encode(&[block_id])
                 ])?;

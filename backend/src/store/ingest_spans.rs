@@ -98,6 +98,12 @@ fn from_i64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
+/// `to` relative to `from`, as stored in the summary's relative columns
+/// (`duration`, `root_offset`): small, so SQLite stores them in few bytes.
+fn offset(from: u64, to: u64) -> i64 {
+    to_i64(to).saturating_sub(to_i64(from))
+}
+
 impl SpanIndexer {
     pub fn new(indexed: Arc<Vec<String>>) -> Self {
         Self {
@@ -348,11 +354,12 @@ fn merge_trace(
     agg: TraceAgg,
 ) -> Result<(), StoreError> {
     let existing = tx
-        .prepare_cached(
-            "SELECT id, start_time, end_time, span_count, error_count, root_service_id, root_name_id,
-                    root_start, root_is_real, services, span_blocks
-             FROM traces WHERE trace_id = ?1",
-        )?
+        .prepare_cached(concat!(
+            "SELECT id, start_time, start_time + duration, span_count, error_count, root_service_id,
+                    root_name_id, start_time + root_offset, root_is_real, services, span_blocks
+             FROM traces WHERE ",
+            trace_by_id!()
+        ))?
         .query_row(params![trace_id.0.as_slice()], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
@@ -375,19 +382,19 @@ fn merge_trace(
         None => {
             let services: Vec<i64> = agg.services.iter().copied().collect();
             tx.prepare_cached(
-                "INSERT INTO traces (trace_id, start_time, end_time, span_count, error_count, root_service_id,
-                   root_name_id, root_start, root_is_real, services, span_blocks, log_count, log_blocks)
+                "INSERT INTO traces (trace_id, start_time, duration, span_count, error_count, root_service_id,
+                   root_name_id, root_offset, root_is_real, services, span_blocks, log_count, log_blocks)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, x'')",
             )?
             .execute(params![
                 trace_id.0.as_slice(),
                 to_i64(agg.start),
-                to_i64(agg.end),
+                offset(agg.start, agg.end),
                 agg.count,
                 agg.errors,
                 agg.root.service,
                 agg.root.name,
-                to_i64(agg.root.start),
+                offset(agg.start, agg.root.start),
                 i64::from(!agg.root.is_not_real),
                 varlist::encode(&services),
                 varlist::encode(&[block_id])
@@ -417,20 +424,20 @@ fn merge_trace(
             let services = varlist::merge(&services_blob, agg.services.iter().copied());
             let blocks = varlist::merge(&blocks_blob, [block_id]);
             tx.prepare_cached(
-                "UPDATE traces SET start_time = ?2, end_time = ?3, span_count = ?4, error_count = ?5,
-                   root_service_id = ?6, root_name_id = ?7, root_start = ?8, root_is_real = ?9,
+                "UPDATE traces SET start_time = ?2, duration = ?3, span_count = ?4, error_count = ?5,
+                   root_service_id = ?6, root_name_id = ?7, root_offset = ?8, root_is_real = ?9,
                    services = ?10, span_blocks = ?11
                  WHERE id = ?1",
             )?
             .execute(params![
                 row,
                 start,
-                end,
+                end.saturating_sub(start),
                 count + agg.count,
                 errors + agg.errors,
                 root.service,
                 root.name,
-                to_i64(root.start),
+                offset(from_i64(start), root.start),
                 i64::from(!root.is_not_real),
                 varlist::encode(&services),
                 varlist::encode(&blocks)

@@ -376,9 +376,10 @@ fn unlink_traces(
     for trace_id in traces {
         type Row = (i64, Vec<u8>, Vec<u8>, Vec<u8>);
         let row: Option<Row> = tx
-            .prepare_cached(
-                "SELECT id, span_blocks, log_blocks, services FROM traces WHERE trace_id = ?1",
-            )?
+            .prepare_cached(concat!(
+                "SELECT id, span_blocks, log_blocks, services FROM traces WHERE ",
+                trace_by_id!()
+            ))?
             .query_row(params![trace_id.0.as_slice()], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })

@@ -1,6 +1,16 @@
 //! Storage: one SQLite database file in the data directory. Only this module
 //! writes SQL.
 
+/// The `WHERE` condition that finds a trace's summary row by its id,
+/// bound as `?1`. The `traces_by_id` index covers the id's last 8 bytes
+/// (migration 0005), so the condition names that expression for SQLite to
+/// use the index, then compares the whole id.
+macro_rules! trace_by_id {
+    () => {
+        "substr(trace_id, 9) = substr(?1, 9) AND trace_id = ?1"
+    };
+}
+
 pub mod blocks;
 pub mod chunk;
 pub mod compaction;

@@ -85,10 +85,12 @@ pub fn trace_summary(
     trace_id: &TraceId,
 ) -> Result<Option<SummaryRow>, StoreError> {
     let row = conn
-        .prepare_cached(
-            "SELECT start_time, end_time, span_count, error_count, root_service_id, root_name_id, root_is_real,
+        .prepare_cached(concat!(
+            "SELECT start_time, start_time + duration, span_count, error_count, root_service_id, root_name_id, root_is_real,
                     services, span_blocks, log_count, log_blocks
-             FROM traces WHERE trace_id = ?1",
+             FROM traces WHERE ",
+            trace_by_id!()
+        ),
         )?
         .query_row(params![trace_id.0.as_slice()], |r| {
             Ok((

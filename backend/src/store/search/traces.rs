@@ -27,7 +27,7 @@ use super::{SearchContext, SearchError, attrs};
 type TraceKey = (u64, i64);
 
 /// The columns every summary query selects, in [`SummaryRow::read`] order.
-pub const SUMMARY_COLUMNS: &str = "t.id, t.trace_id, t.start_time, t.end_time, t.span_count, t.error_count, t.root_service_id, t.root_name_id, t.root_is_real, t.services, t.log_count";
+pub const SUMMARY_COLUMNS: &str = "t.id, t.trace_id, t.start_time, t.start_time + t.duration, t.span_count, t.error_count, t.root_service_id, t.root_name_id, t.root_is_real, t.services, t.log_count";
 
 /// One `traces` row, before its string ids are resolved.
 pub struct SummaryRow {
@@ -290,11 +290,11 @@ fn by_rows(conn: &Connection, f: &RowFilter, limit: usize) -> Result<TracesRespo
         None => {}
     }
     if let Some(m) = f.min_duration {
-        sql.push_str(" AND t.end_time - t.start_time >= ?");
+        sql.push_str(" AND t.duration >= ?");
         args.push(as_i64(m));
     }
     if let Some(m) = f.max_duration {
-        sql.push_str(" AND t.end_time - t.start_time <= ?");
+        sql.push_str(" AND t.duration <= ?");
         args.push(as_i64(m));
     }
     if let Some(Some(op)) = f.operation {
@@ -361,7 +361,8 @@ fn by_span_blocks(
     let mut seen: HashSet<TraceId> = HashSet::new();
     let wanted = attrs::pairs(&q.attrs);
     let mut load = conn.prepare_cached(&format!(
-        "SELECT {SUMMARY_COLUMNS} FROM traces t WHERE t.trace_id = ?1"
+        "SELECT {SUMMARY_COLUMNS} FROM traces t WHERE {}",
+        trace_by_id!()
     ))?;
     for (i, &(block_id, _)) in blocks.iter().enumerate() {
         let filter_bytes: Option<Vec<u8>> = conn
