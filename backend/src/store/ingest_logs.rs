@@ -10,7 +10,7 @@ use shared::logs::ResourceLogs;
 use shared::{AnyValue, TraceId};
 
 use super::StoreError;
-use super::blocks::bloom::{BloomBuilder, Namespace, terms};
+use super::blocks::bloom::{BloomBuilder, IndexedKeys, Namespace, terms};
 use super::blocks::codec::Effort;
 use super::blocks::logs::{self, LogItem};
 use super::service_minutes::ServiceMinutes;
@@ -25,7 +25,7 @@ pub type TraceLogs = (i64, u64, u64);
 
 /// Indexes and stores logs for the writer.
 pub struct LogIndexer {
-    indexed: Arc<Vec<String>>,
+    indexed: IndexedKeys,
 }
 
 /// Adds the words of every string inside a value to the filter.
@@ -52,7 +52,9 @@ fn to_i64(v: u64) -> i64 {
 
 impl LogIndexer {
     pub fn new(indexed: Arc<Vec<String>>) -> Self {
-        Self { indexed }
+        Self {
+            indexed: IndexedKeys::new(&indexed),
+        }
     }
 
     /// Stores the logs of several requests as one block; returns the
@@ -165,10 +167,7 @@ impl LogIndexer {
             }
             add_value_terms(&mut bloom, &r.body, &mut seen_terms);
             for kv in &r.attributes {
-                if self.indexed.contains(&kv.key) {
-                    let entry = format!("{}={}", kv.key, kv.value.to_display_string());
-                    bloom.add(Namespace::Attribute, entry.as_bytes());
-                }
+                self.indexed.add(&mut bloom, &kv.key, &kv.value);
             }
             if let Some(tid) = r.trace_id {
                 let e = traces.entry(tid).or_insert((0, u64::MAX, 0));

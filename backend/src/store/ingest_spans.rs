@@ -11,7 +11,7 @@ use shared::trace::{ResourceSpans, SpanKind, StatusCode};
 use shared::{SpanId, TraceId};
 
 use super::StoreError;
-use super::blocks::bloom::{BloomBuilder, Namespace};
+use super::blocks::bloom::{BloomBuilder, IndexedKeys, Namespace};
 use super::blocks::codec::Effort;
 use super::blocks::spans::{self, SpanItem};
 use super::service_minutes::ServiceMinutes;
@@ -54,7 +54,7 @@ impl Recent {
 
 /// Indexes and stores spans for the writer.
 pub struct SpanIndexer {
-    indexed: Arc<Vec<String>>,
+    indexed: IndexedKeys,
     recent: Recent,
     /// Keys added by the open transaction, forgotten if it rolls back.
     pending: Vec<u64>,
@@ -107,7 +107,7 @@ fn offset(from: u64, to: u64) -> i64 {
 impl SpanIndexer {
     pub fn new(indexed: Arc<Vec<String>>) -> Self {
         Self {
-            indexed,
+            indexed: IndexedKeys::new(&indexed),
             recent: Recent::default(),
             pending: Vec::new(),
         }
@@ -252,10 +252,7 @@ impl SpanIndexer {
                     if seen_service_names.insert(id) {
                         bloom.add(Namespace::Service, name.as_bytes());
                         for kv in &item.resource.attributes {
-                            if self.indexed.contains(&kv.key) {
-                                let entry = format!("{}={}", kv.key, kv.value.to_display_string());
-                                bloom.add(Namespace::Attribute, entry.as_bytes());
-                            }
+                            self.indexed.add(&mut bloom, &kv.key, &kv.value);
                         }
                     }
                     id
@@ -291,10 +288,7 @@ impl SpanIndexer {
             }
             bloom.add(Namespace::SpanId, &s.span_id.0);
             for kv in &s.attributes {
-                if self.indexed.contains(&kv.key) {
-                    let entry = format!("{}={}", kv.key, kv.value.to_display_string());
-                    bloom.add(Namespace::Attribute, entry.as_bytes());
-                }
+                self.indexed.add(&mut bloom, &kv.key, &kv.value);
             }
 
             let root = Root {

@@ -8,6 +8,8 @@
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
+use shared::value::AnyValue;
+
 use super::codec::CodecError;
 
 /// Probes per entry; with 10 bits per entry this gives ~1 % false positives.
@@ -26,6 +28,39 @@ pub enum Namespace {
 
 fn hash(ns: Namespace, bytes: &[u8]) -> u64 {
     xxh3_64_with_seed(bytes, ns as u64)
+}
+
+/// The attribute keys whose `key=value` pairs go into block filters
+/// (`--indexed-attributes`). Every attribute of every stored item is checked
+/// against it, so the keys are hashed and the entry is written into one
+/// reused buffer instead of a fresh string per attribute.
+pub struct IndexedKeys {
+    keys: rustc_hash::FxHashSet<String>,
+    entry: String,
+}
+
+impl IndexedKeys {
+    pub fn new(keys: &[String]) -> Self {
+        Self {
+            keys: keys.iter().cloned().collect(),
+            entry: String::new(),
+        }
+    }
+
+    /// Adds the entry `key=value` to `bloom` when `key` is indexed.
+    pub fn add(&mut self, bloom: &mut BloomBuilder, key: &str, value: &AnyValue) {
+        if !self.keys.contains(key) {
+            return;
+        }
+        self.entry.clear();
+        self.entry.push_str(key);
+        self.entry.push('=');
+        match value {
+            AnyValue::String(s) => self.entry.push_str(s),
+            other => self.entry.push_str(&other.to_display_string()),
+        }
+        bloom.add(Namespace::Attribute, self.entry.as_bytes());
+    }
 }
 
 /// Collects entries, then builds a filter sized for them.
