@@ -549,10 +549,13 @@ pub enum Effort {
 }
 
 impl Effort {
+    /// zstd levels. Archive stops at 9 (lazy2): level 12's binary-tree
+    /// search made the compactor a third of all CPU under sustained ingest
+    /// for 0.3 % smaller span blocks on the benchmark workload.
     fn level(self) -> i32 {
         match self {
             Effort::Ingest => 6,
-            Effort::Archive => 12,
+            Effort::Archive => 9,
         }
     }
 }
