@@ -94,6 +94,53 @@ def send(tools: Path, workload: Path, server: Server, signals: str, protocol: st
     return json.loads(out.read_text())
 
 
+def thread_cpu_s(pid: int) -> dict:
+    """CPU seconds (user + system) per thread name of a process."""
+    out: dict = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def sustained(args, tools: Path, out: Path):
+    """Spans only, a large workload, several sender counts: the rate the
+    server keeps up once the compactor works beside the writer."""
+    workload = out / f"workload-{args.sustained}"
+    if not (workload / "manifest.json").exists():
+        print(f"generating a {args.sustained}-span workload (no metrics) in {workload} ...", flush=True)
+        subprocess.run([sys.executable, str(tools / "otlpgen.py"), "--out", str(workload), "--seed", "1",
+                        "--spans", str(args.sustained), "--no-metrics"], check=True, stdout=subprocess.DEVNULL)
+    spans = json.loads((workload / "manifest.json").read_text())["summary"]["spans"]
+    print(f"\nsustained: {spans} spans in 500-span requests, OTLP/HTTP protobuf and gRPC; {os.cpu_count()} cores")
+    print(f"{'transport':<20}{'senders':>8}{'spans/s':>10}{'wall s':>8}{'peak RSS MB':>13}   server CPU s per thread")
+    rows = []
+    for protocol, label in (("http", "OTLP/HTTP protobuf"), ("grpc", "OTLP/gRPC")):
+        for workers in args.sustained_workers:
+            with tempfile.TemporaryDirectory() as tmp:
+                server = Server(Path(args.binary), Path(tmp) / "data", "8GB")
+                before = thread_cpu_s(server.proc.pid)
+                r = send(tools, workload, server, "traces", protocol, "protobuf", workers)
+                after = thread_cpu_s(server.proc.pid)
+                rss = server.peak_rss_mb()
+                server.stop()
+            cpu = {k: round(after.get(k, 0) - before.get(k, 0), 1) for k in after}
+            cpu = {k: v for k, v in sorted(cpu.items()) if v > 0}
+            rate = r["accepted_items_per_s"]
+            rows.append({"transport": label, "senders": workers, "spans_per_s": rate,
+                         "wall_s": round(spans / rate, 2) if rate else None, "peak_rss_mb": round(rss, 1),
+                         "server_cpu_s": cpu})
+            print(f"{label:<20}{workers:>8}{rate:>10.0f}{spans / max(rate, 1):>8.1f}{rss:>13.1f}   "
+                  + " ".join(f"{k}={v}" for k, v in cpu.items()), flush=True)
+    (out / "sustained.json").write_text(json.dumps(rows, indent=2))
+    print(f"\nwrote {out / 'sustained.json'}")
+
+
 def table_bytes(db: Path) -> dict:
     """Bytes on disk per table/index (dbstat), grouped by the signal they serve."""
     c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
@@ -137,6 +184,9 @@ def main():
     ap.add_argument("--metric-window", type=int, default=614_400,
                     help="seconds of metrics the query benchmark ingests (614400: 10.0M points)")
     ap.add_argument("--metric-requests", type=int, default=300, help="requests per timed metric query")
+    ap.add_argument("--sustained", type=int, metavar="SPANS", default=0,
+                    help="instead: ingest a SPANS-span workload (spans only) per transport and sender count")
+    ap.add_argument("--sustained-workers", type=int, nargs="+", default=[4, 16], metavar="N")
     ap.add_argument("--reingest", action="store_true",
                     help="with --metric-queries: rebuild the kept metric store instead of reusing it")
     args = ap.parse_args()
@@ -146,6 +196,9 @@ def main():
         raise SystemExit(f"no otlpgen.py in {tools}: pass --workload-tools DIR")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.sustained:
+        sustained(args, tools, out)
+        return
     if args.metric_queries:
         import metric_queries
         metric_queries.run(args, tools, out, Path(args.binary))

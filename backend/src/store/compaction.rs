@@ -20,6 +20,10 @@ use super::{StoreError, varlist};
 
 /// Items per compacted block.
 pub const TARGET_ITEMS: i64 = 16_384;
+/// Most items in a block written by ingest: under the size compaction
+/// picks up, so every ingest block (fast zstd, dictionary in arrival order)
+/// is rewritten at archive effort, however big the commit that wrote it.
+pub const MAX_INGEST_BLOCK_ITEMS: usize = (TARGET_ITEMS / 2 - 1) as usize;
 /// A run of this many small blocks is merged even if it holds few items.
 const MAX_SMALL_BLOCKS: usize = 16;
 
@@ -271,4 +275,90 @@ fn delete_blocks(tx: &Transaction<'_>, ids: &[i64]) -> Result<(), StoreError> {
         stmt.execute(params![id])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::trace::{ResourceSpans, ScopeSpans, Span};
+    use shared::{KeyValue, SpanId, UnixNanos};
+
+    /// 2,000 traces of 10 spans, all in one request.
+    fn big_request() -> Vec<ResourceSpans> {
+        let mut spans = Vec::new();
+        for t in 0..2_000u32 {
+            let mut trace = [0u8; 16];
+            trace[..4].copy_from_slice(&t.to_be_bytes());
+            for s in 0..10u32 {
+                let mut id = [0u8; 8];
+                id[..4].copy_from_slice(&t.to_be_bytes());
+                id[4..].copy_from_slice(&(s + 1).to_be_bytes());
+                spans.push(Span {
+                    trace_id: TraceId(trace),
+                    span_id: SpanId(id),
+                    name: format!("op-{s}"),
+                    start_time: UnixNanos(1_000_000 + u64::from(t * 10 + s)),
+                    end_time: UnixNanos(2_000_000 + u64::from(t * 10 + s)),
+                    ..Default::default()
+                });
+            }
+        }
+        vec![ResourceSpans {
+            resource: Resource {
+                attributes: vec![KeyValue::string("service.name", "big")],
+                ..Default::default()
+            },
+            scope_spans: vec![ScopeSpans {
+                scope: Scope::default(),
+                spans,
+            }],
+        }]
+    }
+
+    #[test]
+    fn a_big_commit_is_written_as_blocks_compaction_rewrites() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("t.db");
+        let mut conn = crate::store::connection::open_writer(&path).unwrap();
+        crate::store::migrate::apply(&mut conn).unwrap();
+        let mut indexer = SpanIndexer::new(Arc::new(Vec::new()));
+        let mut interner = Interner::default();
+        let tx = conn.transaction().unwrap();
+        let accepted = indexer
+            .write(&tx, &mut interner, vec![(0, big_request())])
+            .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(accepted, vec![(0, 20_000)]);
+
+        let sizes: Vec<i64> = conn
+            .prepare("SELECT item_count FROM blocks WHERE signal = ?1 ORDER BY id")
+            .unwrap()
+            .query_map(params![SIGNAL_SPANS], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(sizes.iter().sum::<i64>(), 20_000);
+        assert!(sizes.len() >= 3, "{sizes:?}");
+        assert!(
+            sizes.iter().all(|&n| n < TARGET_ITEMS / 2),
+            "every ingest block is small enough for compaction: {sizes:?}"
+        );
+        // Traces cut by a block boundary are summarised whole.
+        let counts: Vec<i64> = conn
+            .prepare("SELECT DISTINCT span_count FROM traces")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(counts, vec![10]);
+
+        let reader = crate::store::connection::open_reader(&path).unwrap();
+        let prepared = prepare_spans(&reader, i64::MAX).unwrap();
+        let Some(Prepared::Spans { old, items, .. }) = prepared else {
+            panic!("the ingest blocks are not picked for compaction");
+        };
+        assert!(old.len() >= 2);
+        assert_eq!(items.len() as i64, sizes[..old.len()].iter().sum::<i64>());
+    }
 }

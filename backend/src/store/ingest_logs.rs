@@ -88,9 +88,12 @@ impl LogIndexer {
         if items.is_empty() {
             return Ok(accepted);
         }
-        let (block_id, traces) = self.insert_block(tx, interner, &mut items, None)?;
-        for (trace_id, (count, min_t, max_t)) in traces {
-            link_trace(tx, block_id, &trace_id, count, min_t, max_t)?;
+        logs::sort_for_block(&mut items);
+        for block in items.chunks_mut(super::compaction::MAX_INGEST_BLOCK_ITEMS) {
+            let (block_id, traces) = self.insert_block(tx, interner, block, None)?;
+            for (trace_id, (count, min_t, max_t)) in traces {
+                link_trace(tx, block_id, &trace_id, count, min_t, max_t)?;
+            }
         }
         Ok(accepted)
     }

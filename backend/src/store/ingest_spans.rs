@@ -197,9 +197,13 @@ impl SpanIndexer {
         if items.is_empty() {
             return Ok(accepted);
         }
-        let (block_id, traces) = self.insert_block(tx, interner, &mut items, None)?;
-        for (trace_id, agg) in traces {
-            merge_trace(tx, block_id, &trace_id, agg)?;
+        // Sorted first so a trace stays in one block where it can.
+        spans::sort_for_block(&mut items);
+        for block in items.chunks_mut(super::compaction::MAX_INGEST_BLOCK_ITEMS) {
+            let (block_id, traces) = self.insert_block(tx, interner, block, None)?;
+            for (trace_id, agg) in traces {
+                merge_trace(tx, block_id, &trace_id, agg)?;
+            }
         }
         Ok(accepted)
     }

@@ -1,7 +1,7 @@
 //! Interned strings of the index (service, span and metric names): the
 //! index stores small integers, this table maps them back.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 

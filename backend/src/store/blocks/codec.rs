@@ -549,12 +549,14 @@ pub enum Effort {
 }
 
 impl Effort {
-    /// zstd levels. Archive stops at 9 (lazy2): level 12's binary-tree
-    /// search made the compactor a third of all CPU under sustained ingest
-    /// for 0.3 % smaller span blocks on the benchmark workload.
+    /// zstd levels. Ingest uses 3 (dfast): every ingest block is rewritten
+    /// by compaction, and level 6's lazy search was a fifth of the writer's
+    /// time. Archive stops at 9 (lazy2): level 12's binary-tree search made
+    /// the compactor a third of all CPU under sustained ingest for 0.3 %
+    /// smaller span blocks on the benchmark workload.
     fn level(self) -> i32 {
         match self {
-            Effort::Ingest => 6,
+            Effort::Ingest => 3,
             Effort::Archive => 9,
         }
     }
