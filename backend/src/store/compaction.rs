@@ -361,4 +361,60 @@ mod tests {
         assert!(old.len() >= 2);
         assert_eq!(items.len() as i64, sizes[..old.len()].iter().sum::<i64>());
     }
+
+    #[test]
+    fn a_big_log_commit_is_written_as_blocks_compaction_rewrites() {
+        use shared::logs::{LogRecord, ResourceLogs, ScopeLogs};
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("t.db");
+        let mut conn = crate::store::connection::open_writer(&path).unwrap();
+        crate::store::migrate::apply(&mut conn).unwrap();
+        let records = (0..20_000u64)
+            .map(|i| LogRecord {
+                time: UnixNanos(1_000_000 + i),
+                body: shared::AnyValue::String(format!("request {i} done")),
+                trace_id: Some(TraceId([(i % 7) as u8 + 1; 16])),
+                ..Default::default()
+            })
+            .collect();
+        let request = vec![ResourceLogs {
+            resource: Resource {
+                attributes: vec![KeyValue::string("service.name", "big")],
+                ..Default::default()
+            },
+            scope_logs: vec![ScopeLogs {
+                scope: Scope::default(),
+                log_records: records,
+            }],
+        }];
+        let mut indexer = LogIndexer::new(Arc::new(Vec::new()));
+        let mut interner = Interner::default();
+        let tx = conn.transaction().unwrap();
+        let accepted = indexer
+            .write(&tx, &mut interner, vec![(0, request)])
+            .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(accepted, vec![(0, 20_000)]);
+
+        let sizes: Vec<i64> = conn
+            .prepare("SELECT item_count FROM blocks WHERE signal = ?1 ORDER BY id")
+            .unwrap()
+            .query_map(params![SIGNAL_LOGS], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(sizes.iter().sum::<i64>(), 20_000);
+        assert!(sizes.iter().all(|&n| n < TARGET_ITEMS / 2), "{sizes:?}");
+        // Each trace's log count spans every block it landed in.
+        let total: i64 = conn
+            .query_row("SELECT sum(log_count) FROM traces", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(total, 20_000);
+
+        let reader = crate::store::connection::open_reader(&path).unwrap();
+        assert!(matches!(
+            prepare_logs(&reader, i64::MAX).unwrap(),
+            Some(Prepared::Logs { .. })
+        ));
+    }
 }
