@@ -48,6 +48,9 @@ class Server:
                 break
         else:
             raise SystemExit("sightline did not start")
+        # Keep reading its log so a chatty server never blocks on a full pipe.
+        import threading
+        threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
 
     def api(self, path: str):
         with urllib.request.urlopen(f"http://127.0.0.1:{self.ui}{path}", timeout=30) as r:
