@@ -10,6 +10,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 use sightline_tests::browser::{Browser, wait_js};
 use sightline_tests::clients::node_dir;
+use sightline_tests::manifest::get_json;
 use sightline_tests::{Options, Sightline};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -79,15 +80,7 @@ async fn export(c: &fantoccini::Client, url: &str, name: &str) -> Value {
 }
 
 async fn span_names(server: &Sightline) -> Vec<String> {
-    let body: Value = server
-        .api()
-        .get(server.url("/api/spans?service=browser-app&range=1h"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = get_json(server, "/api/spans?service=browser-app&range=1h").await;
     body["spans"]
         .as_array()
         .unwrap()

@@ -236,29 +236,21 @@ pub fn apply(
 ) -> Result<bool, StoreError> {
     let tx = conn.transaction()?;
     match prepared {
-        Prepared::Spans {
-            old,
-            mut items,
-            data,
-        } => {
+        Prepared::Spans { old, items, data } => {
             if !all_exist(&tx, &old)? {
                 return Ok(false);
             }
-            let (new_id, traces) = spans.insert_block(&tx, interner, &mut items, Some(data))?;
+            let (new_id, traces) = spans.insert_block(&tx, interner, &items, Some(data))?;
             for trace_id in traces.keys() {
                 relink(&tx, "span_blocks", trace_id, &old, new_id)?;
             }
             delete_blocks(&tx, &old)?;
         }
-        Prepared::Logs {
-            old,
-            mut items,
-            data,
-        } => {
+        Prepared::Logs { old, items, data } => {
             if !all_exist(&tx, &old)? {
                 return Ok(false);
             }
-            let (new_id, traces) = logs.insert_block(&tx, interner, &mut items, Some(data))?;
+            let (new_id, traces) = logs.insert_block(&tx, interner, &items, Some(data))?;
             for trace_id in traces.keys() {
                 relink(&tx, "log_blocks", trace_id, &old, new_id)?;
             }
@@ -282,6 +274,24 @@ mod tests {
     use super::*;
     use shared::trace::{ResourceSpans, ScopeSpans, Span};
     use shared::{KeyValue, SpanId, UnixNanos};
+
+    /// An empty, migrated database (`t.db` in the returned directory).
+    fn fresh_db() -> (tempfile::TempDir, Connection) {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::connection::open_writer(&tmp.path().join("t.db")).unwrap();
+        crate::store::migrate::apply(&mut conn).unwrap();
+        (tmp, conn)
+    }
+
+    /// Items per block of `signal`, oldest first.
+    fn block_sizes(conn: &Connection, signal: i64) -> Vec<i64> {
+        conn.prepare("SELECT item_count FROM blocks WHERE signal = ?1 ORDER BY id")
+            .unwrap()
+            .query_map(params![signal], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
 
     /// 2,000 traces of 10 spans, all in one request.
     fn big_request() -> Vec<ResourceSpans> {
@@ -317,10 +327,8 @@ mod tests {
 
     #[test]
     fn a_big_commit_is_written_as_blocks_compaction_rewrites() {
-        let tmp = tempfile::tempdir().unwrap();
+        let (tmp, mut conn) = fresh_db();
         let path = tmp.path().join("t.db");
-        let mut conn = crate::store::connection::open_writer(&path).unwrap();
-        crate::store::migrate::apply(&mut conn).unwrap();
         let mut indexer = SpanIndexer::new(Arc::new(Vec::new()));
         let mut interner = Interner::default();
         let tx = conn.transaction().unwrap();
@@ -330,13 +338,7 @@ mod tests {
         tx.commit().unwrap();
         assert_eq!(accepted, vec![(0, 20_000)]);
 
-        let sizes: Vec<i64> = conn
-            .prepare("SELECT item_count FROM blocks WHERE signal = ?1 ORDER BY id")
-            .unwrap()
-            .query_map(params![SIGNAL_SPANS], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let sizes = block_sizes(&conn, SIGNAL_SPANS);
         assert_eq!(sizes.iter().sum::<i64>(), 20_000);
         assert!(sizes.len() >= 3, "{sizes:?}");
         assert!(
@@ -365,10 +367,8 @@ mod tests {
     #[test]
     fn a_big_log_commit_is_written_as_blocks_compaction_rewrites() {
         use shared::logs::{LogRecord, ResourceLogs, ScopeLogs};
-        let tmp = tempfile::tempdir().unwrap();
+        let (tmp, mut conn) = fresh_db();
         let path = tmp.path().join("t.db");
-        let mut conn = crate::store::connection::open_writer(&path).unwrap();
-        crate::store::migrate::apply(&mut conn).unwrap();
         let records = (0..20_000u64)
             .map(|i| LogRecord {
                 time: UnixNanos(1_000_000 + i),
@@ -396,13 +396,7 @@ mod tests {
         tx.commit().unwrap();
         assert_eq!(accepted, vec![(0, 20_000)]);
 
-        let sizes: Vec<i64> = conn
-            .prepare("SELECT item_count FROM blocks WHERE signal = ?1 ORDER BY id")
-            .unwrap()
-            .query_map(params![SIGNAL_LOGS], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let sizes = block_sizes(&conn, SIGNAL_LOGS);
         assert_eq!(sizes.iter().sum::<i64>(), 20_000);
         assert!(sizes.iter().all(|&n| n < TARGET_ITEMS / 2), "{sizes:?}");
         // Each trace's log count spans every block it landed in.

@@ -88,8 +88,9 @@ impl LogIndexer {
         if items.is_empty() {
             return Ok(accepted);
         }
+        // Sorted once, before splitting.
         logs::sort_for_block(&mut items);
-        for block in items.chunks_mut(super::compaction::MAX_INGEST_BLOCK_ITEMS) {
+        for block in items.chunks(super::compaction::MAX_INGEST_BLOCK_ITEMS) {
             let (block_id, traces) = self.insert_block(tx, interner, block, None)?;
             for (trace_id, (count, min_t, max_t)) in traces {
                 link_trace(tx, block_id, &trace_id, count, min_t, max_t)?;
@@ -98,26 +99,24 @@ impl LogIndexer {
         Ok(accepted)
     }
 
-    /// Writes `items` as one new block with its log groups and filter;
-    /// returns the block id and, per trace, (records, min time, max time).
+    /// Writes `items`, already in [`logs::sort_for_block`] order, as one new
+    /// block with its log groups and filter; returns the block id and, per
+    /// trace, (records, min time, max time).
     pub fn insert_block(
         &mut self,
         tx: &Transaction<'_>,
         interner: &mut Interner,
-        items: &mut [LogItem],
+        items: &[LogItem],
         encoded: Option<Vec<u8>>,
     ) -> Result<(i64, HashMap<TraceId, TraceLogs>), StoreError> {
-        // Pre-encoded data (from compaction) comes with items already sorted
-        // and was counted in the service catalog when first stored.
+        // Pre-encoded data (from compaction) was counted in the service
+        // catalog when first stored.
         let first_write = encoded.is_none();
         let mut minutes = ServiceMinutes::default();
         let data = match encoded {
             Some(d) => d,
-            None => {
-                logs::sort_for_block(items);
-                logs::encode(items, Effort::Ingest)
-                    .map_err(|e| StoreError::Encode(e.to_string()))?
-            }
+            None => logs::encode(items, Effort::Ingest)
+                .map_err(|e| StoreError::Encode(e.to_string()))?,
         };
         let min_time = items
             .iter()
@@ -251,7 +250,7 @@ fn link_trace(
                 .execute(params![
                     trace_id.0.as_slice(),
                     to_i64(min_t),
-                    to_i64(max_t).saturating_sub(to_i64(min_t)),
+                    super::ingest_spans::offset(min_t, max_t),
                     count,
                     varlist::encode(&[block_id])
                 ])?;

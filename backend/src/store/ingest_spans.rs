@@ -100,7 +100,7 @@ fn from_i64(v: i64) -> u64 {
 
 /// `to` relative to `from`, as stored in the summary's relative columns
 /// (`duration`, `root_offset`): small, so SQLite stores them in few bytes.
-fn offset(from: u64, to: u64) -> i64 {
+pub(super) fn offset(from: u64, to: u64) -> i64 {
     to_i64(to).saturating_sub(to_i64(from))
 }
 
@@ -197,9 +197,10 @@ impl SpanIndexer {
         if items.is_empty() {
             return Ok(accepted);
         }
-        // Sorted first so a trace stays in one block where it can.
+        // Sorted once, before splitting, so a trace stays in one block
+        // where it can.
         spans::sort_for_block(&mut items);
-        for block in items.chunks_mut(super::compaction::MAX_INGEST_BLOCK_ITEMS) {
+        for block in items.chunks(super::compaction::MAX_INGEST_BLOCK_ITEMS) {
             let (block_id, traces) = self.insert_block(tx, interner, block, None)?;
             for (trace_id, agg) in traces {
                 merge_trace(tx, block_id, &trace_id, agg)?;
@@ -208,26 +209,24 @@ impl SpanIndexer {
         Ok(accepted)
     }
 
-    /// Writes `items` as one new block with its span groups and filter;
-    /// returns the block id and what each trace contributed.
+    /// Writes `items`, already in [`spans::sort_for_block`] order, as one
+    /// new block with its span groups and filter; returns the block id and
+    /// what each trace contributed.
     pub fn insert_block(
         &mut self,
         tx: &Transaction<'_>,
         interner: &mut Interner,
-        items: &mut [SpanItem],
+        items: &[SpanItem],
         encoded: Option<Vec<u8>>,
     ) -> Result<(i64, HashMap<TraceId, TraceAgg>), StoreError> {
-        // Pre-encoded data (from compaction) comes with items already sorted
-        // and was counted in the service catalog when first stored.
+        // Pre-encoded data (from compaction) was counted in the service
+        // catalog when first stored.
         let first_write = encoded.is_none();
         let mut minutes = ServiceMinutes::default();
         let data = match encoded {
             Some(d) => d,
-            None => {
-                spans::sort_for_block(items);
-                spans::encode(items, Effort::Ingest)
-                    .map_err(|e| StoreError::Encode(e.to_string()))?
-            }
+            None => spans::encode(items, Effort::Ingest)
+                .map_err(|e| StoreError::Encode(e.to_string()))?,
         };
         let min_start = items.iter().map(|i| i.span.start_time.0).min().unwrap_or(0);
         let max_start = items.iter().map(|i| i.span.start_time.0).max().unwrap_or(0);
