@@ -7,15 +7,16 @@
 use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rustc_hash::FxHashSet;
 use shared::TraceId;
 use shared::trace::{Resource, Scope};
 
+use super::blocks::bloom::IndexedKeys;
 use super::blocks::codec::Effort;
 use super::blocks::logs::{self as log_blocks, LogItem};
 use super::blocks::spans::{self as span_blocks, SpanBlockReader, SpanItem};
-use super::ingest_logs::{LogIndexer, SIGNAL_LOGS};
-use super::ingest_spans::{SIGNAL_SPANS, SpanIndexer};
-use super::strings::Interner;
+use super::ingest_logs::{SIGNAL_LOGS, log_filter};
+use super::ingest_spans::{SIGNAL_SPANS, span_filter};
 use super::{StoreError, varlist};
 
 /// Items per compacted block.
@@ -27,18 +28,28 @@ pub const MAX_INGEST_BLOCK_ITEMS: usize = (TARGET_ITEMS / 2 - 1) as usize;
 /// A run of this many small blocks is merged even if it holds few items.
 const MAX_SMALL_BLOCKS: usize = 16;
 
-/// A merge computed off the writer thread, ready to be applied.
-pub enum Prepared {
-    Spans {
-        old: Vec<i64>,
-        items: Vec<SpanItem>,
-        data: Vec<u8>,
-    },
-    Logs {
-        old: Vec<i64>,
-        items: Vec<LogItem>,
-        data: Vec<u8>,
-    },
+/// A merge computed off the writer thread, ready to be applied: the new
+/// block's bytes and filter, and what the writer needs to replace the old
+/// blocks by it without looking at a single item.
+pub struct Prepared {
+    signal: i64,
+    format: u8,
+    /// The blocks it replaces.
+    old: Vec<i64>,
+    data: Vec<u8>,
+    filter: Vec<u8>,
+    items: usize,
+    /// Range of the block's time column (span start, log time).
+    time_range: (u64, u64),
+    /// The traces whose summaries list one of `old`.
+    traces: Vec<TraceId>,
+}
+
+impl Prepared {
+    /// Items in the merged block.
+    pub fn items(&self) -> usize {
+        self.items
+    }
 }
 
 /// Picks the oldest run of small blocks worth merging. A merged block stays
@@ -88,7 +99,11 @@ fn block_data(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>, StoreError>
 
 /// Decodes and re-encodes the oldest run of small span blocks (read-only:
 /// runs beside the writer). `None` when there is nothing to merge.
-pub fn prepare_spans(conn: &Connection, max_bytes: i64) -> Result<Option<Prepared>, StoreError> {
+pub fn prepare_spans(
+    conn: &Connection,
+    max_bytes: i64,
+    indexed: &mut IndexedKeys,
+) -> Result<Option<Prepared>, StoreError> {
     let run = pick_run(conn, SIGNAL_SPANS, max_bytes)?;
     if run.is_empty() {
         return Ok(None);
@@ -96,12 +111,18 @@ pub fn prepare_spans(conn: &Connection, max_bytes: i64) -> Result<Option<Prepare
     let mut resources: Vec<Arc<Resource>> = Vec::new();
     let mut scopes: Vec<Arc<Scope>> = Vec::new();
     let mut items = Vec::new();
+    let mut strings: FxHashSet<String> = FxHashSet::default();
     for &id in &run {
         let Some(data) = block_data(conn, id)? else {
             return Ok(None);
         };
         let reader =
             SpanBlockReader::open(&data).map_err(|e| StoreError::Corrupt(id, e.to_string()))?;
+        for s in reader.strings() {
+            if !strings.contains(s) {
+                strings.insert(s.to_owned());
+            }
+        }
         let block = reader
             .decode(|_, _| true)
             .map_err(|e| StoreError::Corrupt(id, e.to_string()))?;
@@ -127,17 +148,30 @@ pub fn prepare_spans(conn: &Connection, max_bytes: i64) -> Result<Option<Prepare
         }
     }
     span_blocks::sort_for_block(&mut items);
-    let data = span_blocks::encode(&items, Effort::Archive)
+    let data = span_blocks::encode_archive(&items, strings.iter().map(String::as_str))
         .map_err(|e| StoreError::Encode(e.to_string()))?;
-    Ok(Some(Prepared::Spans {
+    let starts = items.iter().map(|i| i.span.start_time.0);
+    let time_range = (starts.clone().min().unwrap_or(0), starts.max().unwrap_or(0));
+    let mut traces: Vec<TraceId> = items.iter().map(|i| i.span.trace_id).collect();
+    traces.dedup();
+    Ok(Some(Prepared {
+        signal: SIGNAL_SPANS,
+        format: span_blocks::FORMAT_VERSION,
         old: run,
-        items,
+        filter: span_filter(indexed, &items),
+        items: items.len(),
         data,
+        time_range,
+        traces,
     }))
 }
 
 /// Decodes and re-encodes the oldest run of small log blocks.
-pub fn prepare_logs(conn: &Connection, max_bytes: i64) -> Result<Option<Prepared>, StoreError> {
+pub fn prepare_logs(
+    conn: &Connection,
+    max_bytes: i64,
+    indexed: &mut IndexedKeys,
+) -> Result<Option<Prepared>, StoreError> {
     let run = pick_run(conn, SIGNAL_LOGS, max_bytes)?;
     if run.is_empty() {
         return Ok(None);
@@ -175,10 +209,20 @@ pub fn prepare_logs(conn: &Connection, max_bytes: i64) -> Result<Option<Prepared
     log_blocks::sort_for_block(&mut items);
     let data = log_blocks::encode(&items, Effort::Archive)
         .map_err(|e| StoreError::Encode(e.to_string()))?;
-    Ok(Some(Prepared::Logs {
+    let times = items.iter().map(|i| i.record.effective_time().0);
+    let time_range = (times.clone().min().unwrap_or(0), times.max().unwrap_or(0));
+    // Sorted by trace: each trace's records are one run.
+    let mut traces: Vec<TraceId> = items.iter().filter_map(|i| i.record.trace_id).collect();
+    traces.dedup();
+    Ok(Some(Prepared {
+        signal: SIGNAL_LOGS,
+        format: log_blocks::FORMAT_VERSION,
         old: run,
-        items,
+        filter: log_filter(indexed, &items),
+        items: items.len(),
         data,
+        time_range,
+        traces,
     }))
 }
 
@@ -227,36 +271,52 @@ fn all_exist(tx: &Transaction<'_>, ids: &[i64]) -> Result<bool, StoreError> {
 
 /// Applies a prepared merge in one transaction of the writer; a merge whose
 /// blocks changed meanwhile (evicted) is dropped. Returns whether it applied.
-pub fn apply(
-    conn: &mut Connection,
-    interner: &mut Interner,
-    spans: &mut SpanIndexer,
-    logs: &mut LogIndexer,
-    prepared: Prepared,
-) -> Result<bool, StoreError> {
+///
+/// The writer never looks at the items: the new block's group rows are the
+/// old blocks' rows merged in SQL (counts added, ranges widened), which is
+/// exactly what grouping the items again would give, and the filter came
+/// with the merge.
+pub fn apply(conn: &mut Connection, prepared: Prepared) -> Result<bool, StoreError> {
     let tx = conn.transaction()?;
-    match prepared {
-        Prepared::Spans { old, items, data } => {
-            if !all_exist(&tx, &old)? {
-                return Ok(false);
-            }
-            let (new_id, traces) = spans.insert_block(&tx, interner, &items, Some(data))?;
-            for trace_id in traces.keys() {
-                relink(&tx, "span_blocks", trace_id, &old, new_id)?;
-            }
-            delete_blocks(&tx, &old)?;
-        }
-        Prepared::Logs { old, items, data } => {
-            if !all_exist(&tx, &old)? {
-                return Ok(false);
-            }
-            let (new_id, traces) = logs.insert_block(&tx, interner, &items, Some(data))?;
-            for trace_id in traces.keys() {
-                relink(&tx, "log_blocks", trace_id, &old, new_id)?;
-            }
-            delete_blocks(&tx, &old)?;
-        }
+    if !all_exist(&tx, &prepared.old)? {
+        return Ok(false);
     }
+    let new_id = super::blocks::insert(
+        &tx,
+        prepared.signal,
+        prepared.format,
+        prepared.items,
+        prepared.time_range,
+        prepared.data,
+    )?;
+    super::blocks::insert_filter(&tx, new_id, &prepared.filter)?;
+    let old_ids =
+        serde_json::to_string(&prepared.old).map_err(|e| StoreError::Encode(e.to_string()))?;
+    let column = if prepared.signal == SIGNAL_SPANS {
+        tx.prepare_cached(
+            "INSERT INTO span_groups (block_id, service_id, name_id, kind, span_count, error_count,
+               min_start, max_start, min_duration, max_duration)
+             SELECT ?1, service_id, name_id, kind, sum(span_count), sum(error_count),
+               min(min_start), max(max_start), min(min_duration), max(max_duration)
+             FROM span_groups WHERE block_id IN (SELECT value FROM json_each(?2))
+             GROUP BY service_id, name_id, kind",
+        )?
+        .execute(params![new_id, old_ids])?;
+        "span_blocks"
+    } else {
+        tx.prepare_cached(
+            "INSERT INTO log_groups (block_id, service_id, severity_number, log_count, min_time, max_time)
+             SELECT ?1, service_id, severity_number, sum(log_count), min(min_time), max(max_time)
+             FROM log_groups WHERE block_id IN (SELECT value FROM json_each(?2))
+             GROUP BY service_id, severity_number",
+        )?
+        .execute(params![new_id, old_ids])?;
+        "log_blocks"
+    };
+    for trace_id in &prepared.traces {
+        relink(&tx, column, trace_id, &prepared.old, new_id)?;
+    }
+    delete_blocks(&tx, &prepared.old)?;
     tx.commit()?;
     Ok(true)
 }
@@ -272,6 +332,11 @@ fn delete_blocks(tx: &Transaction<'_>, ids: &[i64]) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::blocks::bloom::{Bloom, Namespace};
+    use crate::store::ingest_logs::LogIndexer;
+    use crate::store::ingest_spans::SpanIndexer;
+    use crate::store::reclaim::Reclaimer;
+    use crate::store::strings::Interner;
     use shared::trace::{ResourceSpans, ScopeSpans, Span};
     use shared::{KeyValue, SpanId, UnixNanos};
 
@@ -315,7 +380,10 @@ mod tests {
         }
         vec![ResourceSpans {
             resource: Resource {
-                attributes: vec![KeyValue::string("service.name", "big")],
+                attributes: vec![
+                    KeyValue::string("service.name", "big"),
+                    KeyValue::string("host.name", "box-1"),
+                ],
                 ..Default::default()
             },
             scope_spans: vec![ScopeSpans {
@@ -333,7 +401,12 @@ mod tests {
         let mut interner = Interner::default();
         let tx = conn.transaction().unwrap();
         let accepted = indexer
-            .write(&tx, &mut interner, vec![(0, big_request())])
+            .write(
+                &tx,
+                &mut interner,
+                vec![(0, big_request())],
+                &Reclaimer::inline(),
+            )
             .unwrap();
         tx.commit().unwrap();
         assert_eq!(accepted, vec![(0, 20_000)]);
@@ -356,12 +429,14 @@ mod tests {
         assert_eq!(counts, vec![10]);
 
         let reader = crate::store::connection::open_reader(&path).unwrap();
-        let prepared = prepare_spans(&reader, i64::MAX).unwrap();
-        let Some(Prepared::Spans { old, items, .. }) = prepared else {
+        let prepared = prepare_spans(&reader, i64::MAX, &mut IndexedKeys::new(&[])).unwrap();
+        let Some(prepared) = prepared else {
             panic!("the ingest blocks are not picked for compaction");
         };
-        assert!(old.len() >= 2);
-        assert_eq!(items.len() as i64, sizes[..old.len()].iter().sum::<i64>());
+        assert_eq!(prepared.signal, SIGNAL_SPANS);
+        assert!(prepared.old.len() >= 2);
+        let merged = sizes[..prepared.old.len()].iter().sum::<i64>();
+        assert_eq!(prepared.items() as i64, merged);
     }
 
     #[test]
@@ -391,7 +466,7 @@ mod tests {
         let mut interner = Interner::default();
         let tx = conn.transaction().unwrap();
         let accepted = indexer
-            .write(&tx, &mut interner, vec![(0, request)])
+            .write(&tx, &mut interner, vec![(0, request)], &Reclaimer::inline())
             .unwrap();
         tx.commit().unwrap();
         assert_eq!(accepted, vec![(0, 20_000)]);
@@ -406,9 +481,100 @@ mod tests {
         assert_eq!(total, 20_000);
 
         let reader = crate::store::connection::open_reader(&path).unwrap();
-        assert!(matches!(
-            prepare_logs(&reader, i64::MAX).unwrap(),
-            Some(Prepared::Logs { .. })
-        ));
+        let prepared = prepare_logs(&reader, i64::MAX, &mut IndexedKeys::new(&[])).unwrap();
+        assert!(prepared.is_some_and(|p| p.signal == SIGNAL_LOGS));
+    }
+
+    /// Every span group total of live blocks, one text line per (service,
+    /// name, kind): spans, errors, start and duration ranges.
+    fn group_totals(conn: &Connection) -> Vec<String> {
+        conn.prepare(
+            "SELECT printf('%d %d %d: %d %d %d-%d %d-%d', service_id, name_id, kind,
+               sum(span_count), sum(error_count), min(min_start), max(max_start),
+               min(min_duration), max(max_duration))
+             FROM span_groups GROUP BY service_id, name_id, kind ORDER BY service_id, name_id, kind",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_merge_keeps_groups_filters_and_trace_links() {
+        let (tmp, mut conn) = fresh_db();
+        let path = tmp.path().join("t.db");
+        let mut indexer = SpanIndexer::new(Arc::new(vec!["host.name".to_owned()]));
+        let mut interner = Interner::default();
+        let tx = conn.transaction().unwrap();
+        indexer
+            .write(
+                &tx,
+                &mut interner,
+                vec![(0, big_request())],
+                &Reclaimer::inline(),
+            )
+            .unwrap();
+        tx.commit().unwrap();
+        let before = group_totals(&conn);
+        let blocks_before = block_sizes(&conn, SIGNAL_SPANS).len();
+
+        let reader = crate::store::connection::open_reader(&path).unwrap();
+        let mut indexed = IndexedKeys::new(&["host.name".to_owned()]);
+        let prepared = prepare_spans(&reader, i64::MAX, &mut indexed)
+            .unwrap()
+            .expect("a run to merge");
+        let old = prepared.old.clone();
+        assert!(apply(&mut conn, prepared).unwrap());
+
+        // One block fewer per merged block but the new one, the same group
+        // totals, and every group row of the new block.
+        let sizes = block_sizes(&conn, SIGNAL_SPANS);
+        assert_eq!(sizes.len(), blocks_before - old.len() + 1);
+        assert_eq!(sizes.iter().sum::<i64>(), 20_000);
+        assert_eq!(group_totals(&conn), before);
+        let new_id: i64 = conn
+            .query_row("SELECT max(id) FROM blocks", [], |r| r.get(0))
+            .unwrap();
+        let stale: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM span_groups WHERE block_id IN (SELECT value FROM json_each(?1))",
+                params![serde_json::to_string(&old).unwrap()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stale, 0);
+
+        // Trace summaries point at the new block instead of the old ones.
+        for (blob,) in conn
+            .prepare("SELECT span_blocks FROM traces")
+            .unwrap()
+            .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?,)))
+            .unwrap()
+            .map(Result::unwrap)
+        {
+            let ids = varlist::decode(&blob);
+            assert!(ids.iter().all(|id| !old.contains(id)), "{ids:?} {old:?}");
+        }
+        let linked: i64 = conn
+            .query_row("SELECT count(*) FROM traces", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(linked, 2_000);
+
+        // The filter came with the merge: span ids, the service and the
+        // resource's indexed attribute are in it.
+        let filter: Vec<u8> = conn
+            .query_row(
+                "SELECT filter FROM block_filters WHERE block_id = ?1",
+                params![new_id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let bloom = Bloom::parse(&filter).unwrap();
+        assert!(bloom.may_contain(Namespace::Service, b"big"));
+        assert!(bloom.may_contain(Namespace::Attribute, b"host.name=box-1"));
+        let first_span = [0u8, 0, 0, 0, 0, 0, 0, 1];
+        assert!(bloom.may_contain(Namespace::SpanId, &first_span));
     }
 }

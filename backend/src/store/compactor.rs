@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use super::blocks::bloom::IndexedKeys;
 use super::compaction::{self, Prepared};
 use super::rollups::{self, PreparedBackfill};
 use super::sealing::{self, HeadCounts, PreparedSeal};
@@ -34,10 +35,18 @@ pub struct ApplyJob {
 /// Pause between rounds that found nothing to do.
 const IDLE: Duration = Duration::from_secs(1);
 
+/// The store settings merges follow.
+pub struct MergeSettings {
+    /// Largest block a merge may write.
+    pub max_block_bytes: i64,
+    /// Attribute keys whose `key=value` pairs go into block filters.
+    pub indexed: IndexedKeys,
+}
+
 /// Runs until `stop` receives (or its sender is dropped).
 pub fn run(
     db_path: PathBuf,
-    max_block_bytes: i64,
+    mut settings: MergeSettings,
     head: HeadCounts,
     to_writer: SyncSender<super::writer::Job>,
     stop: Receiver<()>,
@@ -53,7 +62,7 @@ pub fn run(
     loop {
         let worked = match round(
             &conn,
-            max_block_bytes,
+            &mut settings,
             &head,
             &to_writer,
             &stop,
@@ -100,17 +109,18 @@ const BACKFILL_ATTEMPTS: u32 = 3;
 
 fn round(
     conn: &rusqlite::Connection,
-    max_block_bytes: i64,
+    settings: &mut MergeSettings,
     head: &HeadCounts,
     to_writer: &SyncSender<super::writer::Job>,
     stop: &Receiver<()>,
     backfills: &mut HashMap<i64, u32>,
 ) -> Result<bool, StoreError> {
     let mut worked = false;
-    if let Some(p) = compaction::prepare_spans(conn, max_block_bytes)? {
+    let max_bytes = settings.max_block_bytes;
+    if let Some(p) = compaction::prepare_spans(conn, max_bytes, &mut settings.indexed)? {
         worked |= send(to_writer, Apply::Merge(p));
     }
-    if let Some(p) = compaction::prepare_logs(conn, max_block_bytes)? {
+    if let Some(p) = compaction::prepare_logs(conn, max_bytes, &mut settings.indexed)? {
         worked |= send(to_writer, Apply::Merge(p));
     }
     let mut seals = Vec::new();

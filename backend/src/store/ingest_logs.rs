@@ -13,6 +13,7 @@ use super::StoreError;
 use super::blocks::bloom::{BloomBuilder, IndexedKeys, Namespace, terms};
 use super::blocks::codec::Effort;
 use super::blocks::logs::{self, LogItem};
+use super::reclaim::Reclaimer;
 use super::service_minutes::ServiceMinutes;
 use super::strings::Interner;
 use super::varlist;
@@ -64,6 +65,7 @@ impl LogIndexer {
         tx: &Transaction<'_>,
         interner: &mut Interner,
         batches: Vec<(usize, Vec<ResourceLogs>)>,
+        reclaim: &Reclaimer,
     ) -> Result<Vec<(usize, u64)>, StoreError> {
         let mut accepted = Vec::with_capacity(batches.len());
         let mut items: Vec<LogItem> = Vec::new();
@@ -91,11 +93,12 @@ impl LogIndexer {
         // Sorted once, before splitting.
         logs::sort_for_block(&mut items);
         for block in items.chunks(super::compaction::MAX_INGEST_BLOCK_ITEMS) {
-            let (block_id, traces) = self.insert_block(tx, interner, block, None)?;
+            let (block_id, traces) = self.insert_block(tx, interner, block)?;
             for (trace_id, (count, min_t, max_t)) in traces {
                 link_trace(tx, block_id, &trace_id, count, min_t, max_t)?;
             }
         }
+        reclaim.give(items);
         Ok(accepted)
     }
 
@@ -107,17 +110,10 @@ impl LogIndexer {
         tx: &Transaction<'_>,
         interner: &mut Interner,
         items: &[LogItem],
-        encoded: Option<Vec<u8>>,
     ) -> Result<(i64, HashMap<TraceId, TraceLogs>), StoreError> {
-        // Pre-encoded data (from compaction) was counted in the service
-        // catalog when first stored.
-        let first_write = encoded.is_none();
         let mut minutes = ServiceMinutes::default();
-        let data = match encoded {
-            Some(d) => d,
-            None => logs::encode(items, Effort::Ingest)
-                .map_err(|e| StoreError::Encode(e.to_string()))?,
-        };
+        let data =
+            logs::encode(items, Effort::Ingest).map_err(|e| StoreError::Encode(e.to_string()))?;
         let min_time = items
             .iter()
             .map(|i| i.record.effective_time().0)
@@ -140,19 +136,12 @@ impl LogIndexer {
         let mut service_of: HashMap<*const shared::trace::Resource, i64> = HashMap::default();
         let mut groups: HashMap<(i64, i32), (i64, u64, u64)> = HashMap::default();
         let mut traces: HashMap<TraceId, (i64, u64, u64)> = HashMap::default();
-        let mut bloom = BloomBuilder::default();
-        let mut seen_terms = HashSet::default();
-        let mut seen_services = HashSet::default();
         for item in items.iter() {
             let service = match service_of.get(&Arc::as_ptr(&item.resource)) {
                 Some(&id) => id,
                 None => {
-                    let name = item.resource.service_name();
-                    let id = interner.id(tx, name)?;
+                    let id = interner.id(tx, item.resource.service_name())?;
                     service_of.insert(Arc::as_ptr(&item.resource), id);
-                    if seen_services.insert(id) {
-                        bloom.add(Namespace::Service, name.as_bytes());
-                    }
                     id
                 }
             };
@@ -164,25 +153,15 @@ impl LogIndexer {
             g.0 += 1;
             g.1 = g.1.min(t);
             g.2 = g.2.max(t);
-            if first_write {
-                minutes.add_log(service, t, r.severity_number >= 17);
-            }
-            add_value_terms(&mut bloom, &r.body, &mut seen_terms);
-            for kv in &r.attributes {
-                self.indexed.add(&mut bloom, &kv.key, &kv.value);
-            }
+            minutes.add_log(service, t, r.severity_number >= 17);
             if let Some(tid) = r.trace_id {
                 let e = traces.entry(tid).or_insert((0, u64::MAX, 0));
                 e.0 += 1;
                 e.1 = e.1.min(t);
                 e.2 = e.2.max(t);
             }
-            if let Some(sid) = r.span_id {
-                bloom.add(Namespace::SpanId, &sid.0);
-            }
         }
-        tx.prepare_cached("INSERT INTO block_filters (block_id, filter) VALUES (?1, ?2)")?
-            .execute(params![block_id, bloom.finish()])?;
+        super::blocks::insert_filter(tx, block_id, &log_filter(&mut self.indexed, items))?;
         minutes.flush(tx)?;
         {
             let mut stmt = tx.prepare_cached(
@@ -202,6 +181,37 @@ impl LogIndexer {
         }
         Ok((block_id, traces))
     }
+}
+
+/// The Bloom filter of a log block: its services, the words of bodies,
+/// span ids and indexed `key=value` pairs (of records and resources). It
+/// depends on the records alone, so compaction builds it off the writer
+/// thread.
+pub fn log_filter(indexed: &mut IndexedKeys, items: &[LogItem]) -> Vec<u8> {
+    let mut bloom = BloomBuilder::default();
+    let mut seen_terms = HashSet::default();
+    let mut seen_resources: HashSet<*const shared::trace::Resource> = HashSet::default();
+    let mut seen_services: HashSet<&str> = HashSet::default();
+    for item in items {
+        if seen_resources.insert(Arc::as_ptr(&item.resource)) {
+            let name = item.resource.service_name();
+            if seen_services.insert(name) {
+                bloom.add(Namespace::Service, name.as_bytes());
+            }
+            for kv in &item.resource.attributes {
+                indexed.add(&mut bloom, &kv.key, &kv.value);
+            }
+        }
+        let r = &item.record;
+        add_value_terms(&mut bloom, &r.body, &mut seen_terms);
+        for kv in &r.attributes {
+            indexed.add(&mut bloom, &kv.key, &kv.value);
+        }
+        if let Some(sid) = r.span_id {
+            bloom.add(Namespace::SpanId, &sid.0);
+        }
+    }
+    bloom.finish()
 }
 
 /// Adds a block of `count` log records of a trace to its summary row

@@ -14,6 +14,7 @@ use super::StoreError;
 use super::blocks::bloom::{BloomBuilder, IndexedKeys, Namespace};
 use super::blocks::codec::Effort;
 use super::blocks::spans::{self, SpanItem};
+use super::reclaim::Reclaimer;
 use super::service_minutes::ServiceMinutes;
 use super::strings::Interner;
 use super::varlist;
@@ -167,6 +168,7 @@ impl SpanIndexer {
         tx: &Transaction<'_>,
         interner: &mut Interner,
         batches: Vec<(usize, Vec<ResourceSpans>)>,
+        reclaim: &Reclaimer,
     ) -> Result<Vec<(usize, u64)>, StoreError> {
         let mut accepted = Vec::with_capacity(batches.len());
         let mut items: Vec<SpanItem> = Vec::new();
@@ -201,11 +203,12 @@ impl SpanIndexer {
         // where it can.
         spans::sort_for_block(&mut items);
         for block in items.chunks(super::compaction::MAX_INGEST_BLOCK_ITEMS) {
-            let (block_id, traces) = self.insert_block(tx, interner, block, None)?;
+            let (block_id, traces) = self.insert_block(tx, interner, block)?;
             for (trace_id, agg) in traces {
                 merge_trace(tx, block_id, &trace_id, agg)?;
             }
         }
+        reclaim.give(items);
         Ok(accepted)
     }
 
@@ -217,17 +220,10 @@ impl SpanIndexer {
         tx: &Transaction<'_>,
         interner: &mut Interner,
         items: &[SpanItem],
-        encoded: Option<Vec<u8>>,
     ) -> Result<(i64, HashMap<TraceId, TraceAgg>), StoreError> {
-        // Pre-encoded data (from compaction) was counted in the service
-        // catalog when first stored.
-        let first_write = encoded.is_none();
         let mut minutes = ServiceMinutes::default();
-        let data = match encoded {
-            Some(d) => d,
-            None => spans::encode(items, Effort::Ingest)
-                .map_err(|e| StoreError::Encode(e.to_string()))?,
-        };
+        let data =
+            spans::encode(items, Effort::Ingest).map_err(|e| StoreError::Encode(e.to_string()))?;
         let min_start = items.iter().map(|i| i.span.start_time.0).min().unwrap_or(0);
         let max_start = items.iter().map(|i| i.span.start_time.0).max().unwrap_or(0);
         let block_id = super::blocks::insert(
@@ -243,21 +239,12 @@ impl SpanIndexer {
         let mut service_of: HashMap<*const shared::trace::Resource, i64> = HashMap::default();
         let mut groups: HashMap<(i64, i64, i32), GroupAgg> = HashMap::default();
         let mut traces: HashMap<TraceId, TraceAgg> = HashMap::default();
-        let mut bloom = BloomBuilder::default();
-        let mut seen_service_names: HashSet<i64> = HashSet::default();
         for item in items.iter() {
             let service = match service_of.get(&Arc::as_ptr(&item.resource)) {
                 Some(&id) => id,
                 None => {
-                    let name = item.resource.service_name();
-                    let id = interner.id(tx, name)?;
+                    let id = interner.id(tx, item.resource.service_name())?;
                     service_of.insert(Arc::as_ptr(&item.resource), id);
-                    if seen_service_names.insert(id) {
-                        bloom.add(Namespace::Service, name.as_bytes());
-                        for kv in &item.resource.attributes {
-                            self.indexed.add(&mut bloom, &kv.key, &kv.value);
-                        }
-                    }
                     id
                 }
             };
@@ -279,20 +266,14 @@ impl SpanIndexer {
             g.min_dur = g.min_dur.min(dur);
             g.max_dur = g.max_dur.max(dur);
 
-            if first_write {
-                minutes.add_span(
-                    service,
-                    s.start_time.0,
-                    s.end_time.0,
-                    s.kind,
-                    s.parent_span_id.is_none(),
-                    is_error,
-                );
-            }
-            bloom.add(Namespace::SpanId, &s.span_id.0);
-            for kv in &s.attributes {
-                self.indexed.add(&mut bloom, &kv.key, &kv.value);
-            }
+            minutes.add_span(
+                service,
+                s.start_time.0,
+                s.end_time.0,
+                s.kind,
+                s.parent_span_id.is_none(),
+                is_error,
+            );
 
             let root = Root {
                 is_not_real: s.parent_span_id.is_some(),
@@ -315,8 +296,7 @@ impl SpanIndexer {
             t.root = t.root.min(root);
             t.services.insert(service);
         }
-        tx.prepare_cached("INSERT INTO block_filters (block_id, filter) VALUES (?1, ?2)")?
-            .execute(params![block_id, bloom.finish()])?;
+        super::blocks::insert_filter(tx, block_id, &span_filter(&mut self.indexed, items))?;
         minutes.flush(tx)?;
         {
             let mut stmt = tx.prepare_cached(
@@ -341,6 +321,33 @@ impl SpanIndexer {
         }
         Ok((block_id, traces))
     }
+}
+
+/// The Bloom filter of a span block: its services, span ids and indexed
+/// `key=value` pairs (of resources and spans). It depends on the spans
+/// alone, so compaction builds it off the writer thread.
+pub fn span_filter(indexed: &mut IndexedKeys, items: &[SpanItem]) -> Vec<u8> {
+    let mut bloom = BloomBuilder::default();
+    let mut seen_resources: HashSet<*const shared::trace::Resource> = HashSet::default();
+    let mut seen_services: HashSet<&str> = HashSet::default();
+    for item in items {
+        // Every resource's indexed attributes, not only the first of its
+        // service: instances of one service differ in host and pod names.
+        if seen_resources.insert(Arc::as_ptr(&item.resource)) {
+            let name = item.resource.service_name();
+            if seen_services.insert(name) {
+                bloom.add(Namespace::Service, name.as_bytes());
+            }
+            for kv in &item.resource.attributes {
+                indexed.add(&mut bloom, &kv.key, &kv.value);
+            }
+        }
+        bloom.add(Namespace::SpanId, &item.span.span_id.0);
+        for kv in &item.span.attributes {
+            indexed.add(&mut bloom, &kv.key, &kv.value);
+        }
+    }
+    bloom.finish()
 }
 
 /// Merges one trace's spans of this block into its summary row.

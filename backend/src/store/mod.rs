@@ -29,6 +29,7 @@ pub mod metric_read;
 pub mod migrate;
 pub mod point_codec;
 pub mod read;
+pub mod reclaim;
 pub mod rollup_codec;
 pub mod rollup_math;
 pub mod rollups;

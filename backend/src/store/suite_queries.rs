@@ -264,6 +264,85 @@ pub fn run_all(store: &dyn TelemetryStore) {
     log_search(store);
     services(store);
     service_map(store);
+    resource_attribute_search(store);
+}
+
+/// Two instances of one service, told apart by an indexed resource
+/// attribute (`host.name`), written in one batch so they share blocks:
+/// a filter on the second instance finds its spans and logs.
+fn resource_attribute_search(store: &dyn TelemetryStore) {
+    let instance = |host: &str| Resource {
+        attributes: vec![
+            KeyValue::string("service.name", "inventory"),
+            KeyValue::string("host.name", host),
+        ],
+        ..Default::default()
+    };
+    let t = TRACES + 1;
+    let span = |n: u8| {
+        mk(
+            t,
+            n,
+            None,
+            "Reserve",
+            SpanKind::Server,
+            0,
+            MS,
+            false,
+            vec![],
+        )
+    };
+    let spans = |host: &str, n: u8| ResourceSpans {
+        resource: instance(host),
+        scope_spans: vec![ScopeSpans {
+            scope: Scope::default(),
+            spans: vec![span(n)],
+        }],
+    };
+    write(
+        store,
+        WriteBatch::Spans(vec![spans("inv-a", 1), spans("inv-b", 2)]),
+    );
+    let logs = |host: &str, body: &str| ResourceLogs {
+        resource: instance(host),
+        scope_logs: vec![ScopeLogs {
+            scope: Scope::default(),
+            log_records: vec![log(t, body, 9)],
+        }],
+    };
+    write(
+        store,
+        WriteBatch::Logs(vec![
+            logs("inv-a", "reserved on a"),
+            logs("inv-b", "reserved on b"),
+        ]),
+    );
+    let on_b = || vec![AttrFilter::parse("host.name=inv-b").unwrap()];
+    let found = store
+        .search_spans(
+            &SpanQuery {
+                attrs: on_b(),
+                ..Default::default()
+            },
+            Bounds::ALL,
+        )
+        .unwrap();
+    assert_eq!(found.spans.len(), 1);
+    assert_eq!(found.spans[0].span.span_id, sid(t, 2));
+    let found = store
+        .search_logs(
+            &LogQuery {
+                attrs: on_b(),
+                ..Default::default()
+            },
+            Bounds::ALL,
+        )
+        .unwrap();
+    assert_eq!(found.logs.len(), 1);
+    assert_eq!(
+        found.logs[0].record.body.to_display_string(),
+        "reserved on b"
+    );
 }
 
 fn trace_search(store: &dyn TelemetryStore) {

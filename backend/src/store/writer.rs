@@ -15,11 +15,13 @@ use shared::trace::ResourceSpans;
 use tokio::sync::oneshot;
 
 use super::StoreError;
+use super::blocks::bloom::IndexedKeys;
 use super::compactor::{self, Apply, ApplyJob};
 use super::ingest_logs::LogIndexer;
 use super::ingest_metrics::MetricIndexer;
 use super::ingest_spans::SpanIndexer;
 use super::maintenance::{Indexers, Maintenance};
+use super::reclaim::Reclaimer;
 use super::strings::Interner;
 use super::{compaction, sealing};
 
@@ -232,7 +234,10 @@ pub fn spawn(
         queued: queued.clone(),
         max_queued_items: config.max_queued_items,
     };
-    let max_block_bytes = i64::try_from(config.max_block_bytes).unwrap_or(i64::MAX);
+    let settings = compactor::MergeSettings {
+        max_block_bytes: i64::try_from(config.max_block_bytes).unwrap_or(i64::MAX),
+        indexed: IndexedKeys::new(&config.indexed_attributes),
+    };
     let w = Writer::new(conn, config, queued, maintenance);
     let head = w.metrics.head.clone();
     let writer = std::thread::Builder::new()
@@ -245,7 +250,7 @@ pub fn spawn(
     let (stop_tx, stop_rx) = std::sync::mpsc::sync_channel::<()>(1);
     let compactor = std::thread::Builder::new()
         .name("sightline-compactor".into())
-        .spawn(move || compactor::run(db_path, max_block_bytes, head, tx, stop_rx))?;
+        .spawn(move || compactor::run(db_path, settings, head, tx, stop_rx))?;
     Ok((
         handle,
         WriterThreads {
@@ -264,6 +269,7 @@ struct Writer {
     logs: LogIndexer,
     metrics: MetricIndexer,
     maintenance: Maintenance,
+    reclaim: Reclaimer,
 }
 
 impl Writer {
@@ -282,6 +288,7 @@ impl Writer {
             queued,
             interner: Interner::default(),
             maintenance,
+            reclaim: Reclaimer::spawn(),
         }
     }
 
@@ -362,14 +369,7 @@ impl Writer {
 
     fn apply_background(&mut self, job: ApplyJob) {
         let result = match job.work {
-            Apply::Merge(p) => compaction::apply(
-                &mut self.conn,
-                &mut self.interner,
-                &mut self.spans,
-                &mut self.logs,
-                p,
-            )
-            .map(|_| ()),
+            Apply::Merge(p) => compaction::apply(&mut self.conn, p).map(|_| ()),
             Apply::Seals(seals) => seals
                 .into_iter()
                 .try_for_each(|seal| sealing::apply(&mut self.conn, &self.metrics.head, seal)),
@@ -423,12 +423,18 @@ impl Writer {
             }
         }
         if !span_batches.is_empty() {
-            for (i, n) in self.spans.write(&tx, &mut self.interner, span_batches)? {
+            for (i, n) in self
+                .spans
+                .write(&tx, &mut self.interner, span_batches, &self.reclaim)?
+            {
                 outcomes[i].accepted += n;
             }
         }
         if !log_batches.is_empty() {
-            for (i, n) in self.logs.write(&tx, &mut self.interner, log_batches)? {
+            for (i, n) in self
+                .logs
+                .write(&tx, &mut self.interner, log_batches, &self.reclaim)?
+            {
                 outcomes[i].accepted += n;
             }
         }

@@ -310,6 +310,14 @@ impl Dict {
         Ok(Self { text, ends })
     }
 
+    /// Every string, in index order.
+    pub fn strings(&self) -> impl Iterator<Item = &str> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter().copied())
+            .filter_map(|(start, end)| self.text.get(start..end))
+    }
+
     pub fn get(&self, i: u32) -> Result<&str, CodecError> {
         let i = i as usize;
         let end = *self

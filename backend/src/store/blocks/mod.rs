@@ -38,3 +38,10 @@ pub fn insert(
         .execute(params![block_id, data])?;
     Ok(block_id)
 }
+
+/// Stores a block's Bloom filter (see [`bloom`]).
+pub fn insert_filter(tx: &Transaction<'_>, block_id: i64, filter: &[u8]) -> Result<(), StoreError> {
+    tx.prepare_cached("INSERT INTO block_filters (block_id, filter) VALUES (?1, ?2)")?
+        .execute(params![block_id, filter])?;
+    Ok(())
+}

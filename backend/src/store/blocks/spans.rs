@@ -117,6 +117,32 @@ pub fn encode(items: &[SpanItem], effort: Effort) -> Result<Vec<u8>, CodecError>
         let _ = encode_columns(items, &mut dict);
         dict.freeze_sorted();
     }
+    encode_with(items, effort, dict)
+}
+
+/// Encodes `items` (in [`sort_for_block`] order) as an archive block whose
+/// dictionary starts from `strings`, sorted: one pass over the items where
+/// [`encode`] makes two. Compaction passes the strings of the blocks the
+/// items came from, which are exactly the strings the items use, so the
+/// block is the one [`encode`] would write; a string missing from
+/// `strings` would still be stored, after the sorted ones.
+pub fn encode_archive<'s>(
+    items: &[SpanItem],
+    strings: impl IntoIterator<Item = &'s str>,
+) -> Result<Vec<u8>, CodecError> {
+    let mut dict = DictBuilder::default();
+    for s in strings {
+        dict.intern(s);
+    }
+    dict.freeze_sorted();
+    encode_with(items, Effort::Archive, dict)
+}
+
+fn encode_with(
+    items: &[SpanItem],
+    effort: Effort,
+    mut dict: DictBuilder,
+) -> Result<Vec<u8>, CodecError> {
     let columns = encode_columns(items, &mut dict);
     let mut w = ContainerWriter::new(MAGIC, FORMAT_VERSION, effort);
     let mut count = Vec::new();
@@ -334,6 +360,11 @@ impl<'a> SpanBlockReader<'a> {
             count,
             dict,
         })
+    }
+
+    /// The block's distinct strings (names, attribute keys and values…).
+    pub fn strings(&self) -> impl Iterator<Item = &str> {
+        self.dict.strings()
     }
 
     /// Number of spans in the block.
@@ -922,6 +953,35 @@ mod tests {
             assert_eq!(alone.spans, filtered.spans, "trace {t}");
             assert_eq!(alone.spans.is_empty(), t == 4);
         }
+    }
+
+    /// An archive block seeded with its items' strings (as compaction seeds
+    /// it from the blocks it merges) is byte for byte the two-pass block;
+    /// a string missing from the seed is still stored.
+    #[test]
+    fn seeded_archive_blocks_equal_two_pass_blocks() {
+        let a = Arc::new(Resource {
+            attributes: vec![KeyValue::string("service.name", "a")],
+            ..Default::default()
+        });
+        let mut items: Vec<SpanItem> = (0..40u8)
+            .map(|i| item(i % 5, i, None, u64::from(i) * 1_000, &a))
+            .collect();
+        sort_for_block(&mut items);
+        let ingest = encode(&items, Effort::Ingest).unwrap();
+        let reader = SpanBlockReader::open(&ingest).unwrap();
+        let strings: Vec<String> = reader.strings().map(str::to_owned).collect();
+        assert!(strings.len() > 2, "{strings:?}");
+        let seeded = encode_archive(&items, strings.iter().map(String::as_str)).unwrap();
+        assert_eq!(seeded, encode(&items, Effort::Archive).unwrap());
+
+        let partial = encode_archive(&items, strings.iter().skip(2).map(String::as_str)).unwrap();
+        let back = SpanBlockReader::open(&partial)
+            .unwrap()
+            .decode(|_, _| true)
+            .unwrap();
+        let spans: Vec<&Span> = back.spans.iter().map(|(_, _, s)| s).collect();
+        assert_eq!(spans, items.iter().map(|i| &i.span).collect::<Vec<_>>());
     }
 
     /// Regression: a trace run longer than the bytes left in its column was
