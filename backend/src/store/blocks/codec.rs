@@ -652,6 +652,13 @@ impl<'a> ContainerReader<'a> {
         Ok(Self { version, columns })
     }
 
+    /// (id, raw length, compressed length) of every column, in block order.
+    pub fn column_sizes(&self) -> impl Iterator<Item = (u8, usize, usize)> + '_ {
+        self.columns
+            .iter()
+            .map(|&(id, raw, packed)| (id, raw, packed.len()))
+    }
+
     /// The decompressed bytes of column `id` (empty if the block lacks it).
     pub fn column(&self, id: u8) -> Result<Vec<u8>, CodecError> {
         let Some(&(_, raw, packed)) = self.columns.iter().find(|c| c.0 == id) else {
