@@ -25,8 +25,8 @@ use super::codec::{
 const MAGIC: [u8; 4] = *b"SLLG";
 /// Current log block format. Version 2 orders a block's traces by their
 /// first record, keeps trace ids apart from run lengths, refers back to a
-/// span id already seen in the trace, and writes times as byte planes;
-/// version 1 blocks are still read.
+/// span id already seen in the trace, writes times as byte planes and
+/// front-codes the dictionary; version 1 blocks are still read.
 pub const FORMAT_VERSION: u8 = 2;
 
 mod col {
@@ -47,6 +47,9 @@ mod col {
     pub const SPAN_REFS: u8 = 13;
     /// Version 2: the trace id of every run that has one.
     pub const TRACE_IDS: u8 = 14;
+    /// Version 2: the text of the front-coded dictionary ([`DICT`] holds
+    /// its lengths).
+    pub const DICT_TEXT: u8 = 15;
 }
 
 /// [`col::SPAN_REFS`] values: no span id; a new one, the next 8 bytes of
@@ -100,7 +103,9 @@ pub fn encode(items: &[LogItem], effort: Effort) -> Result<Vec<u8>, CodecError> 
     put_uvarint(&mut count, items.len() as u64);
     let mut w = ContainerWriter::new(MAGIC, FORMAT_VERSION, effort);
     w.column(col::COUNT, count);
-    w.column(col::DICT, dict.finish());
+    let (dict_lens, dict_text) = dict.finish_front_coded();
+    w.column(col::DICT, dict_lens);
+    w.column(col::DICT_TEXT, dict_text);
     for (id, data) in columns {
         w.column(id, data);
     }
@@ -392,7 +397,11 @@ pub fn decode_where(
     let count_raw = c.column(col::COUNT)?;
     let n = usize::try_from(Cursor::new(&count_raw).uvarint()?)
         .map_err(|_| CodecError::Malformed("log count".into()))?;
-    let dict = Dict::decode(&c.column(col::DICT)?)?;
+    let dict = if c.version >= 2 {
+        Dict::decode_front_coded(&c.column(col::DICT)?, &c.column(col::DICT_TEXT)?)?
+    } else {
+        Dict::decode(&c.column(col::DICT)?)?
+    };
     let resources = read_resources(&c.column(col::RESOURCES)?, &dict)?;
     let scopes = read_scopes(&c.column(col::SCOPES)?, &dict)?;
     let heads = read_heads(&c, n)?;
@@ -629,7 +638,7 @@ mod workload {
     use super::*;
     use prost::Message;
 
-    const NAMES: [&str; 15] = [
+    const NAMES: [&str; 16] = [
         "count",
         "dictionary",
         "resources",
@@ -645,6 +654,7 @@ mod workload {
         "misc",
         "span refs",
         "trace ids",
+        "dict text",
     ];
 
     fn load(dir: &std::path::Path) -> Vec<LogItem> {
