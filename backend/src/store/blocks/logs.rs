@@ -404,7 +404,6 @@ pub fn decode_where(
     };
     let resources = read_resources(&c.column(col::RESOURCES)?, &dict)?;
     let scopes = read_scopes(&c.column(col::SCOPES)?, &dict)?;
-    let heads = read_heads(&c, n)?;
     let cols: Vec<Vec<u8>> = [col::SEVERITY, col::BODIES, col::ATTRS, col::REFS, col::MISC]
         .iter()
         .map(|id| c.column(*id))
@@ -412,6 +411,16 @@ pub fn decode_where(
     let [severity, bodies, attrs, refs, misc] = cols.as_slice() else {
         return Err(CodecError::Malformed("log columns".into()));
     };
+    // Every record writes at least two bytes of severity (number, text):
+    // a count beyond that is corrupt, and is refused before anything is
+    // sized by it.
+    if n > severity.len() / 2 {
+        return Err(CodecError::Malformed(format!(
+            "{n} log records in {} bytes of severity",
+            severity.len()
+        )));
+    }
+    let heads = read_heads(&c, n)?;
     let mut severity = Cursor::new(severity);
     let (mut bodies, mut attrs, mut refs, mut misc) = (
         Cursor::new(bodies),
@@ -624,6 +633,32 @@ mod tests {
         for cut in 0..bytes.len() {
             assert!(decode(&bytes[..cut], |_| true).is_err());
         }
+    }
+
+    /// A forged record count far beyond the data is refused before any
+    /// buffer is sized by it.
+    #[test]
+    fn an_inflated_record_count_is_refused() {
+        let items = vec![rec(Some(1), 1, "a"), rec(None, 2, "b")];
+        let bytes = encode(&items, Effort::Ingest).unwrap();
+        let r = ContainerReader::parse(&bytes, MAGIC, FORMAT_VERSION).unwrap();
+        let ids: Vec<u8> = r.column_sizes().map(|(id, _, _)| id).collect();
+        let mut w = ContainerWriter::new(MAGIC, FORMAT_VERSION, Effort::Ingest);
+        for id in ids {
+            let data = if id == col::COUNT {
+                let mut b = Vec::new();
+                put_uvarint(&mut b, 1 << 40);
+                b
+            } else {
+                r.column(id).unwrap()
+            };
+            w.column(id, data);
+        }
+        let forged = w.finish().unwrap();
+        assert!(matches!(
+            decode(&forged, |_| true),
+            Err(CodecError::Malformed(_))
+        ));
     }
 }
 
