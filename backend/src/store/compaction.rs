@@ -334,11 +334,20 @@ mod tests {
     use super::*;
     use crate::store::blocks::bloom::{Bloom, Namespace};
     use crate::store::ingest_logs::LogIndexer;
-    use crate::store::ingest_spans::SpanIndexer;
+    use crate::store::ingest_spans::{IngestBatch, SpanIndexer};
     use crate::store::reclaim::Reclaimer;
     use crate::store::strings::Interner;
     use shared::trace::{ResourceSpans, ScopeSpans, Span};
     use shared::{KeyValue, SpanId, UnixNanos};
+
+    /// One request of job 0, its filter left to the writer.
+    fn whole<T>(request: Vec<T>) -> IngestBatch<T> {
+        IngestBatch {
+            job: 0,
+            request,
+            filter: None,
+        }
+    }
 
     /// An empty, migrated database (`t.db` in the returned directory).
     fn fresh_db() -> (tempfile::TempDir, Connection) {
@@ -404,7 +413,7 @@ mod tests {
             .write(
                 &tx,
                 &mut interner,
-                vec![(0, big_request())],
+                vec![whole(big_request())],
                 &Reclaimer::inline(),
             )
             .unwrap();
@@ -466,7 +475,12 @@ mod tests {
         let mut interner = Interner::default();
         let tx = conn.transaction().unwrap();
         let accepted = indexer
-            .write(&tx, &mut interner, vec![(0, request)], &Reclaimer::inline())
+            .write(
+                &tx,
+                &mut interner,
+                vec![whole(request)],
+                &Reclaimer::inline(),
+            )
             .unwrap();
         tx.commit().unwrap();
         assert_eq!(accepted, vec![(0, 20_000)]);
@@ -512,7 +526,7 @@ mod tests {
             .write(
                 &tx,
                 &mut interner,
-                vec![(0, big_request())],
+                vec![whole(big_request())],
                 &Reclaimer::inline(),
             )
             .unwrap();

@@ -6,13 +6,15 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
 
 use rusqlite::{OptionalExtension, Transaction, params};
-use shared::logs::ResourceLogs;
+use shared::logs::{LogRecord, ResourceLogs};
+use shared::trace::Resource;
 use shared::{AnyValue, TraceId};
 
 use super::StoreError;
 use super::blocks::bloom::{BloomBuilder, IndexedKeys, Namespace, terms};
 use super::blocks::codec::Effort;
 use super::blocks::logs::{self, LogItem};
+use super::ingest_spans::IngestBatch;
 use super::reclaim::Reclaimer;
 use super::service_minutes::ServiceMinutes;
 use super::strings::Interner;
@@ -64,12 +66,22 @@ impl LogIndexer {
         &mut self,
         tx: &Transaction<'_>,
         interner: &mut Interner,
-        batches: Vec<(usize, Vec<ResourceLogs>)>,
+        batches: Vec<IngestBatch<ResourceLogs>>,
         reclaim: &Reclaimer,
     ) -> Result<Vec<(usize, u64)>, StoreError> {
         let mut accepted = Vec::with_capacity(batches.len());
         let mut items: Vec<LogItem> = Vec::new();
-        for (job, batch) in batches {
+        let mut filter = Some(BloomBuilder::default());
+        for IngestBatch {
+            job,
+            request: batch,
+            filter: part,
+        } in batches
+        {
+            filter = filter.zip(part).map(|(mut f, p)| {
+                f.extend(p);
+                f
+            });
             let mut n = 0u64;
             for rl in batch {
                 let resource = Arc::new(rl.resource);
@@ -92,8 +104,11 @@ impl LogIndexer {
         }
         // Sorted once, before splitting.
         logs::sort_for_block(&mut items);
+        // The receivers' filter entries serve when the commit is one block.
+        let mut filter =
+            filter.filter(|_| items.len() <= super::compaction::MAX_INGEST_BLOCK_ITEMS);
         for block in items.chunks(super::compaction::MAX_INGEST_BLOCK_ITEMS) {
-            let (block_id, traces) = self.insert_block(tx, interner, block)?;
+            let (block_id, traces) = self.insert_block(tx, interner, block, filter.take())?;
             for (trace_id, (count, min_t, max_t)) in traces {
                 link_trace(tx, block_id, &trace_id, count, min_t, max_t)?;
             }
@@ -105,11 +120,12 @@ impl LogIndexer {
     /// Writes `items`, already in [`logs::sort_for_block`] order, as one new
     /// block with its log groups and filter; returns the block id and, per
     /// trace, (records, min time, max time).
-    pub fn insert_block(
+    fn insert_block(
         &mut self,
         tx: &Transaction<'_>,
         interner: &mut Interner,
         items: &[LogItem],
+        filter: Option<BloomBuilder>,
     ) -> Result<(i64, HashMap<TraceId, TraceLogs>), StoreError> {
         let mut minutes = ServiceMinutes::default();
         let data =
@@ -161,7 +177,11 @@ impl LogIndexer {
                 e.2 = e.2.max(t);
             }
         }
-        super::blocks::insert_filter(tx, block_id, &log_filter(&mut self.indexed, items))?;
+        let filter = match filter {
+            Some(f) => f.finish(),
+            None => log_filter(&mut self.indexed, items),
+        };
+        super::blocks::insert_filter(tx, block_id, &filter)?;
         minutes.flush(tx)?;
         {
             let mut stmt = tx.prepare_cached(
@@ -190,28 +210,51 @@ impl LogIndexer {
 pub fn log_filter(indexed: &mut IndexedKeys, items: &[LogItem]) -> Vec<u8> {
     let mut bloom = BloomBuilder::default();
     let mut seen_terms = HashSet::default();
-    let mut seen_resources: HashSet<*const shared::trace::Resource> = HashSet::default();
-    let mut seen_services: HashSet<&str> = HashSet::default();
+    let mut seen_resources: HashSet<*const Resource> = HashSet::default();
     for item in items {
         if seen_resources.insert(Arc::as_ptr(&item.resource)) {
-            let name = item.resource.service_name();
-            if seen_services.insert(name) {
-                bloom.add(Namespace::Service, name.as_bytes());
-            }
-            for kv in &item.resource.attributes {
-                indexed.add(&mut bloom, &kv.key, &kv.value);
-            }
+            add_resource(&mut bloom, indexed, &item.resource);
         }
-        let r = &item.record;
-        add_value_terms(&mut bloom, &r.body, &mut seen_terms);
-        for kv in &r.attributes {
-            indexed.add(&mut bloom, &kv.key, &kv.value);
-        }
-        if let Some(sid) = r.span_id {
-            bloom.add(Namespace::SpanId, &sid.0);
-        }
+        add_record(&mut bloom, indexed, &item.record, &mut seen_terms);
     }
     bloom.finish()
+}
+
+/// The filter entries of one request, computed by the receiver that
+/// decoded it so the writer only joins them (see
+/// [`super::ingest_spans::request_filter`]).
+pub fn request_filter(indexed: &mut IndexedKeys, request: &[ResourceLogs]) -> BloomBuilder {
+    let mut bloom = BloomBuilder::default();
+    let mut seen_terms = HashSet::default();
+    for rl in request {
+        add_resource(&mut bloom, indexed, &rl.resource);
+        for record in rl.scope_logs.iter().flat_map(|sl| &sl.log_records) {
+            add_record(&mut bloom, indexed, record, &mut seen_terms);
+        }
+    }
+    bloom
+}
+
+fn add_resource(bloom: &mut BloomBuilder, indexed: &mut IndexedKeys, resource: &Resource) {
+    bloom.add(Namespace::Service, resource.service_name().as_bytes());
+    for kv in &resource.attributes {
+        indexed.add(bloom, &kv.key, &kv.value);
+    }
+}
+
+fn add_record(
+    bloom: &mut BloomBuilder,
+    indexed: &mut IndexedKeys,
+    r: &LogRecord,
+    seen_terms: &mut HashSet<String>,
+) {
+    add_value_terms(bloom, &r.body, seen_terms);
+    for kv in &r.attributes {
+        indexed.add(bloom, &kv.key, &kv.value);
+    }
+    if let Some(sid) = r.span_id {
+        bloom.add(Namespace::SpanId, &sid.0);
+    }
 }
 
 /// Adds a block of `count` log records of a trace to its summary row
@@ -267,4 +310,63 @@ fn link_trace(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::logs::ScopeLogs;
+    use shared::trace::Scope;
+    use shared::{KeyValue, SpanId};
+
+    /// The entries a receiver computes for a request make the filter the
+    /// writer would build from the request's records.
+    #[test]
+    fn request_filters_equal_block_filters() {
+        let request: Vec<ResourceLogs> = ["host-a", "host-b"]
+            .iter()
+            .enumerate()
+            .map(|(i, host)| ResourceLogs {
+                resource: Resource {
+                    attributes: vec![
+                        KeyValue::string("service.name", "shop"),
+                        KeyValue::string("host.name", *host),
+                    ],
+                    ..Default::default()
+                },
+                scope_logs: vec![ScopeLogs {
+                    scope: Scope::default(),
+                    log_records: (0..3u8)
+                        .map(|n| LogRecord {
+                            body: AnyValue::String(format!("order {n} shipped from {host}")),
+                            span_id: Some(SpanId([i as u8 * 10 + n + 1; 8])),
+                            ..Default::default()
+                        })
+                        .collect(),
+                }],
+            })
+            .collect();
+        let mut indexed = IndexedKeys::new(&["host.name".to_owned()]);
+        let from_request = request_filter(&mut indexed, &request).finish();
+        let items: Vec<LogItem> = request
+            .into_iter()
+            .flat_map(|rl| {
+                let resource = Arc::new(rl.resource);
+                rl.scope_logs.into_iter().flat_map(move |sl| {
+                    let scope = Arc::new(sl.scope);
+                    let resource = resource.clone();
+                    sl.log_records.into_iter().map(move |record| LogItem {
+                        resource: resource.clone(),
+                        scope: scope.clone(),
+                        record,
+                    })
+                })
+            })
+            .collect();
+        assert_eq!(from_request, log_filter(&mut indexed, &items));
+        let bloom = super::super::blocks::bloom::Bloom::parse(&from_request).unwrap();
+        assert!(bloom.may_contain(Namespace::Attribute, b"host.name=host-b"));
+        assert!(bloom.may_contain(Namespace::Term, b"shipped"));
+        assert!(bloom.may_contain(Namespace::SpanId, &[13; 8]));
+    }
 }

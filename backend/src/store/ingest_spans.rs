@@ -7,7 +7,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
 
 use rusqlite::{OptionalExtension, Transaction, params};
-use shared::trace::{ResourceSpans, SpanKind, StatusCode};
+use shared::trace::{Resource, ResourceSpans, Span, SpanKind, StatusCode};
 use shared::{SpanId, TraceId};
 
 use super::StoreError;
@@ -18,6 +18,15 @@ use super::reclaim::Reclaimer;
 use super::service_minutes::ServiceMinutes;
 use super::strings::Interner;
 use super::varlist;
+
+/// One request on its way into a block: the writer job it came from, its
+/// items, and the filter entries its receiver computed (`None`: the
+/// writer computes them).
+pub struct IngestBatch<T> {
+    pub job: usize,
+    pub request: Vec<T>,
+    pub filter: Option<BloomBuilder>,
+}
 
 /// Signal number of span blocks in `blocks.signal`.
 pub const SIGNAL_SPANS: i64 = 1;
@@ -167,12 +176,22 @@ impl SpanIndexer {
         &mut self,
         tx: &Transaction<'_>,
         interner: &mut Interner,
-        batches: Vec<(usize, Vec<ResourceSpans>)>,
+        batches: Vec<IngestBatch<ResourceSpans>>,
         reclaim: &Reclaimer,
     ) -> Result<Vec<(usize, u64)>, StoreError> {
         let mut accepted = Vec::with_capacity(batches.len());
         let mut items: Vec<SpanItem> = Vec::new();
-        for (job, batch) in batches {
+        let mut filter = Some(BloomBuilder::default());
+        for IngestBatch {
+            job,
+            request: batch,
+            filter: part,
+        } in batches
+        {
+            filter = filter.zip(part).map(|(mut f, p)| {
+                f.extend(p);
+                f
+            });
             let mut n = 0u64;
             for rs in batch {
                 let resource = Arc::new(rs.resource);
@@ -202,8 +221,11 @@ impl SpanIndexer {
         // Sorted once, before splitting, so a trace stays in one block
         // where it can.
         spans::sort_for_block(&mut items);
+        // The receivers' filter entries serve when the commit is one block.
+        let mut filter =
+            filter.filter(|_| items.len() <= super::compaction::MAX_INGEST_BLOCK_ITEMS);
         for block in items.chunks(super::compaction::MAX_INGEST_BLOCK_ITEMS) {
-            let (block_id, traces) = self.insert_block(tx, interner, block)?;
+            let (block_id, traces) = self.insert_block(tx, interner, block, filter.take())?;
             for (trace_id, agg) in traces {
                 merge_trace(tx, block_id, &trace_id, agg)?;
             }
@@ -213,13 +235,15 @@ impl SpanIndexer {
     }
 
     /// Writes `items`, already in [`spans::sort_for_block`] order, as one
-    /// new block with its span groups and filter; returns the block id and
-    /// what each trace contributed.
-    pub fn insert_block(
+    /// new block with its span groups and filter (`filter`: the entries of
+    /// exactly these items' requests, else built here); returns the block
+    /// id and what each trace contributed.
+    fn insert_block(
         &mut self,
         tx: &Transaction<'_>,
         interner: &mut Interner,
         items: &[SpanItem],
+        filter: Option<BloomBuilder>,
     ) -> Result<(i64, HashMap<TraceId, TraceAgg>), StoreError> {
         let mut minutes = ServiceMinutes::default();
         let data =
@@ -296,7 +320,11 @@ impl SpanIndexer {
             t.root = t.root.min(root);
             t.services.insert(service);
         }
-        super::blocks::insert_filter(tx, block_id, &span_filter(&mut self.indexed, items))?;
+        let filter = match filter {
+            Some(f) => f.finish(),
+            None => span_filter(&mut self.indexed, items),
+        };
+        super::blocks::insert_filter(tx, block_id, &filter)?;
         minutes.flush(tx)?;
         {
             let mut stmt = tx.prepare_cached(
@@ -328,26 +356,45 @@ impl SpanIndexer {
 /// alone, so compaction builds it off the writer thread.
 pub fn span_filter(indexed: &mut IndexedKeys, items: &[SpanItem]) -> Vec<u8> {
     let mut bloom = BloomBuilder::default();
-    let mut seen_resources: HashSet<*const shared::trace::Resource> = HashSet::default();
-    let mut seen_services: HashSet<&str> = HashSet::default();
+    let mut seen_resources: HashSet<*const Resource> = HashSet::default();
     for item in items {
         // Every resource's indexed attributes, not only the first of its
         // service: instances of one service differ in host and pod names.
         if seen_resources.insert(Arc::as_ptr(&item.resource)) {
-            let name = item.resource.service_name();
-            if seen_services.insert(name) {
-                bloom.add(Namespace::Service, name.as_bytes());
-            }
-            for kv in &item.resource.attributes {
-                indexed.add(&mut bloom, &kv.key, &kv.value);
-            }
+            add_resource(&mut bloom, indexed, &item.resource);
         }
-        bloom.add(Namespace::SpanId, &item.span.span_id.0);
-        for kv in &item.span.attributes {
-            indexed.add(&mut bloom, &kv.key, &kv.value);
-        }
+        add_span(&mut bloom, indexed, &item.span);
     }
     bloom.finish()
+}
+
+/// The filter entries of one request, computed by the receiver that
+/// decoded it so the writer only joins them: a block made of whole
+/// requests gets the same filter as [`span_filter`], plus the entries of
+/// any re-sent span the writer drops (a false positive at worst).
+pub fn request_filter(indexed: &mut IndexedKeys, request: &[ResourceSpans]) -> BloomBuilder {
+    let mut bloom = BloomBuilder::default();
+    for rs in request {
+        add_resource(&mut bloom, indexed, &rs.resource);
+        for span in rs.scope_spans.iter().flat_map(|ss| &ss.spans) {
+            add_span(&mut bloom, indexed, span);
+        }
+    }
+    bloom
+}
+
+fn add_resource(bloom: &mut BloomBuilder, indexed: &mut IndexedKeys, resource: &Resource) {
+    bloom.add(Namespace::Service, resource.service_name().as_bytes());
+    for kv in &resource.attributes {
+        indexed.add(bloom, &kv.key, &kv.value);
+    }
+}
+
+fn add_span(bloom: &mut BloomBuilder, indexed: &mut IndexedKeys, span: &Span) {
+    bloom.add(Namespace::SpanId, &span.span_id.0);
+    for kv in &span.attributes {
+        indexed.add(bloom, &kv.key, &kv.value);
+    }
 }
 
 /// Merges one trace's spans of this block into its summary row.
@@ -469,4 +516,73 @@ fn insert_trace_services(
 /// Kinds that mark where a request enters a service (for RED metrics).
 pub fn is_entry_kind(kind: SpanKind) -> bool {
     matches!(kind, SpanKind::Server | SpanKind::Consumer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::KeyValue;
+    use shared::trace::{Scope, ScopeSpans};
+
+    /// Two instances of one service, each with spans carrying an indexed
+    /// and an unindexed attribute.
+    fn request() -> Vec<ResourceSpans> {
+        ["host-a", "host-b"]
+            .iter()
+            .enumerate()
+            .map(|(i, host)| ResourceSpans {
+                resource: Resource {
+                    attributes: vec![
+                        KeyValue::string("service.name", "shop"),
+                        KeyValue::string("host.name", *host),
+                    ],
+                    ..Default::default()
+                },
+                scope_spans: vec![ScopeSpans {
+                    scope: Scope::default(),
+                    spans: (0..3u8)
+                        .map(|n| Span {
+                            trace_id: TraceId([i as u8 + 1; 16]),
+                            span_id: SpanId([i as u8 * 10 + n + 1; 8]),
+                            name: "GET /cart".into(),
+                            attributes: vec![
+                                KeyValue::string("http.route", format!("/cart/{n}")),
+                                KeyValue::string("not.indexed", "x"),
+                            ],
+                            ..Default::default()
+                        })
+                        .collect(),
+                }],
+            })
+            .collect()
+    }
+
+    /// The entries a receiver computes for a request make the filter the
+    /// writer would build from the request's spans.
+    #[test]
+    fn request_filters_equal_block_filters() {
+        let mut indexed = IndexedKeys::new(&["host.name".to_owned(), "http.route".to_owned()]);
+        let request = request();
+        let from_request = request_filter(&mut indexed, &request).finish();
+        let items: Vec<SpanItem> = request
+            .into_iter()
+            .flat_map(|rs| {
+                let resource = Arc::new(rs.resource);
+                rs.scope_spans.into_iter().flat_map(move |ss| {
+                    let scope = Arc::new(ss.scope);
+                    let resource = resource.clone();
+                    ss.spans.into_iter().map(move |span| SpanItem {
+                        resource: resource.clone(),
+                        scope: scope.clone(),
+                        span,
+                    })
+                })
+            })
+            .collect();
+        assert_eq!(from_request, span_filter(&mut indexed, &items));
+        let bloom = super::super::blocks::bloom::Bloom::parse(&from_request).unwrap();
+        assert!(bloom.may_contain(Namespace::Attribute, b"host.name=host-b"));
+        assert!(bloom.may_contain(Namespace::Attribute, b"http.route=/cart/2"));
+        assert!(bloom.may_contain(Namespace::SpanId, &[13; 8]));
+    }
 }

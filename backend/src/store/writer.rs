@@ -15,11 +15,11 @@ use shared::trace::ResourceSpans;
 use tokio::sync::oneshot;
 
 use super::StoreError;
-use super::blocks::bloom::IndexedKeys;
+use super::blocks::bloom::{BloomBuilder, IndexedKeys};
 use super::compactor::{self, Apply, ApplyJob};
 use super::ingest_logs::LogIndexer;
 use super::ingest_metrics::MetricIndexer;
-use super::ingest_spans::SpanIndexer;
+use super::ingest_spans::{IngestBatch, SpanIndexer};
 use super::maintenance::{Indexers, Maintenance};
 use super::reclaim::Reclaimer;
 use super::strings::Interner;
@@ -74,6 +74,8 @@ pub enum WriteError {
 pub struct WriteJob {
     batch: WriteBatch,
     items: u64,
+    /// The batch's block filter entries, computed by the submitting thread.
+    filter: Option<BloomBuilder>,
     reply: oneshot::Sender<Result<WriteOutcome, WriteError>>,
 }
 
@@ -90,6 +92,7 @@ pub struct WriterHandle {
     tx: SyncSender<Job>,
     queued: Arc<AtomicU64>,
     max_queued_items: u64,
+    indexed: IndexedKeys,
 }
 
 /// Settings of the writer.
@@ -165,10 +168,19 @@ impl WriterHandle {
             self.queued.fetch_sub(items, Ordering::SeqCst);
             return Err(WriteError::QueueFull { queued: before });
         }
+        // Filter entries are computed here, on the receiver's thread, so
+        // the single writer only joins them.
+        let mut indexed = self.indexed.clone();
+        let filter = match &batch {
+            WriteBatch::Spans(b) => Some(super::ingest_spans::request_filter(&mut indexed, b)),
+            WriteBatch::Logs(b) => Some(super::ingest_logs::request_filter(&mut indexed, b)),
+            WriteBatch::Metrics(_) => None,
+        };
         let (reply, rx) = oneshot::channel();
         match self.tx.try_send(Job::Write(WriteJob {
             batch,
             items,
+            filter,
             reply,
         })) {
             Ok(()) => Ok(rx),
@@ -233,6 +245,7 @@ pub fn spawn(
         tx: tx.clone(),
         queued: queued.clone(),
         max_queued_items: config.max_queued_items,
+        indexed: IndexedKeys::new(&config.indexed_attributes),
     };
     let settings = compactor::MergeSettings {
         max_block_bytes: i64::try_from(config.max_block_bytes).unwrap_or(i64::MAX),
@@ -412,9 +425,18 @@ impl Writer {
         let mut span_batches = Vec::new();
         let mut log_batches = Vec::new();
         for (i, job) in jobs.iter_mut().enumerate() {
+            let filter = job.filter.take();
             match &mut job.batch {
-                WriteBatch::Spans(b) => span_batches.push((i, std::mem::take(b))),
-                WriteBatch::Logs(b) => log_batches.push((i, std::mem::take(b))),
+                WriteBatch::Spans(b) => span_batches.push(IngestBatch {
+                    job: i,
+                    request: std::mem::take(b),
+                    filter,
+                }),
+                WriteBatch::Logs(b) => log_batches.push(IngestBatch {
+                    job: i,
+                    request: std::mem::take(b),
+                    filter,
+                }),
                 WriteBatch::Metrics(b) => {
                     outcomes[i] = self
                         .metrics

@@ -34,15 +34,17 @@ fn hash(ns: Namespace, bytes: &[u8]) -> u64 {
 /// (`--indexed-attributes`). Every attribute of every stored item is checked
 /// against it, so the keys are hashed and the entry is written into one
 /// reused buffer instead of a fresh string per attribute.
+/// Cloning shares the key set: every receiver thread takes its own copy.
+#[derive(Clone)]
 pub struct IndexedKeys {
-    keys: rustc_hash::FxHashSet<String>,
+    keys: std::sync::Arc<rustc_hash::FxHashSet<String>>,
     entry: String,
 }
 
 impl IndexedKeys {
     pub fn new(keys: &[String]) -> Self {
         Self {
-            keys: keys.iter().cloned().collect(),
+            keys: std::sync::Arc::new(keys.iter().cloned().collect()),
             entry: String::new(),
         }
     }
@@ -64,7 +66,7 @@ impl IndexedKeys {
 }
 
 /// Collects entries, then builds a filter sized for them.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct BloomBuilder {
     hashes: Vec<u64>,
 }
@@ -72,6 +74,12 @@ pub struct BloomBuilder {
 impl BloomBuilder {
     pub fn add(&mut self, ns: Namespace, bytes: &[u8]) {
         self.hashes.push(hash(ns, bytes));
+    }
+
+    /// Adds every entry of `other` (filters of parts of one block, built
+    /// apart and joined before [`BloomBuilder::finish`]).
+    pub fn extend(&mut self, other: BloomBuilder) {
+        self.hashes.extend(other.hashes);
     }
 
     /// Number of entries added (duplicates included).
