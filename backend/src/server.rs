@@ -26,6 +26,11 @@ use crate::store::writer::{self, WriterConfig, WriterHandle};
 use crate::store::{self, StoreError};
 use crate::ui;
 
+/// HTTP/2 flow-control window per gRPC stream: a 500-span export fits.
+const GRPC_STREAM_WINDOW: u32 = 1 << 20;
+/// …and per connection, for a few exports in flight on one channel.
+const GRPC_CONNECTION_WINDOW: u32 = 4 << 20;
+
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -191,7 +196,14 @@ impl Server {
             http_app,
             stopped(stop_rx.clone()),
         );
-        let mut grpc_builder = tonic::transport::Server::builder();
+        // HTTP/2's default 64 KiB windows make an exporter wait for a
+        // WINDOW_UPDATE round trip every 64 KiB of a request, and a
+        // 500-span export is ~225 KB: windows the size of a typical batch
+        // let it arrive in one go (memory is bounded by the request size
+        // limit and the write queue as before).
+        let mut grpc_builder = tonic::transport::Server::builder()
+            .initial_stream_window_size(Some(GRPC_STREAM_WINDOW))
+            .initial_connection_window_size(Some(GRPC_CONNECTION_WINDOW));
         if let Some(tls) = &config.tls {
             grpc_builder = grpc_builder.tls_config(
                 tonic::transport::ServerTlsConfig::new()
