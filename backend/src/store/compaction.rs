@@ -340,6 +340,25 @@ mod tests {
     use shared::trace::{ResourceSpans, ScopeSpans, Span};
     use shared::{KeyValue, SpanId, UnixNanos};
 
+    /// Writes [`big_request`] in one commit with `indexed` attribute keys;
+    /// returns what the indexer accepted.
+    fn write_big_request(conn: &mut Connection, indexed: &[&str]) -> Vec<(usize, u64)> {
+        let keys = indexed.iter().map(|k| (*k).to_owned()).collect();
+        let mut indexer = SpanIndexer::new(Arc::new(keys));
+        let mut interner = Interner::default();
+        let tx = conn.transaction().unwrap();
+        let accepted = indexer
+            .write(
+                &tx,
+                &mut interner,
+                vec![whole(big_request())],
+                &Reclaimer::inline(),
+            )
+            .unwrap();
+        tx.commit().unwrap();
+        accepted
+    }
+
     /// One request of job 0, its filter left to the writer.
     fn whole<T>(request: Vec<T>) -> IngestBatch<T> {
         IngestBatch {
@@ -406,18 +425,7 @@ mod tests {
     fn a_big_commit_is_written_as_blocks_compaction_rewrites() {
         let (tmp, mut conn) = fresh_db();
         let path = tmp.path().join("t.db");
-        let mut indexer = SpanIndexer::new(Arc::new(Vec::new()));
-        let mut interner = Interner::default();
-        let tx = conn.transaction().unwrap();
-        let accepted = indexer
-            .write(
-                &tx,
-                &mut interner,
-                vec![whole(big_request())],
-                &Reclaimer::inline(),
-            )
-            .unwrap();
-        tx.commit().unwrap();
+        let accepted = write_big_request(&mut conn, &[]);
         assert_eq!(accepted, vec![(0, 20_000)]);
 
         let sizes = block_sizes(&conn, SIGNAL_SPANS);
@@ -519,18 +527,7 @@ mod tests {
     fn a_merge_keeps_groups_filters_and_trace_links() {
         let (tmp, mut conn) = fresh_db();
         let path = tmp.path().join("t.db");
-        let mut indexer = SpanIndexer::new(Arc::new(vec!["host.name".to_owned()]));
-        let mut interner = Interner::default();
-        let tx = conn.transaction().unwrap();
-        indexer
-            .write(
-                &tx,
-                &mut interner,
-                vec![whole(big_request())],
-                &Reclaimer::inline(),
-            )
-            .unwrap();
-        tx.commit().unwrap();
+        write_big_request(&mut conn, &["host.name"]);
         let before = group_totals(&conn);
         let blocks_before = block_sizes(&conn, SIGNAL_SPANS).len();
 
