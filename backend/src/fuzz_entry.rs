@@ -105,7 +105,6 @@ pub fn stored_block(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
-    use std::sync::Arc;
 
     use super::*;
     use crate::store::blocks::codec::Effort;
@@ -153,20 +152,8 @@ mod tests {
         }
         let traces =
             crate::ingest::json::trace_request(&golden("node-http-json/traces.json")).unwrap();
-        let mut span_items = Vec::new();
-        for rs in decode::traces(traces).unwrap().batch {
-            let resource = Arc::new(rs.resource);
-            for ss in rs.scope_spans {
-                let scope = Arc::new(ss.scope);
-                for span in ss.spans {
-                    span_items.push(SpanItem {
-                        resource: resource.clone(),
-                        scope: scope.clone(),
-                        span,
-                    });
-                }
-            }
-        }
+        let mut span_items: Vec<SpanItem> =
+            SpanItem::from_request(decode::traces(traces).unwrap().batch).collect();
         spans::sort_for_block(&mut span_items);
         let blocks = corpus.join("stored_block");
         write(
@@ -177,20 +164,8 @@ mod tests {
         );
         let logs_req =
             crate::ingest::json::logs_request(&golden("node-http-json/logs.json")).unwrap();
-        let mut log_items = Vec::new();
-        for rl in decode::logs(logs_req).unwrap().batch {
-            let resource = Arc::new(rl.resource);
-            for sl in rl.scope_logs {
-                let scope = Arc::new(sl.scope);
-                for record in sl.log_records {
-                    log_items.push(LogItem {
-                        resource: resource.clone(),
-                        scope: scope.clone(),
-                        record,
-                    });
-                }
-            }
-        }
+        let mut log_items: Vec<LogItem> =
+            LogItem::from_request(decode::logs(logs_req).unwrap().batch).collect();
         logs::sort_for_block(&mut log_items);
         write(
             &blocks,

@@ -15,6 +15,7 @@ use super::blocks::bloom::IndexedKeys;
 use super::blocks::codec::Effort;
 use super::blocks::logs::{self as log_blocks, LogItem};
 use super::blocks::spans::{self as span_blocks, SpanBlockReader, SpanItem};
+use super::blocks::time_range;
 use super::ingest_logs::{SIGNAL_LOGS, log_filter};
 use super::ingest_spans::{SIGNAL_SPANS, span_filter};
 use super::{StoreError, varlist};
@@ -43,13 +44,6 @@ pub struct Prepared {
     time_range: (u64, u64),
     /// The traces whose summaries list one of `old`.
     traces: Vec<TraceId>,
-}
-
-impl Prepared {
-    /// Items in the merged block.
-    pub fn items(&self) -> usize {
-        self.items
-    }
 }
 
 /// Picks the oldest run of small blocks worth merging. A merged block stays
@@ -150,8 +144,6 @@ pub fn prepare_spans(
     span_blocks::sort_for_block(&mut items);
     let data = span_blocks::encode_archive(&items, strings.iter().map(String::as_str))
         .map_err(|e| StoreError::Encode(e.to_string()))?;
-    let starts = items.iter().map(|i| i.span.start_time.0);
-    let time_range = (starts.clone().min().unwrap_or(0), starts.max().unwrap_or(0));
     let mut traces: Vec<TraceId> = items.iter().map(|i| i.span.trace_id).collect();
     traces.dedup();
     Ok(Some(Prepared {
@@ -160,8 +152,8 @@ pub fn prepare_spans(
         old: run,
         filter: span_filter(indexed, &items),
         items: items.len(),
+        time_range: time_range(items.iter().map(|i| i.span.start_time.0)),
         data,
-        time_range,
         traces,
     }))
 }
@@ -209,8 +201,6 @@ pub fn prepare_logs(
     log_blocks::sort_for_block(&mut items);
     let data = log_blocks::encode(&items, Effort::Archive)
         .map_err(|e| StoreError::Encode(e.to_string()))?;
-    let times = items.iter().map(|i| i.record.effective_time().0);
-    let time_range = (times.clone().min().unwrap_or(0), times.max().unwrap_or(0));
     // Sorted by trace: each trace's records are one run.
     let mut traces: Vec<TraceId> = items.iter().filter_map(|i| i.record.trace_id).collect();
     traces.dedup();
@@ -220,8 +210,8 @@ pub fn prepare_logs(
         old: run,
         filter: log_filter(indexed, &items),
         items: items.len(),
+        time_range: time_range(items.iter().map(|i| i.record.effective_time().0)),
         data,
-        time_range,
         traces,
     }))
 }
@@ -453,7 +443,7 @@ mod tests {
         assert_eq!(prepared.signal, SIGNAL_SPANS);
         assert!(prepared.old.len() >= 2);
         let merged = sizes[..prepared.old.len()].iter().sum::<i64>();
-        assert_eq!(prepared.items() as i64, merged);
+        assert_eq!(prepared.items as i64, merged);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::StoreError;
 use super::blocks::bloom::{BloomBuilder, IndexedKeys, Namespace, terms};
 use super::blocks::codec::Effort;
 use super::blocks::logs::{self, LogItem};
-use super::ingest_spans::IngestBatch;
+use super::ingest_spans::{IngestBatch, joined_filter};
 use super::reclaim::Reclaimer;
 use super::service_minutes::ServiceMinutes;
 use super::strings::Interner;
@@ -66,37 +66,16 @@ impl LogIndexer {
         &mut self,
         tx: &Transaction<'_>,
         interner: &mut Interner,
-        batches: Vec<IngestBatch<ResourceLogs>>,
+        mut batches: Vec<IngestBatch<ResourceLogs>>,
         reclaim: &Reclaimer,
     ) -> Result<Vec<(usize, u64)>, StoreError> {
         let mut accepted = Vec::with_capacity(batches.len());
         let mut items: Vec<LogItem> = Vec::new();
-        let mut filter = Some(BloomBuilder::default());
-        for IngestBatch {
-            job,
-            request: batch,
-            filter: part,
-        } in batches
-        {
-            filter = filter.zip(part).map(|(mut f, p)| {
-                f.extend(p);
-                f
-            });
-            let mut n = 0u64;
-            for rl in batch {
-                let resource = Arc::new(rl.resource);
-                for sl in rl.scope_logs {
-                    let scope = Arc::new(sl.scope);
-                    for record in sl.log_records {
-                        n += 1;
-                        items.push(LogItem {
-                            resource: resource.clone(),
-                            scope: scope.clone(),
-                            record,
-                        });
-                    }
-                }
-            }
+        let filter = joined_filter(&mut batches);
+        for IngestBatch { job, request, .. } in batches {
+            let before = items.len();
+            items.extend(LogItem::from_request(request));
+            let n = (items.len() - before) as u64;
             accepted.push((job, n));
         }
         if items.is_empty() {
@@ -130,22 +109,12 @@ impl LogIndexer {
         let mut minutes = ServiceMinutes::default();
         let data =
             logs::encode(items, Effort::Ingest).map_err(|e| StoreError::Encode(e.to_string()))?;
-        let min_time = items
-            .iter()
-            .map(|i| i.record.effective_time().0)
-            .min()
-            .unwrap_or(0);
-        let max_time = items
-            .iter()
-            .map(|i| i.record.effective_time().0)
-            .max()
-            .unwrap_or(0);
         let block_id = super::blocks::insert(
             tx,
             SIGNAL_LOGS,
             logs::FORMAT_VERSION,
             items.len(),
-            (min_time, max_time),
+            super::blocks::time_range(items.iter().map(|i| i.record.effective_time().0)),
             data,
         )?;
 
@@ -348,21 +317,7 @@ mod tests {
             .collect();
         let mut indexed = IndexedKeys::new(&["host.name".to_owned()]);
         let from_request = request_filter(&mut indexed, &request).finish();
-        let items: Vec<LogItem> = request
-            .into_iter()
-            .flat_map(|rl| {
-                let resource = Arc::new(rl.resource);
-                rl.scope_logs.into_iter().flat_map(move |sl| {
-                    let scope = Arc::new(sl.scope);
-                    let resource = resource.clone();
-                    sl.log_records.into_iter().map(move |record| LogItem {
-                        resource: resource.clone(),
-                        scope: scope.clone(),
-                        record,
-                    })
-                })
-            })
-            .collect();
+        let items: Vec<LogItem> = LogItem::from_request(request).collect();
         assert_eq!(from_request, log_filter(&mut indexed, &items));
         let bloom = super::super::blocks::bloom::Bloom::parse(&from_request).unwrap();
         assert!(bloom.may_contain(Namespace::Attribute, b"host.name=host-b"));

@@ -28,6 +28,17 @@ pub struct IngestBatch<T> {
     pub filter: Option<BloomBuilder>,
 }
 
+/// The filter entries of all `batches` joined, if every one came with its
+/// own (taken out of the batches).
+pub fn joined_filter<T>(batches: &mut [IngestBatch<T>]) -> Option<BloomBuilder> {
+    batches
+        .iter_mut()
+        .try_fold(BloomBuilder::default(), |mut joined, b| {
+            joined.extend(b.filter.take()?);
+            Some(joined)
+        })
+}
+
 /// Signal number of span blocks in `blocks.signal`.
 pub const SIGNAL_SPANS: i64 = 1;
 
@@ -176,42 +187,23 @@ impl SpanIndexer {
         &mut self,
         tx: &Transaction<'_>,
         interner: &mut Interner,
-        batches: Vec<IngestBatch<ResourceSpans>>,
+        mut batches: Vec<IngestBatch<ResourceSpans>>,
         reclaim: &Reclaimer,
     ) -> Result<Vec<(usize, u64)>, StoreError> {
         let mut accepted = Vec::with_capacity(batches.len());
         let mut items: Vec<SpanItem> = Vec::new();
-        let mut filter = Some(BloomBuilder::default());
-        for IngestBatch {
-            job,
-            request: batch,
-            filter: part,
-        } in batches
-        {
-            filter = filter.zip(part).map(|(mut f, p)| {
-                f.extend(p);
-                f
-            });
+        let filter = joined_filter(&mut batches);
+        for IngestBatch { job, request, .. } in batches {
             let mut n = 0u64;
-            for rs in batch {
-                let resource = Arc::new(rs.resource);
-                for ss in rs.scope_spans {
-                    let scope = Arc::new(ss.scope);
-                    for span in ss.spans {
-                        n += 1;
-                        let key = span_key(&span.trace_id, &span.span_id);
-                        if self.recent.set.contains(&key) {
-                            continue;
-                        }
-                        self.recent.insert(key);
-                        self.pending.push(key);
-                        items.push(SpanItem {
-                            resource: resource.clone(),
-                            scope: scope.clone(),
-                            span,
-                        });
-                    }
+            for item in SpanItem::from_request(request) {
+                n += 1;
+                let key = span_key(&item.span.trace_id, &item.span.span_id);
+                if self.recent.set.contains(&key) {
+                    continue;
                 }
+                self.recent.insert(key);
+                self.pending.push(key);
+                items.push(item);
             }
             accepted.push((job, n));
         }
@@ -248,14 +240,12 @@ impl SpanIndexer {
         let mut minutes = ServiceMinutes::default();
         let data =
             spans::encode(items, Effort::Ingest).map_err(|e| StoreError::Encode(e.to_string()))?;
-        let min_start = items.iter().map(|i| i.span.start_time.0).min().unwrap_or(0);
-        let max_start = items.iter().map(|i| i.span.start_time.0).max().unwrap_or(0);
         let block_id = super::blocks::insert(
             tx,
             SIGNAL_SPANS,
             spans::FORMAT_VERSION,
             items.len(),
-            (min_start, max_start),
+            super::blocks::time_range(items.iter().map(|i| i.span.start_time.0)),
             data,
         )?;
 
@@ -564,21 +554,7 @@ mod tests {
         let mut indexed = IndexedKeys::new(&["host.name".to_owned(), "http.route".to_owned()]);
         let request = request();
         let from_request = request_filter(&mut indexed, &request).finish();
-        let items: Vec<SpanItem> = request
-            .into_iter()
-            .flat_map(|rs| {
-                let resource = Arc::new(rs.resource);
-                rs.scope_spans.into_iter().flat_map(move |ss| {
-                    let scope = Arc::new(ss.scope);
-                    let resource = resource.clone();
-                    ss.spans.into_iter().map(move |span| SpanItem {
-                        resource: resource.clone(),
-                        scope: scope.clone(),
-                        span,
-                    })
-                })
-            })
-            .collect();
+        let items: Vec<SpanItem> = SpanItem::from_request(request).collect();
         assert_eq!(from_request, span_filter(&mut indexed, &items));
         let bloom = super::super::blocks::bloom::Bloom::parse(&from_request).unwrap();
         assert!(bloom.may_contain(Namespace::Attribute, b"host.name=host-b"));

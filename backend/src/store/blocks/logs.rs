@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use shared::AnyValue;
-use shared::logs::LogRecord;
+use shared::logs::{LogRecord, ResourceLogs};
 use shared::trace::{Resource, Scope};
 use shared::{SpanId, TraceId, UnixNanos};
 
@@ -65,6 +65,24 @@ pub struct LogItem {
     pub resource: Arc<Resource>,
     pub scope: Arc<Scope>,
     pub record: LogRecord,
+}
+
+impl LogItem {
+    /// The records of a decoded request, each with the resource and scope
+    /// it was sent under (shared, not copied).
+    pub fn from_request(request: Vec<ResourceLogs>) -> impl Iterator<Item = LogItem> {
+        request.into_iter().flat_map(|rl| {
+            let resource = Arc::new(rl.resource);
+            rl.scope_logs.into_iter().flat_map(move |sl| {
+                let (resource, scope) = (resource.clone(), Arc::new(sl.scope));
+                sl.log_records.into_iter().map(move |record| LogItem {
+                    resource: resource.clone(),
+                    scope: scope.clone(),
+                    record,
+                })
+            })
+        })
+    }
 }
 
 /// Sorts items into block order: trace-less records first, then the logs
@@ -534,14 +552,7 @@ mod tests {
 
     #[test]
     fn block_round_trip_is_lossless() {
-        let mut items = vec![
-            rec(Some(2), 100, "payment failed"),
-            rec(None, 50, "started"),
-            rec(Some(1), 0, "zero time"),
-            rec(Some(2), 90, "payment failed"),
-            rec(Some(1), u64::MAX, "end of time"),
-        ];
-        items[2].record.body = AnyValue::KvList(vec![KeyValue::string("msg", "structured")]);
+        let mut items = mixed_items();
         sort_for_block(&mut items);
         let bytes = encode(&items, Effort::Ingest).unwrap();
         let block = decode(&bytes, |_| true).unwrap();
@@ -708,19 +719,9 @@ mod workload {
                     bytes.as_slice(),
                 )
                 .unwrap();
-            for rl in crate::ingest::decode::logs(req).unwrap().batch {
-                let resource = Arc::new(rl.resource);
-                for sl in rl.scope_logs {
-                    let scope = Arc::new(sl.scope);
-                    for record in sl.log_records {
-                        items.push(LogItem {
-                            resource: resource.clone(),
-                            scope: scope.clone(),
-                            record,
-                        });
-                    }
-                }
-            }
+            items.extend(LogItem::from_request(
+                crate::ingest::decode::logs(req).unwrap().batch,
+            ));
         }
         items
     }

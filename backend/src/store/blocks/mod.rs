@@ -39,6 +39,16 @@ pub fn insert(
     Ok(block_id)
 }
 
+/// The (min, max) of a block's time column, as its `blocks` row keeps it;
+/// (0, 0) for no items.
+pub fn time_range(times: impl Iterator<Item = u64>) -> (u64, u64) {
+    times
+        .fold(None, |r: Option<(u64, u64)>, t| {
+            Some(r.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))))
+        })
+        .unwrap_or((0, 0))
+}
+
 /// Stores a block's Bloom filter (see [`bloom`]).
 pub fn insert_filter(tx: &Transaction<'_>, block_id: i64, filter: &[u8]) -> Result<(), StoreError> {
     tx.prepare_cached("INSERT INTO block_filters (block_id, filter) VALUES (?1, ?2)")?

@@ -11,7 +11,9 @@
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
-use shared::trace::{Event, Link, Resource, Scope, Span, SpanKind, Status, StatusCode};
+use shared::trace::{
+    Event, Link, Resource, ResourceSpans, Scope, Span, SpanKind, Status, StatusCode,
+};
 use shared::{SpanId, TraceId, UnixNanos};
 
 use super::codec::{
@@ -94,6 +96,24 @@ pub struct SpanItem {
     pub resource: Arc<Resource>,
     pub scope: Arc<Scope>,
     pub span: Span,
+}
+
+impl SpanItem {
+    /// The spans of a decoded request, each with the resource and scope
+    /// it was sent under (shared, not copied).
+    pub fn from_request(request: Vec<ResourceSpans>) -> impl Iterator<Item = SpanItem> {
+        request.into_iter().flat_map(|rs| {
+            let resource = Arc::new(rs.resource);
+            rs.scope_spans.into_iter().flat_map(move |ss| {
+                let (resource, scope) = (resource.clone(), Arc::new(ss.scope));
+                ss.spans.into_iter().map(move |span| SpanItem {
+                    resource: resource.clone(),
+                    scope: scope.clone(),
+                    span,
+                })
+            })
+        })
+    }
 }
 
 /// Sorts items into block order: by trace, then start, then span id.
