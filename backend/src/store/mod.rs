@@ -13,6 +13,7 @@ macro_rules! trace_by_id {
 
 pub mod blocks;
 pub mod chunk;
+pub mod clickhouse;
 pub mod compaction;
 pub mod compactor;
 pub mod connection;
@@ -62,6 +63,16 @@ pub enum StoreError {
     Corrupt(i64, String),
     #[error("cannot encode a block: {0}")]
     Encode(String),
+    /// ClickHouse refused or failed a statement.
+    #[error("ClickHouse: {0}")]
+    ClickHouse(String),
+    /// ClickHouse cannot be reached or did not answer in time: the API
+    /// answers 503 and ingest asks the sender to retry.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The tables found are of a shape this binary cannot read.
+    #[error("{0}")]
+    UnsupportedSchema(String),
     #[error("i/o on {path}: {source}")]
     Io {
         path: std::path::PathBuf,
