@@ -241,3 +241,62 @@ impl TelemetryStore for ClickHouseStore {
         Ok(0)
     }
 }
+
+/// Stores over a real ClickHouse for tests: the engine of
+/// `tests/clickhouse/front.py` (test equipment), or the server named by
+/// `SIGHTLINE_TEST_CLICKHOUSE_URL`; each store gets a database of its own.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::Arc;
+
+    use sightline_tests::clickhouse::ClickHouse;
+    use tokio::runtime::Runtime;
+
+    use super::{ClickHouseConfig, ClickHouseStore};
+    use crate::store::contract::TelemetryStore;
+
+    /// A running ClickHouse and the runtime the stores run on; dropping it
+    /// stops both.
+    pub struct TestClickHouse {
+        pub server: ClickHouse,
+        pub runtime: Runtime,
+    }
+
+    impl TestClickHouse {
+        pub fn start() -> Self {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a Tokio runtime");
+            Self {
+                server: ClickHouse::start(),
+                runtime,
+            }
+        }
+
+        /// A store over a new, empty database.
+        pub fn store(&self) -> ClickHouseStore {
+            let db = self.server.fresh_database();
+            let config = ClickHouseConfig::new(self.server.url.clone(), db);
+            self.runtime
+                .block_on(ClickHouseStore::connect(config, 200_000))
+                .expect("the store connects and creates its tables")
+        }
+
+        pub fn make(&self) -> Arc<dyn TelemetryStore> {
+            Arc::new(self.store())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::TestClickHouse;
+
+    #[test]
+    fn the_storage_suite_passes_on_clickhouse() {
+        let ch = TestClickHouse::start();
+        crate::store::suite::run_all(&|| ch.make());
+    }
+}
