@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::security::exposure::{self, Listeners};
 use crate::security::tls::{TlsError, TlsIdentity};
 use crate::security::token::{Token, TokenError};
+use crate::store::clickhouse::ClickHouseConfig;
 use crate::store::maintenance::MaxAge;
 
 use bytesize::ByteSize;
@@ -191,6 +192,67 @@ pub struct ServeArgs {
         value_name = "PATH"
     )]
     pub tls_key: Option<PathBuf>,
+
+    /// Store every signal in ClickHouse at this URL (`http://host:8123`,
+    /// `https://…`) instead of the embedded SQLite file, in the tables of
+    /// the OpenTelemetry Collector's clickhouseexporter. --data-dir and
+    /// --max-db-size are then unused; retention is --max-age-* as a TTL.
+    #[arg(long, env = "SIGHTLINE_CLICKHOUSE_URL", value_name = "URL")]
+    pub clickhouse_url: Option<String>,
+
+    /// ClickHouse database of the tables (created if missing).
+    #[arg(
+        long,
+        env = "SIGHTLINE_CLICKHOUSE_DATABASE",
+        default_value = "otel",
+        value_name = "NAME"
+    )]
+    pub clickhouse_database: String,
+
+    /// ClickHouse user (default: the server's `default` user).
+    #[arg(long, env = "SIGHTLINE_CLICKHOUSE_USER", value_name = "NAME")]
+    pub clickhouse_user: Option<String>,
+
+    /// ClickHouse password. Prefer the environment variable or
+    /// --clickhouse-password-file: a flag's value is visible to other
+    /// local users in the process list.
+    #[arg(long, env = "SIGHTLINE_CLICKHOUSE_PASSWORD", hide_env_values = true)]
+    pub clickhouse_password: Option<String>,
+
+    /// File holding the ClickHouse password (one line; a trailing newline
+    /// is ignored).
+    #[arg(
+        long,
+        env = "SIGHTLINE_CLICKHOUSE_PASSWORD_FILE",
+        conflicts_with = "clickhouse_password",
+        value_name = "PATH"
+    )]
+    pub clickhouse_password_file: Option<PathBuf>,
+
+    /// Create the tables `ON CLUSTER` this cluster as ReplicatedMergeTree
+    /// with Distributed tables in front (sharded by trace id).
+    #[arg(long, env = "SIGHTLINE_CLICKHOUSE_CLUSTER", value_name = "NAME")]
+    pub clickhouse_cluster: Option<String>,
+
+    /// Do not create missing ClickHouse tables (they must exist, e.g.
+    /// created by a Collector's exporter or by an administrator).
+    #[arg(
+        long,
+        env = "SIGHTLINE_CLICKHOUSE_NO_CREATE_TABLES",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        action = clap::ArgAction::SetTrue
+    )]
+    pub clickhouse_no_create_tables: bool,
+
+    /// Longest a ClickHouse query or insert may take (e.g. `30s`); past
+    /// it the API answers 503 and ingest asks the sender to retry.
+    #[arg(
+        long,
+        env = "SIGHTLINE_CLICKHOUSE_TIMEOUT",
+        default_value = "30s",
+        value_parser = humantime::parse_duration
+    )]
+    pub clickhouse_timeout: Duration,
 }
 
 /// Why the flags cannot be used.
@@ -208,6 +270,14 @@ pub enum ConfigError {
     TlsHalf(&'static str),
     #[error("{0}")]
     Unprotected(String),
+    #[error("--clickhouse-url {0:?} is not an http:// or https:// URL")]
+    ClickHouseUrl(String),
+    #[error("--clickhouse-password-file {path}: {source}")]
+    ClickHousePassword {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// The validated configuration.
@@ -233,6 +303,8 @@ pub struct Config {
     pub exposed: Vec<exposure::Exposure>,
     /// Certificate and key when every listener speaks TLS.
     pub tls: Option<TlsIdentity>,
+    /// Store in ClickHouse instead of the data directory's SQLite file.
+    pub clickhouse: Option<ClickHouseConfig>,
 }
 
 /// The token of `flag`, from its value or its file (`flag`-file).
@@ -287,6 +359,42 @@ impl ServeArgs {
             (None, Some(_)) => return Err(ConfigError::TlsHalf("--tls-cert")),
             (None, None) => None,
         };
+        let max_age = MaxAge {
+            spans: self.max_age_spans,
+            logs: self.max_age_logs,
+            metrics: self.max_age_metrics,
+        };
+        let clickhouse = match self.clickhouse_url {
+            None => None,
+            Some(url) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(ConfigError::ClickHouseUrl(url));
+                }
+                let password = match (self.clickhouse_password, self.clickhouse_password_file) {
+                    (Some(p), _) => Some(p),
+                    (None, Some(path)) => Some(
+                        std::fs::read_to_string(&path)
+                            .map_err(|source| ConfigError::ClickHousePassword {
+                                path: path.clone(),
+                                source,
+                            })?
+                            .trim_end_matches(['\n', '\r'])
+                            .to_owned(),
+                    ),
+                    (None, None) => None,
+                };
+                let mut c = ClickHouseConfig::new(url, self.clickhouse_database);
+                c.user = self.clickhouse_user;
+                c.password = password;
+                c.cluster = self.clickhouse_cluster;
+                c.create_tables = !self.clickhouse_no_create_tables;
+                c.timeout = self.clickhouse_timeout;
+                c.ttl_spans = max_age.spans;
+                c.ttl_logs = max_age.logs;
+                c.ttl_metrics = max_age.metrics;
+                Some(c)
+            }
+        };
         Ok(Config {
             data_dir: self.data_dir,
             ui_addr: self.ui_addr,
@@ -306,15 +414,12 @@ impl ServeArgs {
             } else {
                 self.indexed_attributes
             },
-            max_age: MaxAge {
-                spans: self.max_age_spans,
-                logs: self.max_age_logs,
-                metrics: self.max_age_metrics,
-            },
+            max_age,
             ui_token,
             ingest_token,
             exposed,
             tls,
+            clickhouse,
         })
     }
 }
@@ -339,6 +444,7 @@ impl Config {
             ingest_token: None,
             exposed: Vec::new(),
             tls: None,
+            clickhouse: None,
         }
     }
 }
@@ -402,6 +508,13 @@ mod tests {
             "--allow-insecure",
             "--tls-cert",
             "--tls-key",
+            "--clickhouse-url",
+            "--clickhouse-database",
+            "--clickhouse-user",
+            "--clickhouse-password-file",
+            "--clickhouse-cluster",
+            "--clickhouse-no-create-tables",
+            "--clickhouse-timeout",
         ] {
             assert!(help.contains(flag), "{flag} missing from --help");
         }
@@ -414,6 +527,9 @@ mod tests {
             "SIGHTLINE_ALLOW_INSECURE",
             "SIGHTLINE_TLS_CERT",
             "SIGHTLINE_TLS_KEY",
+            "SIGHTLINE_CLICKHOUSE_URL",
+            "SIGHTLINE_CLICKHOUSE_USER",
+            "SIGHTLINE_CLICKHOUSE_PASSWORD",
         ] {
             assert!(help.contains(var), "{var} missing from --help");
         }
@@ -456,6 +572,44 @@ mod tests {
             .to_string();
         assert!(e.contains("--ingest-token-file"), "{e}");
         assert!(config(&["--ui-token", "has space"]).is_err());
+    }
+
+    #[test]
+    fn clickhouse_flags_become_its_configuration() {
+        assert!(config(&[]).unwrap().clickhouse.is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "s3cret\n").unwrap();
+        let c = config(&[
+            "--clickhouse-url",
+            "https://ch.example:8443",
+            "--clickhouse-user",
+            "ingest",
+            "--clickhouse-password-file",
+            pw.to_str().unwrap(),
+            "--clickhouse-cluster",
+            "prod",
+            "--clickhouse-no-create-tables",
+            "--max-age-logs",
+            "3d",
+        ])
+        .unwrap()
+        .clickhouse
+        .unwrap();
+        assert_eq!(c.url, "https://ch.example:8443");
+        assert_eq!(c.database, "otel");
+        assert_eq!(c.user.as_deref(), Some("ingest"));
+        assert_eq!(c.password.as_deref(), Some("s3cret"));
+        assert_eq!(c.cluster.as_deref(), Some("prod"));
+        assert!(!c.create_tables);
+        assert_eq!(c.ttl_logs, Some(Duration::from_secs(3 * 86_400)));
+        assert_eq!(c.ttl_spans, None);
+        let e = config(&["--clickhouse-url", "ch:8123"]).unwrap_err().to_string();
+        assert!(e.contains("--clickhouse-url"), "{e}");
+        let e = config(&["--clickhouse-url", "http://ch:8123", "--clickhouse-password-file", "/nonexistent/pw"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--clickhouse-password-file"), "{e}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::api::{self, ApiState};
+use crate::api::{self, ApiState, Storage};
 use crate::config::Config;
 use crate::datadir::{DataDir, DataDirError};
 use crate::ingest::{self, IngestStats, Ingestor};
@@ -19,6 +19,7 @@ use crate::security::exposure::is_loopback;
 use crate::security::tls::{HANDSHAKE_TIMEOUT, TlsListener};
 use crate::security::ui_auth::UiAuth;
 use crate::security::{self, tls::TlsIdentity};
+use crate::store::clickhouse::ClickHouseStore;
 use crate::store::contract::{SqliteStore, TelemetryStore};
 use crate::store::maintenance::{Maintenance, StoreCounters};
 use crate::store::search::SearchContext;
@@ -57,12 +58,24 @@ pub enum ServerError {
     Grpc(#[from] tonic::transport::Error),
 }
 
-/// A server whose listeners are bound but not yet serving.
-pub struct Server {
-    config: Config,
+/// The embedded engine's running parts: the locked data directory and the
+/// writer thread that owns the database's write side.
+struct Embedded {
     data_dir: DataDir,
     writer: WriterHandle,
     writer_thread: writer::WriterThreads,
+}
+
+/// The storage engine the server runs on.
+enum Engine {
+    Embedded(Embedded),
+    ClickHouse(ClickHouseStore),
+}
+
+/// A server whose listeners are bound but not yet serving.
+pub struct Server {
+    config: Config,
+    engine: Engine,
     counters: Arc<StoreCounters>,
     ui: TcpListener,
     grpc: TcpListener,
@@ -76,36 +89,22 @@ async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, Serve
 }
 
 impl Server {
-    /// Locks the data directory, opens and migrates the database, starts the
-    /// writer and binds the listeners.
+    /// Opens the store (the data directory's database with its writer, or
+    /// ClickHouse) and binds the listeners.
     pub async fn bind(config: &Config) -> Result<Self, ServerError> {
-        let data_dir = DataDir::open(&config.data_dir)?;
-        let mut db = store::connection::open_writer(&data_dir.db_path())?;
-        let applied = store::migrate::apply(&mut db)?;
-        if !applied.is_empty() {
-            tracing::info!(?applied, "database schema migrated");
-        }
+        let counters = Arc::new(StoreCounters::default());
+        let engine = match &config.clickhouse {
+            Some(ch) => Engine::ClickHouse(
+                ClickHouseStore::connect(ch.clone(), config.max_queued_items).await?,
+            ),
+            None => Engine::Embedded(open_embedded(config, counters.clone())?),
+        };
         let ui = bind("dashboard and API", config.ui_addr).await?;
         let grpc = bind("OTLP/gRPC", config.otlp_grpc_addr).await?;
         let http = bind("OTLP/HTTP", config.otlp_http_addr).await?;
-        let counters = Arc::new(StoreCounters::default());
-        let (writer, writer_thread) = writer::spawn(
-            db,
-            data_dir.db_path(),
-            WriterConfig {
-                max_queued_items: config.max_queued_items,
-                indexed_attributes: config.indexed_attributes.clone(),
-                max_series_per_metric: config.max_series_per_metric,
-                max_block_bytes: config.max_db_size / 20,
-            },
-            Maintenance::new(config.max_db_size, counters.clone()).with_max_age(config.max_age),
-        )
-        .map_err(ServerError::Writer)?;
         Ok(Self {
             config: config.clone(),
-            data_dir,
-            writer,
-            writer_thread,
+            engine,
             counters,
             ui,
             grpc,
@@ -125,31 +124,37 @@ impl Server {
     ) -> Result<(), ServerError> {
         let Server {
             config,
-            data_dir,
-            writer,
-            writer_thread,
+            engine,
             counters,
             ui,
             grpc,
             http,
         } = self;
         let stats = Arc::new(IngestStats::default());
-        let store: Arc<dyn TelemetryStore> = Arc::new(SqliteStore::new(
-            writer.clone(),
-            data_dir.db_path(),
-            SearchContext {
-                indexed: Arc::new(config.indexed_attributes.clone()),
-            },
-        ));
+        let (store, storage): (Arc<dyn TelemetryStore>, Storage) = match &engine {
+            Engine::Embedded(e) => (
+                Arc::new(SqliteStore::new(
+                    e.writer.clone(),
+                    e.data_dir.db_path(),
+                    SearchContext {
+                        indexed: Arc::new(config.indexed_attributes.clone()),
+                    },
+                )),
+                Storage::Sqlite {
+                    data_dir: e.data_dir.path().to_owned(),
+                    db_path: e.data_dir.db_path(),
+                    max_db_size: config.max_db_size,
+                },
+            ),
+            Engine::ClickHouse(ch) => (
+                Arc::new(ch.clone()),
+                Storage::ClickHouse {
+                    location: ch.location(),
+                },
+            ),
+        };
         let ingestor = Ingestor::new(store.clone(), stats.clone());
-        let state = ApiState::new(
-            data_dir.path().to_owned(),
-            data_dir.db_path(),
-            store.clone(),
-            ingestor.clone(),
-            counters,
-            config.max_db_size,
-        )
+        let state = ApiState::new(storage.clone(), store.clone(), ingestor.clone(), counters)
         .with_otlp_ports(
             http.local_addr().ok().map(|a| a.port()),
             grpc.local_addr().ok().map(|a| a.port()),
@@ -172,7 +177,8 @@ impl Server {
             tls = config.tls.is_some(),
             ui_token = config.ui_token.is_some(),
             ingest_token = config.ingest_token.is_some(),
-            data_dir = %data_dir.path().display(),
+            storage = storage.engine(),
+            location = %storage.location(),
             max_db_size = config.max_db_size,
             "sightline {} listening",
             env!("CARGO_PKG_VERSION"),
@@ -245,20 +251,61 @@ impl Server {
         // Every request is answered; let the writer finish and close.
         drop(ingestor);
         drop(store);
-        drop(writer);
-        match tokio::task::spawn_blocking(move || writer_thread.join()).await {
-            Ok(Some(conn)) => {
-                // Closing the last connection checkpoints the WAL and removes it.
-                if let Err((_, e)) = conn.close() {
-                    tracing::warn!(error = %e, "closing the database");
-                }
-            }
-            _ => tracing::error!("the writer thread panicked"),
+        if let Engine::Embedded(e) = engine {
+            close_embedded(e).await;
         }
-        drop(data_dir);
         tracing::info!("stopped cleanly");
         Ok(())
     }
+}
+
+/// Locks the data directory, opens and migrates the database and starts
+/// the writer.
+fn open_embedded(config: &Config, counters: Arc<StoreCounters>) -> Result<Embedded, ServerError> {
+    let data_dir = DataDir::open(&config.data_dir)?;
+    let mut db = store::connection::open_writer(&data_dir.db_path())?;
+    let applied = store::migrate::apply(&mut db)?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "database schema migrated");
+    }
+    let (writer, writer_thread) = writer::spawn(
+        db,
+        data_dir.db_path(),
+        WriterConfig {
+            max_queued_items: config.max_queued_items,
+            indexed_attributes: config.indexed_attributes.clone(),
+            max_series_per_metric: config.max_series_per_metric,
+            max_block_bytes: config.max_db_size / 20,
+        },
+        Maintenance::new(config.max_db_size, counters).with_max_age(config.max_age),
+    )
+    .map_err(ServerError::Writer)?;
+    Ok(Embedded {
+        data_dir,
+        writer,
+        writer_thread,
+    })
+}
+
+/// Lets the writer finish what is queued, then closes the database and
+/// releases the data directory.
+async fn close_embedded(e: Embedded) {
+    let Embedded {
+        data_dir,
+        writer,
+        writer_thread,
+    } = e;
+    drop(writer);
+    match tokio::task::spawn_blocking(move || writer_thread.join()).await {
+        Ok(Some(conn)) => {
+            // Closing the last connection checkpoints the WAL and removes it.
+            if let Err((_, e)) = conn.close() {
+                tracing::warn!(error = %e, "closing the database");
+            }
+        }
+        _ => tracing::error!("the writer thread panicked"),
+    }
+    drop(data_dir);
 }
 
 fn addr(l: &TcpListener) -> String {

@@ -17,8 +17,12 @@ pub struct HealthResponse {
     pub version: String,
     /// Seconds since the process started.
     pub uptime_seconds: u64,
-    /// The data directory, as given on the command line.
+    /// The data directory, as given on the command line; with the
+    /// ClickHouse engine, its URL and database.
     pub data_dir: String,
+    /// The storage engine: `sqlite` (embedded) or `clickhouse`.
+    #[serde(default = "default_engine")]
+    pub storage_engine: String,
     /// Bytes used by the database file and its write-ahead log.
     pub db_size_bytes: u64,
     /// Port of the OTLP/HTTP receiver (the dashboard shows the endpoints
@@ -32,6 +36,10 @@ pub struct HealthResponse {
     /// offers a way to sign out. Says nothing the login page does not.
     #[serde(default)]
     pub login_required: bool,
+}
+
+fn default_engine() -> String {
+    "sqlite".to_owned()
 }
 
 /// The body of every 4xx/5xx answer of the query API.
@@ -524,6 +532,7 @@ mod tests {
             version: "0.1.0".into(),
             uptime_seconds: 3,
             data_dir: "./sightline-data".into(),
+            storage_engine: "sqlite".into(),
             db_size_bytes: 4096,
             otlp_http_port: Some(4318),
             otlp_grpc_port: None,

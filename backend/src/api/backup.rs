@@ -17,13 +17,23 @@ use crate::backup;
 
 /// Streams a consistent copy of the database as `sightline-<UTC time>.db`.
 pub async fn download(State(state): State<ApiState>) -> Result<Response, ApiError> {
-    let db = state.inner.db_path.clone();
+    let (db, dir) = match &state.inner.storage {
+        super::Storage::Sqlite {
+            db_path, data_dir, ..
+        } => (db_path.clone(), data_dir.clone()),
+        super::Storage::ClickHouse { location } => {
+            return Err(ApiError::NotFound(format!(
+                "no backup download: the data is in ClickHouse ({location}); back it up with \
+                 ClickHouse's BACKUP statement or clickhouse-backup"
+            )));
+        }
+    };
     let now = SystemTime::now();
     let nanos = now
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    let tmp = state.inner.data_dir.join(format!(".backup-{nanos}.db"));
+    let tmp = dir.join(format!(".backup-{nanos}.db"));
     let (file, bytes) = tokio::task::spawn_blocking(move || {
         let report = backup::backup(&db, &tmp, true)
             .map_err(|e| ApiError::Internal(format!("backup: {e}")))?;

@@ -32,14 +32,52 @@ pub struct ApiState {
     inner: Arc<ApiStateInner>,
 }
 
+/// Where the store keeps its data, as the health and stats answers and the
+/// About page tell it.
+#[derive(Clone, Debug)]
+pub enum Storage {
+    /// The embedded engine's database file in the data directory.
+    Sqlite {
+        data_dir: PathBuf,
+        db_path: PathBuf,
+        max_db_size: u64,
+    },
+    /// A ClickHouse server: URL and database.
+    ClickHouse { location: String },
+}
+
+impl Storage {
+    /// The engine's name: `sqlite` or `clickhouse`.
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Storage::Sqlite { .. } => "sqlite",
+            Storage::ClickHouse { .. } => "clickhouse",
+        }
+    }
+
+    /// The data directory, or the ClickHouse URL and database.
+    pub fn location(&self) -> String {
+        match self {
+            Storage::Sqlite { data_dir, .. } => data_dir.display().to_string(),
+            Storage::ClickHouse { location } => location.clone(),
+        }
+    }
+
+    /// The size cap (0: none; ClickHouse keeps data by TTL).
+    pub fn max_db_size(&self) -> u64 {
+        match self {
+            Storage::Sqlite { max_db_size, .. } => *max_db_size,
+            Storage::ClickHouse { .. } => 0,
+        }
+    }
+}
+
 struct ApiStateInner {
     started: Instant,
-    data_dir: PathBuf,
-    db_path: PathBuf,
+    storage: Storage,
     store: Arc<dyn TelemetryStore>,
     ingestor: Ingestor,
     counters: Arc<StoreCounters>,
-    max_db_size: u64,
     otlp_ports: (Option<u16>, Option<u16>),
     login_required: bool,
     query_latency: prometheus::QueryLatency,
@@ -48,22 +86,18 @@ struct ApiStateInner {
 impl ApiState {
     /// State for a server that started now.
     pub fn new(
-        data_dir: PathBuf,
-        db_path: PathBuf,
+        storage: Storage,
         store: Arc<dyn TelemetryStore>,
         ingestor: Ingestor,
         counters: Arc<StoreCounters>,
-        max_db_size: u64,
     ) -> Self {
         Self {
             inner: Arc::new(ApiStateInner {
                 started: Instant::now(),
-                data_dir,
-                db_path,
+                storage,
                 store,
                 ingestor,
                 counters,
-                max_db_size,
                 otlp_ports: (None, None),
                 login_required: false,
                 query_latency: prometheus::QueryLatency::default(),

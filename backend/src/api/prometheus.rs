@@ -20,7 +20,6 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
 use super::ApiState;
-use crate::store::connection::size_on_disk;
 
 /// The content type of the OpenMetrics text format, which Prometheus reads.
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -93,7 +92,7 @@ fn gauge(value: u64) -> Gauge {
 type CellValue = fn(&crate::ingest::CellSnapshot) -> u64;
 
 /// Builds the registry of one scrape.
-fn registry(state: &ApiState) -> Registry {
+fn registry(state: &ApiState, db_size: u64) -> Registry {
     let s = &state.inner;
     let mut r = Registry::with_prefix("sightline");
     let ingest = s.ingestor.stats().snapshot();
@@ -153,15 +152,15 @@ fn registry(state: &ApiState) -> Registry {
     );
     r.register_with_unit(
         "db_size",
-        "Database file plus its write-ahead log",
+        "Database file plus its write-ahead log (ClickHouse: its tables' parts)",
         Unit::Bytes,
-        gauge(size_on_disk(&s.db_path)),
+        gauge(db_size),
     );
     r.register_with_unit(
         "db_max_size",
-        "The --max-db-size cap",
+        "The --max-db-size cap (0 with ClickHouse: retention is a TTL)",
         Unit::Bytes,
-        gauge(s.max_db_size),
+        gauge(s.storage.max_db_size()),
     );
     let c = &s.counters;
     r.register(
@@ -207,8 +206,9 @@ pub async fn metrics(State(state): State<ApiState>, uri: Uri, headers: HeaderMap
     if crate::ui::wants_html(&headers) {
         return crate::ui::serve(uri, headers).await;
     }
+    let db_size = state.read(|s| s.disk_bytes()).await.unwrap_or(0);
     let mut body = String::new();
-    match encode(&mut body, &registry(&state)) {
+    match encode(&mut body, &registry(&state, db_size)) {
         Ok(()) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "encoding /metrics");

@@ -7,12 +7,12 @@ use axum::extract::State;
 use shared::api::{IngestCounter, IngestRates, StatsResponse};
 
 use super::{ApiError, ApiState};
-use crate::store::connection::size_on_disk;
 
 /// Counts per signal, sizes, ingest counters, evictions.
 pub async fn stats(State(state): State<ApiState>) -> Result<Json<StatsResponse>, ApiError> {
     let stored = state.read(|s| s.stored()).await?;
     let metric_rollup_bytes = state.read(|s| s.metric_rollup_bytes()).await?;
+    let db_size_bytes = state.read(|s| s.disk_bytes()).await?;
     let s = &state.inner;
     let counters = &s.counters;
     Ok(Json(StatsResponse {
@@ -21,8 +21,8 @@ pub async fn stats(State(state): State<ApiState>) -> Result<Json<StatsResponse>,
         metric_points: stored.metric_points,
         traces: stored.traces,
         metric_series: stored.metric_series,
-        db_size_bytes: size_on_disk(&s.db_path),
-        max_db_size_bytes: s.max_db_size,
+        db_size_bytes,
+        max_db_size_bytes: s.storage.max_db_size(),
         queued_items: s.ingestor.queued_items(),
         ingest: s
             .ingestor

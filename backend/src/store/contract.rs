@@ -82,6 +82,9 @@ pub trait TelemetryStore: Send + Sync + 'static {
     ) -> Result<Option<MetricQueryResponse>, MetricQueryError>;
     /// Bytes of stored metric rollups.
     fn metric_rollup_bytes(&self) -> Result<u64, StoreError>;
+    /// Bytes the store occupies on disk (the database file and its WAL;
+    /// ClickHouse: its tables' active parts).
+    fn disk_bytes(&self) -> Result<u64, StoreError>;
 }
 
 /// The SQLite engine: one writer thread, read-only pooled readers.
@@ -90,6 +93,7 @@ pub struct SqliteStore {
     writer: WriterHandle,
     readers: Arc<ReaderPool>,
     search: SearchContext,
+    db_path: PathBuf,
 }
 
 impl SqliteStore {
@@ -97,8 +101,9 @@ impl SqliteStore {
     pub fn new(writer: WriterHandle, db_path: PathBuf, search: SearchContext) -> Self {
         Self {
             writer,
-            readers: Arc::new(ReaderPool::new(db_path)),
+            readers: Arc::new(ReaderPool::new(db_path.clone())),
             search,
+            db_path,
         }
     }
 }
@@ -175,5 +180,9 @@ impl TelemetryStore for SqliteStore {
 
     fn metric_rollup_bytes(&self) -> Result<u64, StoreError> {
         self.readers.with(super::rollups::stored_bytes)
+    }
+
+    fn disk_bytes(&self) -> Result<u64, StoreError> {
+        Ok(super::connection::size_on_disk(&self.db_path))
     }
 }

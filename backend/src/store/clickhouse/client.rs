@@ -10,8 +10,8 @@ use clickhouse::{RowOwned, RowRead};
 
 use super::super::StoreError;
 
-/// Where and how to reach ClickHouse.
-#[derive(Clone, Debug)]
+/// Where and how to reach ClickHouse. `Debug` leaves the password out.
+#[derive(Clone)]
 pub struct ClickHouseConfig {
     /// `http://host:8123` or `https://…`.
     pub url: String,
@@ -29,6 +29,20 @@ pub struct ClickHouseConfig {
     pub ttl_spans: Option<Duration>,
     pub ttl_logs: Option<Duration>,
     pub ttl_metrics: Option<Duration>,
+}
+
+impl std::fmt::Debug for ClickHouseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickHouseConfig")
+            .field("url", &self.url)
+            .field("database", &self.database)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("cluster", &self.cluster)
+            .field("create_tables", &self.create_tables)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClickHouseConfig {

@@ -240,6 +240,12 @@ impl TelemetryStore for ClickHouseStore {
         // Aggregation happens in SQL over raw rows: there are no rollups.
         Ok(0)
     }
+
+    fn disk_bytes(&self) -> Result<u64, StoreError> {
+        self.read(|ch, _| async move {
+            Ok(stats::parts(&ch, &schema::TABLES).await?.1)
+        })
+    }
 }
 
 /// Stores over a real ClickHouse for tests: the engine of
