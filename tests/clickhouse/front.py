@@ -81,7 +81,7 @@ def content_type(fmt):
     if fmt.startswith(("TabSeparated", "TSV")):
         return "text/tab-separated-values; charset=UTF-8"
     if fmt.startswith("CSV"):
-        return "text/csv; charset=UTF-8; header=absent"
+        return "text/csv; charset=UTF-8; header=" + ("present" if "WithNames" in fmt else "absent")
     if fmt.endswith(("EachRow", "Lines")) or fmt == "NDJSON":
         return "application/x-ndjson; charset=UTF-8"
     if fmt.startswith("JSON"):
@@ -211,8 +211,8 @@ class Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server_version = "sightline-clickhouse-front"
 
-    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
-        pass
+    def log_message(self, *args):
+        """No access log: errors alone go to stderr."""
 
     def do_GET(self):
         self.answer(readonly_request=True)
@@ -233,21 +233,26 @@ class Handler(BaseHTTPRequestHandler):
             if url.path != "/":
                 return self.reply(404, f"There is no handle {url.path}\n\nUse / or /ping.\n".encode(),
                                   {"Content-Type": "text/plain; charset=UTF-8"})
-            kind = self.headers.get_content_type()
-            if kind == "multipart/form-data":
+            if self.headers.get_content_type() == "multipart/form-data":
                 params.update(self.form_fields(body))
                 body = b""
             self.authenticate(params)
             self.refuse_compression(params)
             self.answer_query(params, body, readonly_request, query_id)
         except ClickHouseError as e:
-            sys.stderr.write(f"front: {e.code} {e.name}: {e.message}\n")
-            self.reply(e.status(), e.body(self.server.engine.version).encode(), {
-                "Content-Type": "text/plain; charset=UTF-8",
-                "X-ClickHouse-Exception-Code": str(e.code),
-                "X-ClickHouse-Query-Id": query_id,
-                "X-ClickHouse-Timezone": "UTC",
-            })
+            self.fail(e, query_id)
+        except Exception as e:  # a bug here, or a body that could not be read whole
+            self.close_connection = True
+            self.fail(ClickHouseError(1001, "STD_EXCEPTION", f"{type(e).__name__}: {e}"), query_id)
+
+    def fail(self, error, query_id):
+        sys.stderr.write(f"front: {error.code} {error.name}: {error.message}\n")
+        self.reply(error.status(), error.body(self.server.engine.version).encode(), {
+            "Content-Type": "text/plain; charset=UTF-8",
+            "X-ClickHouse-Exception-Code": str(error.code),
+            "X-ClickHouse-Query-Id": query_id,
+            "X-ClickHouse-Timezone": "UTC",
+        })
 
     def answer_query(self, params, body, readonly_request, query_id):
         query = params.get("query", "")
