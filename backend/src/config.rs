@@ -604,11 +604,18 @@ mod tests {
         assert!(!c.create_tables);
         assert_eq!(c.ttl_logs, Some(Duration::from_secs(3 * 86_400)));
         assert_eq!(c.ttl_spans, None);
-        let e = config(&["--clickhouse-url", "ch:8123"]).unwrap_err().to_string();
-        assert!(e.contains("--clickhouse-url"), "{e}");
-        let e = config(&["--clickhouse-url", "http://ch:8123", "--clickhouse-password-file", "/nonexistent/pw"])
+        let e = config(&["--clickhouse-url", "ch:8123"])
             .unwrap_err()
             .to_string();
+        assert!(e.contains("--clickhouse-url"), "{e}");
+        let e = config(&[
+            "--clickhouse-url",
+            "http://ch:8123",
+            "--clickhouse-password-file",
+            "/nonexistent/pw",
+        ])
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("--clickhouse-password-file"), "{e}");
     }
 

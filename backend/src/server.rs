@@ -155,11 +155,11 @@ impl Server {
         };
         let ingestor = Ingestor::new(store.clone(), stats.clone());
         let state = ApiState::new(storage.clone(), store.clone(), ingestor.clone(), counters)
-        .with_otlp_ports(
-            http.local_addr().ok().map(|a| a.port()),
-            grpc.local_addr().ok().map(|a| a.port()),
-        )
-        .with_login_required(config.ui_token.is_some());
+            .with_otlp_ports(
+                http.local_addr().ok().map(|a| a.port()),
+                grpc.local_addr().ok().map(|a| a.port()),
+            )
+            .with_login_required(config.ui_token.is_some());
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopped = move |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|v| *v).await;

@@ -40,6 +40,7 @@ pub mod service_map;
 pub mod service_minutes;
 pub mod strings;
 mod suite;
+mod suite_fidelity;
 mod suite_queries;
 pub mod varlist;
 pub mod writer;

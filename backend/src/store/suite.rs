@@ -14,6 +14,7 @@ use shared::trace::{Resource, ResourceSpans, Scope, ScopeSpans, Span, Status, St
 use shared::{AnyValue, KeyValue, SpanId, TraceId, UnixNanos};
 
 use super::contract::TelemetryStore;
+use super::suite_fidelity::{Fidelity, Lossless};
 use super::writer::{WriteBatch, WriteOutcome};
 use shared::query::{Bounds, LogQuery};
 
@@ -70,18 +71,22 @@ fn write(store: &dyn TelemetryStore, batch: WriteBatch) -> WriteOutcome {
         .expect("write succeeds")
 }
 
-/// Runs every check against stores made by `make`.
-pub fn run_all(make: &dyn Fn() -> Arc<dyn TelemetryStore>) {
-    written_spans_are_visible_when_the_write_returns(&*make());
+/// Runs every check against stores made by `make`, which keep what they
+/// are given as `fidelity` says.
+pub fn run_all(make: &dyn Fn() -> Arc<dyn TelemetryStore>, fidelity: &dyn Fidelity) {
+    written_spans_are_visible_when_the_write_returns(&*make(), fidelity);
     the_same_span_is_stored_once(&*make());
     a_trace_is_merged_across_batches_in_start_order(&*make());
-    logs_come_back_newest_first_and_exact(&*make());
-    metric_points_come_back_exactly_in_time_order(&*make());
+    logs_come_back_newest_first_and_exact(&*make(), fidelity);
+    metric_points_come_back_exactly_in_time_order(&*make(), fidelity);
     unknown_things_are_none(&*make());
-    super::suite_queries::run_all(&*make());
+    super::suite_queries::run_all(&*make(), fidelity);
 }
 
-fn written_spans_are_visible_when_the_write_returns(store: &dyn TelemetryStore) {
+fn written_spans_are_visible_when_the_write_returns(
+    store: &dyn TelemetryStore,
+    fidelity: &dyn Fidelity,
+) {
     let out = write(
         store,
         spans("a", vec![span(1, 1, None, 10), span(1, 2, Some(1), 20)]),
@@ -92,8 +97,11 @@ fn written_spans_are_visible_when_the_write_returns(store: &dyn TelemetryStore) 
         .unwrap()
         .expect("visible right after the write returned");
     assert_eq!(t.spans.len(), 2);
-    assert_eq!(t.spans[1].span, span(1, 2, Some(1), 20));
-    assert_eq!(t.resources[t.spans[0].resource as usize], resource("a"));
+    assert_eq!(t.spans[1].span, fidelity.span(span(1, 2, Some(1), 20)));
+    assert_eq!(
+        t.resources[t.spans[0].resource as usize],
+        fidelity.resource(resource("a"))
+    );
     let stored = store.stored().unwrap();
     assert_eq!(stored.spans.items, 2);
     assert_eq!(stored.traces, 1);
@@ -123,7 +131,7 @@ fn a_trace_is_merged_across_batches_in_start_order(store: &dyn TelemetryStore) {
     assert_eq!(t.summary.span_count, 3);
 }
 
-fn logs_come_back_newest_first_and_exact(store: &dyn TelemetryStore) {
+fn logs_come_back_newest_first_and_exact(store: &dyn TelemetryStore, fidelity: &dyn Fidelity) {
     let rec = |t: u64| LogRecord {
         time: UnixNanos(t),
         observed_time: UnixNanos(t + 1),
@@ -154,10 +162,13 @@ fn logs_come_back_newest_first_and_exact(store: &dyn TelemetryStore) {
         .unwrap();
     let times: Vec<u64> = got.logs.iter().map(|l| l.record.time.0).collect();
     assert_eq!(times, [50, 7, 5]);
-    assert_eq!(got.logs[0].record, rec(50));
+    assert_eq!(got.logs[0].record, fidelity.log(rec(50)));
 }
 
-fn metric_points_come_back_exactly_in_time_order(store: &dyn TelemetryStore) {
+fn metric_points_come_back_exactly_in_time_order(
+    store: &dyn TelemetryStore,
+    fidelity: &dyn Fidelity,
+) {
     let point = |t: u64, v: f64| NumberPoint {
         attributes: vec![KeyValue::string("k", "v")],
         start_time: UnixNanos(1),
@@ -193,7 +204,7 @@ fn metric_points_come_back_exactly_in_time_order(store: &dyn TelemetryStore) {
     assert!(
         matches!(points[2].value, NumberValue::AsDouble(v) if v == 0.0 && v.is_sign_negative())
     );
-    assert_eq!(points[1], point(20, 2.5));
+    assert_eq!(points[1], fidelity.number_point(point(20, 2.5)));
 }
 
 fn unknown_things_are_none(store: &dyn TelemetryStore) {
@@ -244,5 +255,5 @@ fn sqlite_store_meets_the_contract() {
             super::search::SearchContext::default(),
         ))
     };
-    run_all(&make);
+    run_all(&make, &Lossless);
 }

@@ -14,6 +14,7 @@ use shared::trace::{
 use shared::{AnyValue, KeyValue, SpanId, TraceId, UnixNanos};
 
 use super::contract::TelemetryStore;
+use super::suite_fidelity::Fidelity;
 use super::writer::WriteBatch;
 
 const T0: u64 = 1_700_000_000_000_000_000;
@@ -257,10 +258,10 @@ fn trace_ids(store: &dyn TelemetryStore, q: TraceQuery) -> Vec<TraceId> {
 }
 
 /// Runs the query checks on a fresh store.
-pub fn run_all(store: &dyn TelemetryStore) {
+pub fn run_all(store: &dyn TelemetryStore, fidelity: &dyn Fidelity) {
     load(store);
     trace_search(store);
-    span_search(store);
+    span_search(store, fidelity);
     log_search(store);
     services(store);
     service_map(store);
@@ -448,7 +449,7 @@ fn trace_search(store: &dyn TelemetryStore) {
     assert_eq!(ids, [tid(5), tid(4), tid(3)]);
 }
 
-fn span_search(store: &dyn TelemetryStore) {
+fn span_search(store: &dyn TelemetryStore, fidelity: &dyn Fidelity) {
     let find = |q: SpanQuery| store.search_spans(&q, Bounds::ALL).unwrap();
     let r = find(SpanQuery {
         name: Some("Cart.Get".into()),
@@ -456,7 +457,7 @@ fn span_search(store: &dyn TelemetryStore) {
     });
     assert_eq!(r.spans.len(), 30);
     assert!(r.spans.iter().all(|s| s.service == "cart"));
-    assert_eq!(r.resources, [resource("cart")]);
+    assert_eq!(r.resources, [fidelity.resource(resource("cart"))]);
     let starts: Vec<u64> = r.spans.iter().map(|s| s.span.start_time.0).collect();
     assert!(starts.windows(2).all(|w| w[0] > w[1]), "newest first");
     let one = find(SpanQuery {

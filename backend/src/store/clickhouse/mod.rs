@@ -8,6 +8,8 @@
 //! on the server's Tokio runtime and blocks on it per call.
 
 pub mod client;
+#[cfg(test)]
+mod fidelity;
 pub mod logs;
 pub mod metrics;
 pub mod rows;
@@ -242,9 +244,7 @@ impl TelemetryStore for ClickHouseStore {
     }
 
     fn disk_bytes(&self) -> Result<u64, StoreError> {
-        self.read(|ch, _| async move {
-            Ok(stats::parts(&ch, &schema::TABLES).await?.1)
-        })
+        self.read(|ch, _| async move { Ok(stats::parts(&ch, &schema::TABLES).await?.1) })
     }
 }
 
@@ -303,6 +303,6 @@ mod tests {
     #[test]
     fn the_storage_suite_passes_on_clickhouse() {
         let ch = TestClickHouse::start();
-        crate::store::suite::run_all(&|| ch.make());
+        crate::store::suite::run_all(&|| ch.make(), &super::fidelity::CollectorSchema);
     }
 }

@@ -206,7 +206,7 @@ pub async fn trace(
     };
     let (time_filter, from, to) = match range {
         Some(r) => (
-            "AND Timestamp >= toDateTime({from:UInt32}) AND Timestamp < toDateTime({to:UInt32}) + 1",
+            "AND Timestamp >= toDateTime64({from:UInt32}, 9) AND Timestamp < toDateTime64({to:UInt32} + 1, 9)",
             r.start,
             r.end,
         ),
