@@ -14,6 +14,10 @@ pub enum ApiError {
     /// A parameter is wrong; the message names it.
     #[error("{0}")]
     BadRequest(String),
+    /// The storage engine cannot be reached (ClickHouse down or slow):
+    /// worth retrying, answered 503 with `Retry-After`.
+    #[error("{0}")]
+    Unavailable(String),
     /// Our fault. The detail goes to the log, not to the client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -24,6 +28,17 @@ impl IntoResponse for ApiError {
         let (status, error) = match self {
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            ApiError::Unavailable(m) => {
+                tracing::warn!(%m, "query refused: storage unavailable");
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(axum::http::header::RETRY_AFTER, "5")],
+                    Json(ErrorResponse {
+                        error: format!("{m}; retry shortly"),
+                    }),
+                )
+                    .into_response();
+            }
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "query failed");
                 (
@@ -43,7 +58,10 @@ pub async fn unknown_route(uri: Uri) -> ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            crate::store::StoreError::Unavailable(m) => ApiError::Unavailable(m),
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 

@@ -41,7 +41,7 @@ pub async fn query(
         Ok(Some(r)) => Ok(Json(r)),
         Ok(None) => Err(ApiError::NotFound(format!("metric {name:?} not found"))),
         Err(MetricQueryError::Param(e)) => Err(ApiError::BadRequest(e.to_string())),
-        Err(MetricQueryError::Store(e)) => Err(ApiError::Internal(e.to_string())),
+        Err(MetricQueryError::Store(e)) => Err(e.into()),
     }
 }
 

@@ -106,20 +106,17 @@ pub fn about_page() -> Html {
     }
 }
 
+/// True when the server stores in ClickHouse rather than its own file.
+pub fn on_clickhouse(h: &HealthResponse) -> bool {
+    h.storage_engine == "clickhouse"
+}
+
 fn server_facts(h: &HealthResponse, s: &StatsResponse) -> Html {
+    if on_clickhouse(h) {
+        return clickhouse_facts(h, s);
+    }
     let ratio = fill_ratio(s.db_size_bytes, s.max_db_size_bytes);
     let path = db_path(&h.data_dir);
-    let oldest = |label: &str, st: &SignalStats| {
-        html! {
-            <tr>
-                <th>{ label.to_owned() }</th>
-                <td class="num">{ format::count(st.items) }</td>
-                <td class="num">{ format::bytes(st.stored_bytes) }</td>
-                <td class="mono">{ st.oldest.map(|t| date_time(t.0)).unwrap_or_else(|| "—".into()) }</td>
-                <td class="muted">{ st.oldest.map(|t| format::ago(t.0, now_ns())).unwrap_or_default() }</td>
-            </tr>
-        }
-    };
     html! {
         <>
         <section class="card" id="about-server">
@@ -128,6 +125,7 @@ fn server_facts(h: &HealthResponse, s: &StatsResponse) -> Html {
                 <dt>{ "Version" }</dt><dd id="about-version" class="mono">{ h.version.clone() }</dd>
                 <dt>{ "Status" }</dt><dd>{ h.status.clone() }</dd>
                 <dt>{ "Up for" }</dt><dd>{ format::duration(h.uptime_seconds.saturating_mul(1_000_000_000)) }</dd>
+                <dt>{ "Storage" }</dt><dd id="about-engine">{ "Embedded SQLite file" }</dd>
                 <dt>{ "Data directory" }</dt><dd id="about-data-dir" class="mono">{ h.data_dir.clone() }</dd>
                 <dt>{ "Database" }</dt>
                 <dd>
@@ -147,19 +145,57 @@ fn server_facts(h: &HealthResponse, s: &StatsResponse) -> Html {
             <p class="muted small">
                 { "When the database nears its cap (--max-db-size), the oldest data goes first; --max-age-spans, --max-age-logs and --max-age-metrics also drop data older than they allow." }
             </p>
-            <table class="plain" id="about-retention-table">
-                <thead><tr><th></th><th class="num">{ "stored" }</th><th class="num">{ "size" }</th><th>{ "oldest" }</th><th></th></tr></thead>
-                <tbody>
-                    { oldest("Spans", &s.spans) }
-                    { oldest("Logs", &s.logs) }
-                    { oldest("Metric points", &s.metric_points) }
-                </tbody>
-            </table>
+            { kept_table(s) }
             <p class="small" id="about-evicted">
                 { format!("Evicted so far: {} blocks, {} spans and logs, {} metric points.",
                     format::count(s.evicted_blocks), format::count(s.evicted_items), format::count(s.evicted_points)) }
             </p>
         </section>
+        { received(s) }
+        <section class="card" id="about-backup">
+            <h2 class="section-title">{ "Backup" }</h2>
+            <p>
+                <a class="btn" id="download-backup" href={BACKUP_HREF} download="">{ "Download backup" }</a>
+                <span class="muted small">{ " a consistent copy of the database, taken while sightline runs" }</span>
+            </p>
+            <p class="small" id="restore-note">
+                { "To restore: stop sightline, replace " }<code class="mono">{ path.clone() }</code>
+                { " with the downloaded file (delete " }<code class="mono">{ format!("{path}-wal") }</code>{ " and " }
+                <code class="mono">{ format!("{path}-shm") }</code>{ " if they are there), start it." }
+            </p>
+        </section>
+        </>
+    }
+}
+
+/// Per signal: how much is stored, its size and the oldest item kept.
+fn kept_table(s: &StatsResponse) -> Html {
+    let row = |label: &str, st: &SignalStats| {
+        html! {
+            <tr>
+                <th>{ label.to_owned() }</th>
+                <td class="num">{ format::count(st.items) }</td>
+                <td class="num">{ format::bytes(st.stored_bytes) }</td>
+                <td class="mono">{ st.oldest.map(|t| date_time(t.0)).unwrap_or_else(|| "—".into()) }</td>
+                <td class="muted">{ st.oldest.map(|t| format::ago(t.0, now_ns())).unwrap_or_default() }</td>
+            </tr>
+        }
+    };
+    html! {
+        <table class="plain" id="about-retention-table">
+            <thead><tr><th></th><th class="num">{ "stored" }</th><th class="num">{ "size" }</th><th>{ "oldest" }</th><th></th></tr></thead>
+            <tbody>
+                { row("Spans", &s.spans) }
+                { row("Logs", &s.logs) }
+                { row("Metric points", &s.metric_points) }
+            </tbody>
+        </table>
+    }
+}
+
+/// What this process received since it started.
+fn received(s: &StatsResponse) -> Html {
+    html! {
         <section class="card" id="about-ingest">
             <h2 class="section-title">{ "Received since start" }</h2>
             if s.ingest.is_empty() {
@@ -192,16 +228,38 @@ fn server_facts(h: &HealthResponse, s: &StatsResponse) -> Html {
                 <p class="err small">{ format!("{} metric points refused: too many series for their metric (--max-series-per-metric).", format::count(s.cardinality_rejections)) }</p>
             }
         </section>
+    }
+}
+
+/// The server facts of a ClickHouse-backed process: where the data is,
+/// how big ClickHouse says it is, and where retention and backups live.
+fn clickhouse_facts(h: &HealthResponse, s: &StatsResponse) -> Html {
+    html! {
+        <>
+        <section class="card" id="about-server">
+            <h2 class="section-title">{ "Server" }</h2>
+            <dl class="facts">
+                <dt>{ "Version" }</dt><dd id="about-version" class="mono">{ h.version.clone() }</dd>
+                <dt>{ "Status" }</dt><dd>{ h.status.clone() }</dd>
+                <dt>{ "Up for" }</dt><dd>{ format::duration(h.uptime_seconds.saturating_mul(1_000_000_000)) }</dd>
+                <dt>{ "Storage" }</dt><dd id="about-engine">{ "ClickHouse (the OpenTelemetry Collector's tables)" }</dd>
+                <dt>{ "Stored in" }</dt><dd id="about-data-dir" class="mono">{ h.data_dir.clone() }</dd>
+                <dt>{ "On disk" }</dt><dd id="about-db-size">{ format!("{} (ClickHouse's active parts)", format::bytes(s.db_size_bytes)) }</dd>
+                <dt>{ "Queued for writing" }</dt><dd>{ format::count(s.queued_items) }</dd>
+            </dl>
+        </section>
+        <section class="card" id="about-retention">
+            <h2 class="section-title">{ "What is kept" }</h2>
+            <p class="muted small">
+                { "ClickHouse drops data by each table's TTL (--max-age-spans, --max-age-logs, --max-age-metrics when the tables were created); there is no size cap." }
+            </p>
+            { kept_table(s) }
+        </section>
+        { received(s) }
         <section class="card" id="about-backup">
             <h2 class="section-title">{ "Backup" }</h2>
-            <p>
-                <a class="btn" id="download-backup" href={BACKUP_HREF} download="">{ "Download backup" }</a>
-                <span class="muted small">{ " a consistent copy of the database, taken while sightline runs" }</span>
-            </p>
             <p class="small" id="restore-note">
-                { "To restore: stop sightline, replace " }<code class="mono">{ path.clone() }</code>
-                { " with the downloaded file (delete " }<code class="mono">{ format!("{path}-wal") }</code>{ " and " }
-                <code class="mono">{ format!("{path}-shm") }</code>{ " if they are there), start it." }
+                { "The data lives in ClickHouse: back it up with ClickHouse's BACKUP statement or clickhouse-backup. Sightline keeps nothing of its own." }
             </p>
         </section>
         </>
