@@ -299,10 +299,32 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::testing::TestClickHouse;
+    use super::{ClickHouseConfig, ClickHouseStore};
+    use crate::store::contract::TelemetryStore;
 
     #[test]
     fn the_storage_suite_passes_on_clickhouse() {
         let ch = TestClickHouse::start();
         crate::store::suite::run_all(&|| ch.make(), &super::fidelity::CollectorSchema);
+    }
+
+    /// Regression: the client named the database in every request, so
+    /// `CREATE DATABASE` was refused ("Database otel does not exist") and a
+    /// server pointed at a fresh ClickHouse could not create its tables.
+    #[test]
+    fn a_database_that_does_not_exist_yet_is_created_with_its_tables() {
+        let ch = TestClickHouse::start();
+        let db = format!("{}_new", ch.server.fresh_database());
+        let config = ClickHouseConfig::new(ch.server.url.clone(), db.clone());
+        let store = ch
+            .runtime
+            .block_on(ClickHouseStore::connect(config, 1000))
+            .expect("connects and creates the database");
+        let stored = store.stored().expect("the tables answer");
+        assert_eq!(stored.spans.items, 0);
+        let tables = ch.runtime.block_on(ch.server.sql(&format!(
+            "SELECT count() FROM system.tables WHERE database = '{db}' AND name LIKE 'otel_%' FORMAT TSV"
+        )));
+        assert_eq!(tables.trim(), "9", "8 tables and the view");
     }
 }

@@ -159,8 +159,9 @@ fn required(table: &str) -> &'static [&'static str] {
 /// Creates what is missing (when allowed), then probes every table.
 pub async fn prepare(ch: &Ch, config: &ClickHouseConfig) -> Result<Schema, StoreError> {
     if config.create_tables {
+        // The statements name the database (which may not exist yet).
         for statement in create_statements(config) {
-            ch.run(ch.sql(&statement)).await?;
+            ch.run(ch.sql_outside_database(&statement)).await?;
         }
     }
     probe(ch, &config.database).await
