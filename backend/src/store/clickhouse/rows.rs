@@ -18,49 +18,124 @@ use shared::{AnyValue, KeyValue, SpanId, TraceId};
 /// A `Map(LowCardinality(String), String)` column.
 pub type TextMap = Vec<(String, String)>;
 
-/// An attribute value as the exporter writes it: strings as they are,
-/// numbers and booleans in their usual text, bytes in base64, arrays and
-/// maps as JSON of their plain values.
+/// An attribute value as the exporter writes it (`pcommon.Value.AsString`):
+/// strings as they are, booleans and integers in their usual text, doubles
+/// as JavaScript prints numbers (`0.25`, `1e+21`, `1e-7`), bytes in base64,
+/// arrays and maps as Go's `encoding/json` writes their plain values
+/// (sorted keys, `<`, `>`, `&` escaped, `1` for the double 1.0).
 pub fn value_text(v: &AnyValue) -> String {
-    match v {
-        AnyValue::String(s) => s.clone(),
-        AnyValue::Array(_) | AnyValue::KvList(_) => plain_json(v).to_string(),
-        other => scalar_text(other),
-    }
-}
-
-fn scalar_text(v: &AnyValue) -> String {
     match v {
         AnyValue::Empty => String::new(),
         AnyValue::String(s) => s.clone(),
         AnyValue::Bool(b) => b.to_string(),
         AnyValue::Int(i) => i.to_string(),
-        AnyValue::Double(d) if d.is_nan() => "NaN".to_owned(),
-        AnyValue::Double(d) if d.is_infinite() => if *d > 0.0 { "+Inf" } else { "-Inf" }.to_owned(),
-        AnyValue::Double(d) => d.to_string(),
+        AnyValue::Double(d) => number_text(*d).unwrap_or_else(|| {
+            // Go's `FormatFloat(f, 'g', -1, 64)` after the encoder's refusal.
+            let g = if d.is_nan() {
+                "NaN"
+            } else if *d > 0.0 {
+                "+Inf"
+            } else {
+                "-Inf"
+            };
+            format!("json: unsupported value: {g}")
+        }),
         AnyValue::Bytes(b) => BASE64.encode(b),
-        AnyValue::Array(_) | AnyValue::KvList(_) => plain_json(v).to_string(),
+        AnyValue::Array(_) | AnyValue::KvList(_) => {
+            // Go's encoder fails on a NaN or infinity anywhere inside, and
+            // the exporter then writes nothing.
+            let mut out = String::new();
+            match write_json(v, &mut out) {
+                Some(()) => out,
+                None => String::new(),
+            }
+        }
     }
 }
 
-fn plain_json(v: &AnyValue) -> serde_json::Value {
-    use serde_json::Value as J;
-    match v {
-        AnyValue::Empty => J::Null,
-        AnyValue::String(s) => J::String(s.clone()),
-        AnyValue::Bool(b) => J::Bool(*b),
-        AnyValue::Int(i) => J::from(*i),
-        AnyValue::Double(d) => serde_json::Number::from_f64(*d)
-            .map(J::Number)
-            .unwrap_or_else(|| J::String(scalar_text(v))),
-        AnyValue::Bytes(b) => J::String(BASE64.encode(b)),
-        AnyValue::Array(items) => J::Array(items.iter().map(plain_json).collect()),
-        AnyValue::KvList(kvs) => J::Object(
-            kvs.iter()
-                .map(|kv| (kv.key.clone(), plain_json(&kv.value)))
-                .collect(),
-        ),
+/// A finite double as ECMAScript's `Number.prototype.toString` (what Go's
+/// JSON encoder and `pcommon` write): fixed notation from 1e-6 up to 1e21,
+/// exponent notation (`1e+21`, `1.5e-7`) outside; `None` for NaN and
+/// infinities.
+fn number_text(d: f64) -> Option<String> {
+    if !d.is_finite() {
+        return None;
     }
+    let abs = d.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let e = format!("{d:e}");
+        return Some(match e.split_once('e') {
+            Some((mantissa, exp)) if !exp.starts_with('-') => format!("{mantissa}e+{exp}"),
+            _ => e,
+        });
+    }
+    // Shortest digits that read back as `d`, in fixed notation.
+    Some(d.to_string())
+}
+
+/// `v`'s plain value as Go's `json.Marshal` writes it; `None` where Go
+/// fails (a NaN or infinite double).
+fn write_json(v: &AnyValue, out: &mut String) -> Option<()> {
+    match v {
+        AnyValue::Empty => out.push_str("null"),
+        AnyValue::String(s) => write_json_string(s, out),
+        AnyValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        AnyValue::Int(i) => out.push_str(&i.to_string()),
+        AnyValue::Double(d) => out.push_str(&number_text(*d)?),
+        AnyValue::Bytes(b) => write_json_string(&BASE64.encode(b), out),
+        AnyValue::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(item, out)?;
+            }
+            out.push(']');
+        }
+        AnyValue::KvList(kvs) => {
+            // A Go map: one value per key (the last), keys in byte order.
+            let map: std::collections::BTreeMap<&str, &AnyValue> =
+                kvs.iter().map(|kv| (kv.key.as_str(), &kv.value)).collect();
+            out.push('{');
+            for (i, (key, value)) in map.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json_string(key, out);
+                out.push(':');
+                write_json(value, out)?;
+            }
+            out.push('}');
+        }
+    }
+    Some(())
+}
+
+/// A JSON string as Go's encoder writes it by default (HTML-safe: `<`,
+/// `>`, `&`, U+2028 and U+2029 as `\u` escapes).
+fn write_json_string(s: &str, out: &mut String) {
+    use std::fmt::Write as _;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// Attributes as a text map, in their order.
@@ -719,6 +794,68 @@ fn summary_row(head: &MetricHead, p: &SummaryPoint) -> SummaryRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: doubles were written by Rust's rules (`[1.0]`,
+    /// `1000000000000000000000`, `NaN`), JSON strings without Go's HTML
+    /// escapes, so rows Sightline wrote and rows a Collector wrote for the
+    /// same value differed (and `attr` filters matched only one of them).
+    #[test]
+    fn values_are_written_as_go_writes_them() {
+        assert_eq!(value_text(&AnyValue::Double(100.0)), "100");
+        assert_eq!(value_text(&AnyValue::Double(-0.0)), "-0");
+        assert_eq!(value_text(&AnyValue::Double(1e20)), "100000000000000000000");
+        assert_eq!(value_text(&AnyValue::Double(1e21)), "1e+21");
+        assert_eq!(value_text(&AnyValue::Double(-2.5e300)), "-2.5e+300");
+        assert_eq!(value_text(&AnyValue::Double(0.000001)), "0.000001");
+        assert_eq!(value_text(&AnyValue::Double(1.5e-7)), "1.5e-7");
+        assert_eq!(value_text(&AnyValue::Double(1e-10)), "1e-10");
+        assert_eq!(
+            value_text(&AnyValue::Double(f64::NAN)),
+            "json: unsupported value: NaN"
+        );
+        assert_eq!(
+            value_text(&AnyValue::Double(f64::NEG_INFINITY)),
+            "json: unsupported value: -Inf"
+        );
+        assert_eq!(
+            value_text(&AnyValue::Array(vec![
+                AnyValue::Double(1.0),
+                AnyValue::Double(2.5),
+                AnyValue::Double(1e21),
+                AnyValue::Empty,
+                AnyValue::Bytes(vec![0xff]),
+            ])),
+            r#"[1,2.5,1e+21,null,"/w=="]"#
+        );
+        assert_eq!(
+            value_text(&AnyValue::Array(vec![AnyValue::String(
+                "<a href=\"x\">&\u{2028}\u{1}\n".into()
+            )])),
+            r#"["\u003ca href=\"x\"\u003e\u0026\u2028\u0001\n"]"#
+        );
+        assert_eq!(
+            value_text(&AnyValue::KvList(vec![
+                KeyValue::string("z", "1"),
+                KeyValue {
+                    key: "a".into(),
+                    value: AnyValue::KvList(vec![KeyValue {
+                        key: "n".into(),
+                        value: AnyValue::Double(3.0),
+                    }]),
+                },
+                KeyValue::string("z", "2"),
+            ])),
+            r#"{"a":{"n":3},"z":"2"}"#
+        );
+        // Go's encoder refuses the whole value; the exporter writes "".
+        assert_eq!(
+            value_text(&AnyValue::Array(vec![
+                AnyValue::Int(1),
+                AnyValue::Double(f64::INFINITY)
+            ])),
+            ""
+        );
+    }
 
     #[test]
     fn values_are_written_as_the_collector_writes_them() {
