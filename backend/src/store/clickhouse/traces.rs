@@ -262,12 +262,14 @@ fn summary_of(trace_id: TraceId, spans: &[SpanRecord], log_count: u64) -> TraceS
         .unwrap_or(start);
     let root = spans.iter().find(|s| s.span.parent_span_id.is_none());
     let shown = root.or(spans.first());
-    let mut services: Vec<String> = Vec::new();
-    for s in spans {
-        if !services.contains(&s.service) {
-            services.push(s.service.clone());
-        }
-    }
+    // Sorted, as the trace search aggregates them (`arraySort`), so a
+    // trace's header and its row in the list agree.
+    let services: Vec<String> = spans
+        .iter()
+        .map(|s| s.service.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     TraceSummary {
         trace_id,
         start_time: UnixNanos(start),
@@ -651,4 +653,44 @@ pub async fn search_spans(
         spans: list.spans,
         next_cursor,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: u8, parent: Option<u8>, service: &str, start: u64) -> SpanRecord {
+        SpanRecord {
+            resource: 0,
+            scope: 0,
+            service: service.to_owned(),
+            span: Span {
+                trace_id: TraceId([1; 16]),
+                span_id: SpanId([id; 8]),
+                parent_span_id: parent.map(|p| SpanId([p; 8])),
+                name: format!("op {id}"),
+                start_time: UnixNanos(start),
+                end_time: UnixNanos(start + 10),
+                ..Default::default()
+            },
+        }
+    }
+
+    /// Regression: a trace's services came in span order (`shop, db`) while
+    /// the trace list sorts them (`db, shop`), so the trace view's header
+    /// and its row in the list disagreed.
+    #[test]
+    fn a_summary_lists_services_sorted_as_the_search_does() {
+        let spans = [
+            record(1, None, "shop", 100),
+            record(2, Some(1), "shop", 110),
+            record(3, Some(2), "db", 112),
+            record(4, Some(3), "auth", 113),
+        ];
+        let s = summary_of(TraceId([1; 16]), &spans, 0);
+        assert_eq!(s.services, ["auth", "db", "shop"]);
+        assert_eq!(s.root_service, "shop");
+        assert_eq!(s.root_name, "op 1");
+        assert_eq!((s.start_time.0, s.end_time.0, s.duration.0), (100, 123, 23));
+    }
 }
