@@ -1,6 +1,7 @@
 //! Helpers for the integration tests: start the real `sightline` binary on
-//! ephemeral loopback ports with a temporary data directory, find where it
-//! listens, and stop it the way an operator would.
+//! ephemeral loopback ports with a temporary data directory (or on a
+//! ClickHouse database), find where it listens, and stop it the way an
+//! operator would.
 
 pub mod big_trace;
 pub mod browser;
@@ -16,6 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::clickhouse::ClickHouse;
+use crate::manifest::Engine;
 
 /// The workspace's root directory (where `./x` and `Cargo.toml` are).
 pub fn workspace_root() -> PathBuf {
@@ -56,6 +60,8 @@ pub struct Sightline {
     /// Base URL of the OTLP/HTTP receiver.
     pub otlp_http_url: String,
     data_dir: PathBuf,
+    /// `--clickhouse-database` when the process stores in ClickHouse.
+    clickhouse_database: Option<String>,
     _tmp: Option<tempfile::TempDir>,
     log: Arc<Mutex<Vec<String>>>,
     api: reqwest::Client,
@@ -64,7 +70,8 @@ pub struct Sightline {
 /// How to start the binary.
 #[derive(Default)]
 pub struct Options {
-    /// Use this data directory instead of a fresh temporary one.
+    /// Use this data directory instead of a fresh temporary one (with
+    /// `clickhouse`: the directory the process runs in).
     pub data_dir: Option<PathBuf>,
     /// Extra flags. An address flag (`--ui-addr`, …) given here replaces
     /// the harness's ephemeral loopback default.
@@ -75,6 +82,71 @@ pub struct Options {
     pub api_token: Option<String>,
     /// PEM certificate [`Sightline::api`] trusts (for a server with `--tls-cert`).
     pub ca_pem: Option<String>,
+    /// Store in ClickHouse: `(url, database)` given as `--clickhouse-url`
+    /// and `--clickhouse-database`. No data directory is passed then; the
+    /// process runs in an empty temporary directory (`data_dir`).
+    pub clickhouse: Option<(String, String)>,
+}
+
+/// The command [`Sightline::start_with`] runs, and the directory it keeps.
+struct Prepared {
+    cmd: Command,
+    data_dir: PathBuf,
+    tmp: Option<tempfile::TempDir>,
+    clickhouse_database: Option<String>,
+}
+
+impl Options {
+    /// Options storing in `database` of the ClickHouse at `url`.
+    pub fn clickhouse(url: &str, database: &str) -> Self {
+        Self {
+            clickhouse: Some((url.to_owned(), database.to_owned())),
+            ..Self::default()
+        }
+    }
+
+    fn command(&self) -> Prepared {
+        let mut cmd = Command::new(binary_path());
+        let (tmp, data_dir) = match (&self.data_dir, &self.clickhouse) {
+            (Some(d), _) => (None, d.clone()),
+            (None, Some(_)) => {
+                let tmp = tempfile::tempdir().expect("temp dir");
+                let d = tmp.path().to_path_buf();
+                (Some(tmp), d)
+            }
+            (None, None) => {
+                let tmp = tempfile::tempdir().expect("temp dir");
+                let d = tmp.path().join("data");
+                (Some(tmp), d)
+            }
+        };
+        match &self.clickhouse {
+            Some((url, database)) => {
+                cmd.args(["--clickhouse-url", url, "--clickhouse-database", database])
+                    .current_dir(&data_dir);
+            }
+            None => {
+                cmd.arg("--data-dir").arg(&data_dir);
+            }
+        }
+        for flag in ["--ui-addr", "--otlp-grpc-addr", "--otlp-http-addr"] {
+            if !self.args.iter().any(|a| a == flag) {
+                cmd.args([flag, "127.0.0.1:0"]);
+            }
+        }
+        cmd.args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        Prepared {
+            cmd,
+            data_dir,
+            tmp,
+            clickhouse_database: self.clickhouse.as_ref().map(|(_, db)| db.clone()),
+        }
+    }
 }
 
 impl Sightline {
@@ -83,32 +155,64 @@ impl Sightline {
         Self::start_with(Options::default())
     }
 
-    /// Starts the binary and waits for its start-up line.
-    pub fn start_with(opts: Options) -> Self {
-        let (tmp, data_dir) = match opts.data_dir {
-            Some(d) => (None, d),
-            None => {
-                let tmp = tempfile::tempdir().expect("temp dir");
-                let d = tmp.path().join("data");
-                (Some(tmp), d)
+    /// Starts the binary on a fresh database of `clickhouse`
+    /// (`--clickhouse-url`, `--clickhouse-database`; no data directory).
+    pub fn start_on(clickhouse: &ClickHouse) -> Self {
+        Self::start_with(Options::clickhouse(
+            &clickhouse.url,
+            &clickhouse.fresh_database(),
+        ))
+    }
+
+    /// Runs the binary with `opts` where it must refuse to start: waits
+    /// (up to 60 s) for it to exit unsuccessfully and returns its log.
+    /// Panics if it starts listening or exits with success.
+    pub fn refused(opts: Options) -> String {
+        let Prepared { mut cmd, tmp, .. } = opts.command();
+        let mut child = cmd.spawn().expect("spawn sightline");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = std::sync::mpsc::channel::<Option<String>>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[sightline] {line}");
+                let _ = tx.send(Some(line));
             }
-        };
-        let mut cmd = Command::new(binary_path());
-        cmd.arg("--data-dir").arg(&data_dir);
-        for flag in ["--ui-addr", "--otlp-grpc-addr", "--otlp-http-addr"] {
-            if !opts.args.iter().any(|a| a == flag) {
-                cmd.args([flag, "127.0.0.1:0"]);
+            let _ = tx.send(None);
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut log = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(Some(line)) if line.contains(" listening") => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("sightline started instead of refusing: {log:?} {line}");
+                }
+                Ok(Some(line)) => log.push(line),
+                Ok(None) => break,
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("sightline did not exit within 60 s: {log:?}");
+                }
             }
         }
-        let mut child = cmd
-            .args(&opts.args)
-            .envs(opts.env.iter().map(|(k, v)| (k, v)))
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn sightline");
+        let status = child.wait().expect("wait");
+        drop(tmp);
+        assert!(!status.success(), "sightline exited with {status}: {log:?}");
+        log.join("\n")
+    }
+
+    /// Starts the binary and waits for its start-up line.
+    pub fn start_with(opts: Options) -> Self {
+        let Prepared {
+            mut cmd,
+            data_dir,
+            tmp,
+            clickhouse_database,
+        } = opts.command();
+        let mut child = cmd.spawn().expect("spawn sightline");
         let stderr = child.stderr.take().expect("piped stderr");
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel::<String>();
@@ -150,6 +254,7 @@ impl Sightline {
             otlp_grpc_addr,
             otlp_http_url,
             data_dir,
+            clickhouse_database,
             _tmp: tmp,
             log,
             api: api_client(opts.api_token.as_deref(), opts.ca_pem.as_deref()),
@@ -162,9 +267,23 @@ impl Sightline {
         &self.api
     }
 
-    /// The data directory the process uses.
+    /// The data directory the process uses (on ClickHouse: the empty
+    /// directory it runs in, which nothing should write to).
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// The storage engine the process was started on.
+    pub fn engine(&self) -> Engine {
+        match self.clickhouse_database {
+            Some(_) => Engine::ClickHouse,
+            None => Engine::Sqlite,
+        }
+    }
+
+    /// The ClickHouse database the process stores in, if it does.
+    pub fn clickhouse_database(&self) -> Option<&str> {
+        self.clickhouse_database.as_deref()
     }
 
     /// Whether the process serves TLS (its start-up line says `https://`).

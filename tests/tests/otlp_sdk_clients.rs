@@ -14,7 +14,7 @@ use prost::Message;
 use shared::SpanId;
 use shared::api::TraceDetail;
 use sightline_tests::clients::{self, Client};
-use sightline_tests::manifest::{self, Manifest, Report};
+use sightline_tests::manifest::{self, Engine, Manifest, Report};
 use sightline_tests::{Sightline, workspace_root};
 
 async fn round_trip(client: Client, service: &str) {
@@ -30,7 +30,7 @@ async fn round_trip(client: Client, service: &str) {
         m.span_count() > 0 && !m.logs.is_empty() && m.series_count() > 0,
         "{client:?} sent nothing: {m:?}"
     );
-    let checks = manifest::check_stored(&server, &m, client.transport()).await;
+    let checks = manifest::check_stored(&server, &m, client.transport(), Engine::Sqlite).await;
     eprintln!("{}: {checks} checks passed", m.client);
 }
 
@@ -115,7 +115,7 @@ async fn replay(dir: &str, ext: &str, content_type: &str, transport: &str) {
             assert!(answer.is_empty(), "{}: {answer:?}", path.display());
         }
     }
-    manifest::check_stored(&server, &m, transport).await;
+    manifest::check_stored(&server, &m, transport, Engine::Sqlite).await;
 
     // Span flags are not in the manifest (an SDK does not expose how its
     // exporter encodes them); the golden body says what was sent.

@@ -175,7 +175,7 @@ async fn otlp_grpc_from_the_python_sdk_needs_the_ingest_token() {
     .unwrap_or_else(|f| panic!("export with the token failed: {}", f.output));
     // Everything the authorised run sent is there, and only that (the
     // stats checks count every stored item).
-    manifest::check_stored(&server, &m, "grpc").await;
+    manifest::check_stored(&server, &m, "grpc", manifest::Engine::Sqlite).await;
 }
 
 fn set_cookie(h: &HeaderMap) -> String {
@@ -741,14 +741,14 @@ async fn tls_serves_the_api_and_both_otlp_receivers_to_real_clients() {
     let m = clients::run_with(Client::PythonGrpc, &server, "py-grpc-tls", &env)
         .await
         .unwrap_or_else(|f| panic!("gRPC over TLS failed: {}", f.output));
-    manifest::check_stored(&server, &m, "grpc").await;
+    manifest::check_stored(&server, &m, "grpc", manifest::Engine::Sqlite).await;
 
     // And over HTTPS (a server of its own: the stats checks count everything).
     let https = start_tls(&pki);
     let m = clients::run_with(Client::PythonHttpProtobuf, &https, "py-https", &env)
         .await
         .unwrap_or_else(|f| panic!("OTLP/HTTPS failed: {}", f.output));
-    manifest::check_stored(&https, &m, "http/protobuf").await;
+    manifest::check_stored(&https, &m, "http/protobuf", manifest::Engine::Sqlite).await;
 }
 
 #[test]
