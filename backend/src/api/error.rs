@@ -47,11 +47,13 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
-impl From<crate::store::search::SearchError> for ApiError {
-    fn from(e: crate::store::search::SearchError) -> Self {
+impl From<crate::store::sqlite::search::SearchError> for ApiError {
+    fn from(e: crate::store::sqlite::search::SearchError) -> Self {
         match e {
-            crate::store::search::SearchError::Cursor(c) => ApiError::BadRequest(c.to_string()),
-            crate::store::search::SearchError::Store(s) => s.into(),
+            crate::store::sqlite::search::SearchError::Cursor(c) => {
+                ApiError::BadRequest(c.to_string())
+            }
+            crate::store::sqlite::search::SearchError::Store(s) => s.into(),
         }
     }
 }

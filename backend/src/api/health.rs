@@ -5,7 +5,7 @@ use axum::extract::State;
 use shared::api::HealthResponse;
 
 use super::ApiState;
-use crate::store::connection::size_on_disk;
+use crate::store::sqlite::connection::size_on_disk;
 
 /// Reports liveness, version, uptime and the database's size on disk.
 pub async fn health(State(state): State<ApiState>) -> Json<HealthResponse> {

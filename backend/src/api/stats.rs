@@ -7,7 +7,7 @@ use axum::extract::State;
 use shared::api::{IngestCounter, IngestRates, StatsResponse};
 
 use super::{ApiError, ApiState};
-use crate::store::connection::size_on_disk;
+use crate::store::sqlite::connection::size_on_disk;
 
 /// Counts per signal, sizes, ingest counters, evictions.
 pub async fn stats(State(state): State<ApiState>) -> Result<Json<StatsResponse>, ApiError> {

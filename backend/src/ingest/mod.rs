@@ -15,7 +15,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 use crate::store::contract::TelemetryStore;
-use crate::store::writer::{WriteBatch, WriteError};
+use crate::store::sqlite::writer::{WriteBatch, WriteError};
 pub use stats::{CellSnapshot, IngestStats, Signal, Transport};
 
 /// What an accepted request reports back (OTLP partial success).

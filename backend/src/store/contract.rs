@@ -1,7 +1,6 @@
 //! The storage contract: what any storage engine promises the receivers and
-//! the query API. The SQLite engine ([`SqliteStore`]) is the one that
-//! exists; a second engine implements the same trait and must pass the same
-//! suite (`store::suite`).
+//! the query API. Each engine (`store::sqlite`, …) implements
+//! [`TelemetryStore`] and must pass the same suite (`store::suite`).
 //!
 //! Guarantees:
 //! - **Write**: [`TelemetryStore::submit`] returns at once. It refuses with
@@ -18,9 +17,6 @@
 //! - **Losslessness**: what is read back equals what was written, except
 //!   that a metric point's attributes come back in the series' key order.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-
 use shared::TraceId;
 use shared::api::{
     LogsResponse, MetricQueryResponse, MetricsResponse, RawSeriesResponse, ServiceMapResponse,
@@ -30,10 +26,10 @@ use shared::query::{Bounds, LogQuery, MetricListQuery, MetricQuery, SpanQuery, T
 use tokio::sync::oneshot;
 
 use super::StoreError;
-use super::metric_query::{self, MetricQueryError};
-use super::read::{self, ReaderPool, StoredCounts};
-use super::search::{self, SearchContext, SearchError};
-use super::writer::{WriteBatch, WriteError, WriteOutcome, WriterHandle};
+use super::sqlite::metrics::query::MetricQueryError;
+use super::sqlite::readers::StoredCounts;
+use super::sqlite::search::SearchError;
+use super::sqlite::writer::{WriteBatch, WriteError, WriteOutcome};
 
 /// A submitted batch; resolves after its commit.
 pub type Pending = oneshot::Receiver<Result<WriteOutcome, WriteError>>;
@@ -67,7 +63,7 @@ pub trait TelemetryStore: Send + Sync + 'static {
     /// Counts of what is stored, per signal.
     fn stored(&self) -> Result<StoredCounts, StoreError>;
 
-    // ---- Metric catalog and metric queries (`store::metric_query`) ----
+    // ---- Metric catalog and metric queries (`store::sqlite::metrics::query`) ----
 
     /// Every metric name with its kind, unit and series, sorted by name.
     fn metrics(&self, query: &MetricListQuery) -> Result<MetricsResponse, StoreError>;
@@ -82,98 +78,4 @@ pub trait TelemetryStore: Send + Sync + 'static {
     ) -> Result<Option<MetricQueryResponse>, MetricQueryError>;
     /// Bytes of stored metric rollups.
     fn metric_rollup_bytes(&self) -> Result<u64, StoreError>;
-}
-
-/// The SQLite engine: one writer thread, read-only pooled readers.
-#[derive(Clone)]
-pub struct SqliteStore {
-    writer: WriterHandle,
-    readers: Arc<ReaderPool>,
-    search: SearchContext,
-}
-
-impl SqliteStore {
-    /// A store over a running writer and the database it writes.
-    pub fn new(writer: WriterHandle, db_path: PathBuf, search: SearchContext) -> Self {
-        Self {
-            writer,
-            readers: Arc::new(ReaderPool::new(db_path)),
-            search,
-        }
-    }
-}
-
-impl TelemetryStore for SqliteStore {
-    fn submit(&self, batch: WriteBatch) -> Result<Pending, WriteError> {
-        self.writer.submit(batch)
-    }
-
-    fn queued_items(&self) -> u64 {
-        self.writer.queued_items()
-    }
-
-    fn trace(&self, trace_id: &TraceId) -> Result<Option<TraceDetail>, StoreError> {
-        self.readers.with(|c| read::trace_detail(c, trace_id))
-    }
-
-    fn search_traces(
-        &self,
-        query: &TraceQuery,
-        bounds: Bounds,
-    ) -> Result<TracesResponse, SearchError> {
-        self.readers
-            .with(|c| Ok(search::traces::search(c, &self.search, query, bounds)))?
-    }
-
-    fn search_spans(
-        &self,
-        query: &SpanQuery,
-        bounds: Bounds,
-    ) -> Result<SpansResponse, SearchError> {
-        self.readers
-            .with(|c| Ok(search::spans::search(c, &self.search, query, bounds)))?
-    }
-
-    fn search_logs(&self, query: &LogQuery, bounds: Bounds) -> Result<LogsResponse, SearchError> {
-        self.readers
-            .with(|c| Ok(search::logs::search(c, &self.search, query, bounds)))?
-    }
-
-    fn services(&self, bounds: Bounds) -> Result<ServicesResponse, StoreError> {
-        self.readers
-            .with(|c| super::service_minutes::services(c, bounds))
-    }
-
-    fn service_map(&self, bounds: Bounds) -> Result<ServiceMapResponse, StoreError> {
-        self.readers
-            .with(|c| super::service_map::service_map(c, bounds))
-    }
-
-    fn raw_series(&self, name: &str) -> Result<Option<RawSeriesResponse>, StoreError> {
-        self.readers.with(|c| read::raw_series(c, name))
-    }
-
-    fn stored(&self) -> Result<StoredCounts, StoreError> {
-        self.readers.with(read::stored_counts)
-    }
-
-    // ---- Metric catalog and metric queries ----
-
-    fn metrics(&self, query: &MetricListQuery) -> Result<MetricsResponse, StoreError> {
-        self.readers.with(|c| metric_query::metric_list(c, query))
-    }
-
-    fn metric_query(
-        &self,
-        name: &str,
-        query: &MetricQuery,
-        now: u64,
-    ) -> Result<Option<MetricQueryResponse>, MetricQueryError> {
-        self.readers
-            .with(|c| Ok(metric_query::metric_query(c, name, query, now)))?
-    }
-
-    fn metric_rollup_bytes(&self) -> Result<u64, StoreError> {
-        self.readers.with(super::rollups::stored_bytes)
-    }
 }

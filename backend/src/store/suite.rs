@@ -14,7 +14,7 @@ use shared::trace::{Resource, ResourceSpans, Scope, ScopeSpans, Span, Status, St
 use shared::{AnyValue, KeyValue, SpanId, TraceId, UnixNanos};
 
 use super::contract::TelemetryStore;
-use super::writer::{WriteBatch, WriteOutcome};
+use super::sqlite::writer::{WriteBatch, WriteOutcome};
 use shared::query::{Bounds, LogQuery};
 
 fn resource(service: &str) -> Resource {
@@ -218,17 +218,17 @@ fn unknown_things_are_none(store: &dyn TelemetryStore) {
 /// The SQLite engine passes the suite.
 #[test]
 fn sqlite_store_meets_the_contract() {
-    use super::contract::SqliteStore;
-    use super::maintenance::{Maintenance, StoreCounters};
-    use super::writer::{self, WriterConfig};
+    use super::sqlite::SqliteStore;
+    use super::sqlite::maintenance::{Maintenance, StoreCounters};
+    use super::sqlite::writer::{self, WriterConfig};
 
     let dirs = std::sync::Mutex::new(Vec::new());
     let threads = std::sync::Mutex::new(Vec::new());
     let make = || -> Arc<dyn TelemetryStore> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
-        let mut conn = super::connection::open_writer(&path).unwrap();
-        super::migrate::apply(&mut conn).unwrap();
+        let mut conn = super::sqlite::connection::open_writer(&path).unwrap();
+        super::sqlite::migrate::apply(&mut conn).unwrap();
         let (handle, t) = writer::spawn(
             conn,
             path.clone(),
@@ -241,7 +241,7 @@ fn sqlite_store_meets_the_contract() {
         Arc::new(SqliteStore::new(
             handle,
             path,
-            super::search::SearchContext::default(),
+            super::sqlite::search::SearchContext::default(),
         ))
     };
     run_all(&make);

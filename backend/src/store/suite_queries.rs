@@ -14,7 +14,7 @@ use shared::trace::{
 use shared::{AnyValue, KeyValue, SpanId, TraceId, UnixNanos};
 
 use super::contract::TelemetryStore;
-use super::writer::WriteBatch;
+use super::sqlite::writer::WriteBatch;
 
 const T0: u64 = 1_700_000_000_000_000_000;
 const MS: u64 = 1_000_000;
