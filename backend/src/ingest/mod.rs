@@ -14,8 +14,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
-use crate::store::contract::TelemetryStore;
-use crate::store::sqlite::writer::{WriteBatch, WriteError};
+use crate::store::contract::{TelemetryStore, WriteBatch, WriteError};
 pub use stats::{CellSnapshot, IngestStats, Signal, Transport};
 
 /// What an accepted request reports back (OTLP partial success).

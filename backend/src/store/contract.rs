@@ -20,16 +20,18 @@
 use shared::TraceId;
 use shared::api::{
     LogsResponse, MetricQueryResponse, MetricsResponse, RawSeriesResponse, ServiceMapResponse,
-    ServicesResponse, SpansResponse, TraceDetail, TracesResponse,
+    ServicesResponse, SignalStats, SpansResponse, TraceDetail, TracesResponse,
 };
-use shared::query::{Bounds, LogQuery, MetricListQuery, MetricQuery, SpanQuery, TraceQuery};
+use shared::logs::ResourceLogs;
+use shared::metrics::ResourceMetrics;
+use shared::query::{
+    Bounds, LogQuery, MetricListQuery, MetricQuery, ParamError, SpanQuery, TraceQuery,
+};
+use shared::trace::ResourceSpans;
 use tokio::sync::oneshot;
 
 use super::StoreError;
-use super::sqlite::metrics::query::MetricQueryError;
-use super::sqlite::readers::StoredCounts;
-use super::sqlite::search::SearchError;
-use super::sqlite::writer::{WriteBatch, WriteError, WriteOutcome};
+use super::cursor::BadCursor;
 
 /// A submitted batch; resolves after its commit.
 pub type Pending = oneshot::Receiver<Result<WriteOutcome, WriteError>>;
@@ -63,7 +65,7 @@ pub trait TelemetryStore: Send + Sync + 'static {
     /// Counts of what is stored, per signal.
     fn stored(&self) -> Result<StoredCounts, StoreError>;
 
-    // ---- Metric catalog and metric queries (`store::sqlite::metrics::query`) ----
+    // ---- Metric catalog and metric queries ----
 
     /// Every metric name with its kind, unit and series, sorted by name.
     fn metrics(&self, query: &MetricListQuery) -> Result<MetricsResponse, StoreError>;
@@ -78,4 +80,105 @@ pub trait TelemetryStore: Send + Sync + 'static {
     ) -> Result<Option<MetricQueryResponse>, MetricQueryError>;
     /// Bytes of stored metric rollups.
     fn metric_rollup_bytes(&self) -> Result<u64, StoreError>;
+}
+
+/// A decoded OTLP request on its way to the database.
+#[derive(Debug)]
+pub enum WriteBatch {
+    Spans(Vec<ResourceSpans>),
+    Logs(Vec<ResourceLogs>),
+    Metrics(Vec<ResourceMetrics>),
+}
+
+impl WriteBatch {
+    /// Items in the batch (spans, log records or data points).
+    pub fn item_count(&self) -> u64 {
+        match self {
+            WriteBatch::Spans(b) => count_spans(b),
+            WriteBatch::Logs(b) => count_logs(b),
+            WriteBatch::Metrics(b) => count_points(b),
+        }
+    }
+}
+
+/// What the store did with a batch.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct WriteOutcome {
+    /// Items committed (a duplicate of a stored span counts: it is stored).
+    pub accepted: u64,
+    /// Items refused (e.g. over the series cardinality limit).
+    pub rejected: u64,
+    /// Why the first refused item was refused.
+    pub reason: Option<String>,
+}
+
+/// Why a batch was not written.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WriteError {
+    /// The queue holds as many items as allowed; retry later.
+    #[error("the write queue is full ({queued} items waiting); retry later")]
+    QueueFull { queued: u64 },
+    /// The writer stopped (shutting down).
+    #[error("the store is shutting down")]
+    Closed,
+    /// The transaction failed; nothing of the batch was written.
+    #[error("the batch could not be stored: {0}")]
+    Failed(String),
+}
+
+/// Counts the items of a request the way OTLP's partial success counts them.
+pub fn count_spans(batch: &[ResourceSpans]) -> u64 {
+    batch
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .map(|s| s.spans.len() as u64)
+        .sum()
+}
+
+/// Number of log records in a batch.
+pub fn count_logs(batch: &[ResourceLogs]) -> u64 {
+    batch
+        .iter()
+        .flat_map(|r| &r.scope_logs)
+        .map(|s| s.log_records.len() as u64)
+        .sum()
+}
+
+/// Number of data points in a batch.
+pub fn count_points(batch: &[ResourceMetrics]) -> u64 {
+    batch
+        .iter()
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+        .map(|m| m.data.point_count() as u64)
+        .sum()
+}
+
+/// What is stored, per signal (for `/api/stats`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StoredCounts {
+    pub spans: SignalStats,
+    pub logs: SignalStats,
+    pub metric_points: SignalStats,
+    pub traces: u64,
+    pub metric_series: u64,
+}
+
+/// Why a search failed: a bad cursor (the client's fault) or the store.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error(transparent)]
+    Cursor(#[from] BadCursor),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a metric query could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricQueryError {
+    /// A parameter is wrong (the API answers 400 with this message).
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }

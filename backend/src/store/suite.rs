@@ -13,8 +13,7 @@ use shared::metrics::{
 use shared::trace::{Resource, ResourceSpans, Scope, ScopeSpans, Span, Status, StatusCode};
 use shared::{AnyValue, KeyValue, SpanId, TraceId, UnixNanos};
 
-use super::contract::TelemetryStore;
-use super::sqlite::writer::{WriteBatch, WriteOutcome};
+use super::contract::{TelemetryStore, WriteBatch, WriteOutcome};
 use shared::query::{Bounds, LogQuery};
 
 fn resource(service: &str) -> Resource {

@@ -13,8 +13,7 @@ use shared::trace::{
 };
 use shared::{AnyValue, KeyValue, SpanId, TraceId, UnixNanos};
 
-use super::contract::TelemetryStore;
-use super::sqlite::writer::WriteBatch;
+use super::contract::{TelemetryStore, WriteBatch};
 
 const T0: u64 = 1_700_000_000_000_000_000;
 const MS: u64 = 1_000_000;

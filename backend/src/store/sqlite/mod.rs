@@ -41,11 +41,12 @@ use shared::api::{
 use shared::query::{Bounds, LogQuery, MetricListQuery, MetricQuery, SpanQuery, TraceQuery};
 
 use super::StoreError;
-use super::contract::{Pending, TelemetryStore};
-use metrics::query::MetricQueryError;
-use readers::{ReaderPool, StoredCounts};
-use search::{SearchContext, SearchError};
-use writer::{WriteBatch, WriteError, WriterHandle};
+use super::contract::{
+    MetricQueryError, Pending, SearchError, StoredCounts, TelemetryStore, WriteBatch, WriteError,
+};
+use readers::ReaderPool;
+use search::SearchContext;
+use writer::WriterHandle;
 
 /// The SQLite engine: one writer thread, read-only pooled readers.
 #[derive(Clone)]
@@ -138,5 +139,19 @@ impl TelemetryStore for SqliteStore {
 
     fn metric_rollup_bytes(&self) -> Result<u64, StoreError> {
         self.readers.with(metrics::rollups::stored_bytes)
+    }
+}
+
+/// An SQLite error inside a search or a metric query is a store error (so
+/// their code can use `?` on `rusqlite` calls).
+impl From<rusqlite::Error> for SearchError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+impl From<rusqlite::Error> for MetricQueryError {
+    fn from(e: rusqlite::Error) -> Self {
+        MetricQueryError::Store(StoreError::Sqlite(e))
     }
 }

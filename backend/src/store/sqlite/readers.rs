@@ -17,6 +17,7 @@ use super::blocks::spans as span_blocks;
 use super::metrics::ingest::StoredPoint;
 use super::{connection, strings, varlist};
 use crate::store::StoreError;
+use crate::store::contract::StoredCounts;
 
 /// A small pool of read-only connections.
 pub struct ReaderPool {
@@ -205,16 +206,6 @@ pub fn trace_detail(
         scopes,
         spans,
     }))
-}
-
-/// What is stored, per signal (for `/api/stats`).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct StoredCounts {
-    pub spans: SignalStats,
-    pub logs: SignalStats,
-    pub metric_points: SignalStats,
-    pub traces: u64,
-    pub metric_series: u64,
 }
 
 fn nanos(v: Option<i64>) -> Option<UnixNanos> {

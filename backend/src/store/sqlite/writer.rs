@@ -9,9 +9,6 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
-use shared::logs::ResourceLogs;
-use shared::metrics::ResourceMetrics;
-use shared::trace::ResourceSpans;
 use tokio::sync::oneshot;
 
 use super::blocks::bloom::{BloomBuilder, IndexedKeys};
@@ -25,51 +22,7 @@ use super::reclaim::Reclaimer;
 use super::spans::ingest::{IngestBatch, SpanIndexer};
 use super::strings::Interner;
 use crate::store::StoreError;
-
-/// A decoded OTLP request on its way to the database.
-#[derive(Debug)]
-pub enum WriteBatch {
-    Spans(Vec<ResourceSpans>),
-    Logs(Vec<ResourceLogs>),
-    Metrics(Vec<ResourceMetrics>),
-}
-
-impl WriteBatch {
-    /// Items in the batch (spans, log records or data points).
-    pub fn item_count(&self) -> u64 {
-        use crate::ingest::decode::{count_logs, count_points, count_spans};
-        match self {
-            WriteBatch::Spans(b) => count_spans(b),
-            WriteBatch::Logs(b) => count_logs(b),
-            WriteBatch::Metrics(b) => count_points(b),
-        }
-    }
-}
-
-/// What the store did with a batch.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct WriteOutcome {
-    /// Items committed (a duplicate of a stored span counts: it is stored).
-    pub accepted: u64,
-    /// Items refused (e.g. over the series cardinality limit).
-    pub rejected: u64,
-    /// Why the first refused item was refused.
-    pub reason: Option<String>,
-}
-
-/// Why a batch was not written.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum WriteError {
-    /// The queue holds as many items as allowed; retry later.
-    #[error("the write queue is full ({queued} items waiting); retry later")]
-    QueueFull { queued: u64 },
-    /// The writer stopped (shutting down).
-    #[error("the store is shutting down")]
-    Closed,
-    /// The transaction failed; nothing of the batch was written.
-    #[error("the batch could not be stored: {0}")]
-    Failed(String),
-}
+use crate::store::contract::{WriteBatch, WriteError, WriteOutcome};
 
 /// A write request from ingest.
 pub struct WriteJob {

@@ -21,12 +21,13 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::ingest::SIGNAL_LOGS;
 use crate::store::StoreError;
+use crate::store::contract::SearchError;
 use crate::store::cursor;
 use crate::store::sqlite::blocks::bloom::{Bloom, Namespace, terms};
 use crate::store::sqlite::blocks::logs as log_blocks;
 use crate::store::sqlite::readers::{block_data, trace_summary};
 use crate::store::sqlite::search::newest::Newest;
-use crate::store::sqlite::search::{SearchContext, SearchError, attrs};
+use crate::store::sqlite::search::{SearchContext, attrs};
 use crate::store::sqlite::{strings, varlist};
 
 /// Sort key of a log: (time, content hash) — logs have no id, and the

@@ -11,8 +11,8 @@ use shared::trace::{Resource, Scope};
 use shared::{KeyValue, UnixNanos};
 
 use crate::store::StoreError;
+use crate::store::contract::WriteOutcome;
 use crate::store::sqlite::strings::Interner;
-use crate::store::sqlite::writer::WriteOutcome;
 
 /// What makes two points belong to the same series. Attributes are sorted by
 /// key, so the order an SDK happens to send them in does not split a series.

@@ -35,6 +35,7 @@ use super::rollup_codec;
 use super::rollup_math::{Differ, HistRollup, Rollup, Sample, Semantics};
 use super::rollups::{self, HOUR, MINUTE};
 use crate::store::StoreError;
+use crate::store::contract::MetricQueryError;
 use crate::store::sqlite::blocks::codec::{CodecError, Cursor};
 use crate::store::sqlite::strings;
 
@@ -62,22 +63,6 @@ const NICE_STEPS: [u64; 15] = [
 const TARGET_POINTS: u64 = 300;
 /// …and at least.
 const MIN_POINTS: f64 = 120.0;
-
-/// Why a metric query could not be answered.
-#[derive(Debug, thiserror::Error)]
-pub enum MetricQueryError {
-    /// A parameter is wrong (the API answers 400 with this message).
-    #[error(transparent)]
-    Param(#[from] ParamError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<rusqlite::Error> for MetricQueryError {
-    fn from(e: rusqlite::Error) -> Self {
-        MetricQueryError::Store(StoreError::Sqlite(e))
-    }
-}
 
 fn from_i64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)

@@ -24,18 +24,3 @@ impl SearchContext {
         self.indexed.iter().any(|k| k == key)
     }
 }
-
-/// Why a search failed: a bad cursor (the client's fault) or the store.
-#[derive(Debug, thiserror::Error)]
-pub enum SearchError {
-    #[error(transparent)]
-    Cursor(#[from] crate::store::cursor::BadCursor),
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-}
-
-impl From<rusqlite::Error> for SearchError {
-    fn from(e: rusqlite::Error) -> Self {
-        Self::Store(e.into())
-    }
-}

@@ -18,12 +18,13 @@ use shared::{SpanId, TraceId};
 
 use super::ingest::SIGNAL_SPANS;
 use crate::store::StoreError;
+use crate::store::contract::SearchError;
 use crate::store::cursor;
 use crate::store::sqlite::blocks::bloom::{Bloom, Namespace, stored_may_contain};
 use crate::store::sqlite::blocks::spans::{SpanBlockReader, has_span_id};
 use crate::store::sqlite::readers::{block_data, trace_summary};
 use crate::store::sqlite::search::newest::Newest;
-use crate::store::sqlite::search::{SearchContext, SearchError, attrs};
+use crate::store::sqlite::search::{SearchContext, attrs};
 use crate::store::sqlite::{strings, varlist};
 
 /// Sort key of a span: (start, trace id, span id), unique.

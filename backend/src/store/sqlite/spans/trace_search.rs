@@ -17,11 +17,12 @@ use shared::{TraceId, UnixNanos};
 
 use super::ingest::SIGNAL_SPANS;
 use crate::store::StoreError;
+use crate::store::contract::SearchError;
 use crate::store::cursor;
 use crate::store::sqlite::blocks::bloom::Bloom;
 use crate::store::sqlite::blocks::spans::SpanBlockReader;
 use crate::store::sqlite::search::newest::Newest;
-use crate::store::sqlite::search::{SearchContext, SearchError, attrs};
+use crate::store::sqlite::search::{SearchContext, attrs};
 use crate::store::sqlite::{strings, varlist};
 
 /// Sort key of a trace in lists: (start time, row id).
