@@ -7,6 +7,8 @@ pub mod grpc;
 pub mod http;
 pub mod json;
 pub mod stats;
+#[cfg(test)]
+mod workload;
 
 use std::sync::Arc;
 
