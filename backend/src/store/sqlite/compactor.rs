@@ -12,26 +12,12 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::blocks::bloom::IndexedKeys;
-use super::compaction::{self, Prepared};
+use super::compaction;
 use super::connection;
-use super::metrics::rollups::{self, PreparedBackfill};
-use super::metrics::sealing::{self, HeadCounts, PreparedSeal};
+use super::jobs::{Apply, ApplyJob, Job};
+use super::metrics::rollups;
+use super::metrics::sealing::{self, HeadCounts};
 use crate::store::StoreError;
-
-/// Work the compactor hands to the writer.
-pub enum Apply {
-    Merge(Prepared),
-    /// Seals of several series, applied one after another (one trip
-    /// through the writer's queue for all of them).
-    Seals(Vec<PreparedSeal>),
-    Backfill(PreparedBackfill),
-}
-
-/// A piece of work and where to say it was applied.
-pub struct ApplyJob {
-    pub work: Apply,
-    pub done: oneshot::Sender<()>,
-}
 
 /// Pause between rounds that found nothing to do.
 const IDLE: Duration = Duration::from_secs(1);
@@ -49,7 +35,7 @@ pub fn run(
     db_path: PathBuf,
     mut settings: MergeSettings,
     head: HeadCounts,
-    to_writer: SyncSender<super::writer::Job>,
+    to_writer: SyncSender<Job>,
     stop: Receiver<()>,
 ) {
     let conn = match connection::open_reader(&db_path) {
@@ -83,12 +69,9 @@ pub fn run(
     }
 }
 
-fn send(to_writer: &SyncSender<super::writer::Job>, work: Apply) -> bool {
+fn send(to_writer: &SyncSender<Job>, work: Apply) -> bool {
     let (done, wait) = oneshot::channel();
-    if to_writer
-        .send(super::writer::Job::Apply(ApplyJob { work, done }))
-        .is_err()
-    {
+    if to_writer.send(Job::Apply(ApplyJob { work, done })).is_err() {
         return false;
     }
     // Wait for the writer so the next round sees the result.
@@ -112,7 +95,7 @@ fn round(
     conn: &rusqlite::Connection,
     settings: &mut MergeSettings,
     head: &HeadCounts,
-    to_writer: &SyncSender<super::writer::Job>,
+    to_writer: &SyncSender<Job>,
     stop: &Receiver<()>,
     backfills: &mut HashMap<i64, u32>,
 ) -> Result<bool, StoreError> {

@@ -18,6 +18,7 @@ pub mod blocks;
 pub mod compaction;
 pub mod compactor;
 pub mod connection;
+pub mod jobs;
 pub mod logs;
 pub mod maintenance;
 pub mod metrics;

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use super::blocks::bloom::{BloomBuilder, IndexedKeys};
+use super::blocks::bloom::IndexedKeys;
 use super::compaction;
-use super::compactor::{self, Apply, ApplyJob};
+use super::compactor;
+use super::jobs::{Apply, ApplyJob, Job, WriteJob};
 use super::logs::ingest::LogIndexer;
 use super::maintenance::{Indexers, Maintenance};
 use super::metrics::ingest::MetricIndexer;
@@ -23,22 +24,6 @@ use super::spans::ingest::{IngestBatch, SpanIndexer};
 use super::strings::Interner;
 use crate::store::StoreError;
 use crate::store::contract::{WriteBatch, WriteError, WriteOutcome};
-
-/// A write request from ingest.
-pub struct WriteJob {
-    batch: WriteBatch,
-    items: u64,
-    /// The batch's block filter entries, computed by the submitting thread.
-    filter: Option<BloomBuilder>,
-    reply: oneshot::Sender<Result<WriteOutcome, WriteError>>,
-}
-
-/// What the writer thread receives.
-pub enum Job {
-    Write(WriteJob),
-    /// Finished compaction or sealing work from the compactor thread.
-    Apply(ApplyJob),
-}
 
 /// The ingest side's handle on the writer.
 #[derive(Clone)]
