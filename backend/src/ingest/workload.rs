@@ -8,11 +8,11 @@
 
 use prost::Message;
 
+use crate::store::sqlite::blocks::TARGET_ITEMS;
 use crate::store::sqlite::blocks::codec::{ContainerReader, Effort};
 use crate::store::sqlite::blocks::logs::{
     FORMAT_VERSION, LogItem, MAGIC, decode, encode, sort_for_block,
 };
-use crate::store::sqlite::compaction::TARGET_ITEMS;
 
 const NAMES: [&str; 16] = [
     "count",

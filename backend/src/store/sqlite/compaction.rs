@@ -16,17 +16,12 @@ use super::blocks::codec::Effort;
 use super::blocks::logs::{self as log_blocks, LogItem};
 use super::blocks::spans::{self as span_blocks, SpanBlockReader, SpanItem};
 use super::blocks::time_range;
-use super::logs::ingest::{SIGNAL_LOGS, log_filter};
-use super::spans::ingest::{SIGNAL_SPANS, span_filter};
+use super::blocks::{SIGNAL_LOGS, SIGNAL_SPANS, TARGET_ITEMS};
+use super::logs::ingest::log_filter;
+use super::spans::ingest::span_filter;
 use super::varlist;
 use crate::store::StoreError;
 
-/// Items per compacted block.
-pub const TARGET_ITEMS: i64 = 16_384;
-/// Most items in a block written by ingest: under the size compaction
-/// picks up, so every ingest block (fast zstd, dictionary in arrival order)
-/// is rewritten at archive effort, however big the commit that wrote it.
-pub const MAX_INGEST_BLOCK_ITEMS: usize = (TARGET_ITEMS / 2 - 1) as usize;
 /// A run of this many small blocks is merged even if it holds few items.
 const MAX_SMALL_BLOCKS: usize = 16;
 

@@ -338,8 +338,8 @@ impl Maintenance {
         let cutoff = |age: Duration| i64::try_from(now.saturating_sub(age.as_nanos())).unwrap_or(0);
         let tx = conn.transaction()?;
         for (signal, age) in [
-            (super::spans::ingest::SIGNAL_SPANS, self.max_age.spans),
-            (super::logs::ingest::SIGNAL_LOGS, self.max_age.logs),
+            (super::blocks::SIGNAL_SPANS, self.max_age.spans),
+            (super::blocks::SIGNAL_LOGS, self.max_age.logs),
         ] {
             let Some(age) = age else { continue };
             let victims: Vec<(i64, i64, i64)> = tx

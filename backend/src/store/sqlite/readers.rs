@@ -254,8 +254,8 @@ pub fn stored_counts(c: &Connection) -> Result<StoredCounts, StoreError> {
     )?;
     let series: i64 = c.query_row("SELECT count(*) FROM metric_series", [], |r| r.get(0))?;
     Ok(StoredCounts {
-        spans: block_stats(c, super::spans::ingest::SIGNAL_SPANS)?,
-        logs: block_stats(c, super::logs::ingest::SIGNAL_LOGS)?,
+        spans: block_stats(c, super::blocks::SIGNAL_SPANS)?,
+        logs: block_stats(c, super::blocks::SIGNAL_LOGS)?,
         metric_points,
         traces: from_i64(traces),
         metric_series: from_i64(series),

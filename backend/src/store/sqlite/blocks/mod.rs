@@ -1,5 +1,5 @@
-//! Immutable compressed blocks of spans and logs, and the byte-level codec
-//! they share.
+//! Immutable compressed blocks of spans and logs: the byte-level codec they
+//! share, their signal numbers and sizes, and their rows.
 
 pub mod bloom;
 pub mod codec;
@@ -9,6 +9,18 @@ pub mod spans;
 use rusqlite::{Transaction, params};
 
 use crate::store::StoreError;
+
+/// Signal number of span blocks in `blocks.signal`.
+pub const SIGNAL_SPANS: i64 = 1;
+/// Signal number of log blocks in `blocks.signal`.
+pub const SIGNAL_LOGS: i64 = 2;
+
+/// Items per compacted block.
+pub const TARGET_ITEMS: i64 = 16_384;
+/// Most items in a block written by ingest: under the size compaction
+/// picks up, so every ingest block (fast zstd, dictionary in arrival order)
+/// is rewritten at archive effort, however big the commit that wrote it.
+pub const MAX_INGEST_BLOCK_ITEMS: usize = (TARGET_ITEMS / 2 - 1) as usize;
 
 /// Stores a block: its row in `blocks` (what the index needs to know
 /// without opening it) and its bytes in `block_data`. Returns its id.

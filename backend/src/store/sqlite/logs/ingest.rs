@@ -14,14 +14,12 @@ use crate::store::StoreError;
 use crate::store::sqlite::blocks::bloom::{BloomBuilder, IndexedKeys, Namespace, terms};
 use crate::store::sqlite::blocks::codec::Effort;
 use crate::store::sqlite::blocks::logs::{self, LogItem};
+use crate::store::sqlite::blocks::{MAX_INGEST_BLOCK_ITEMS, SIGNAL_LOGS};
 use crate::store::sqlite::reclaim::Reclaimer;
 use crate::store::sqlite::spans::ingest::{IngestBatch, joined_filter};
 use crate::store::sqlite::spans::service_minutes::ServiceMinutes;
 use crate::store::sqlite::strings::Interner;
 use crate::store::sqlite::varlist;
-
-/// Signal number of log blocks in `blocks.signal`.
-pub const SIGNAL_LOGS: i64 = 2;
 
 /// What one block holds of one trace: (records, min time, max time).
 pub type TraceLogs = (i64, u64, u64);
@@ -84,9 +82,8 @@ impl LogIndexer {
         // Sorted once, before splitting.
         logs::sort_for_block(&mut items);
         // The receivers' filter entries serve when the commit is one block.
-        let mut filter = filter
-            .filter(|_| items.len() <= crate::store::sqlite::compaction::MAX_INGEST_BLOCK_ITEMS);
-        for block in items.chunks(crate::store::sqlite::compaction::MAX_INGEST_BLOCK_ITEMS) {
+        let mut filter = filter.filter(|_| items.len() <= MAX_INGEST_BLOCK_ITEMS);
+        for block in items.chunks(MAX_INGEST_BLOCK_ITEMS) {
             let (block_id, traces) = self.insert_block(tx, interner, block, filter.take())?;
             for (trace_id, (count, min_t, max_t)) in traces {
                 link_trace(tx, block_id, &trace_id, count, min_t, max_t)?;

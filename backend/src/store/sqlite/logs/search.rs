@@ -19,10 +19,10 @@ use shared::query::{Bounds, LogQuery};
 use shared::trace::{Resource, Scope};
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::ingest::SIGNAL_LOGS;
 use crate::store::StoreError;
 use crate::store::contract::SearchError;
 use crate::store::cursor;
+use crate::store::sqlite::blocks::SIGNAL_LOGS;
 use crate::store::sqlite::blocks::bloom::{Bloom, Namespace, terms};
 use crate::store::sqlite::blocks::logs as log_blocks;
 use crate::store::sqlite::readers::{block_data, trace_summary};

@@ -15,6 +15,7 @@ use crate::store::StoreError;
 use crate::store::sqlite::blocks::bloom::{BloomBuilder, IndexedKeys, Namespace};
 use crate::store::sqlite::blocks::codec::Effort;
 use crate::store::sqlite::blocks::spans::{self, SpanItem};
+use crate::store::sqlite::blocks::{MAX_INGEST_BLOCK_ITEMS, SIGNAL_SPANS};
 use crate::store::sqlite::reclaim::Reclaimer;
 use crate::store::sqlite::strings::Interner;
 use crate::store::sqlite::varlist;
@@ -38,9 +39,6 @@ pub fn joined_filter<T>(batches: &mut [IngestBatch<T>]) -> Option<BloomBuilder> 
             Some(joined)
         })
 }
-
-/// Signal number of span blocks in `blocks.signal`.
-pub const SIGNAL_SPANS: i64 = 1;
 
 /// How many recent (trace id, span id) pairs are remembered to drop
 /// re-sent spans (exporter retries re-send whole batches).
@@ -214,9 +212,8 @@ impl SpanIndexer {
         // where it can.
         spans::sort_for_block(&mut items);
         // The receivers' filter entries serve when the commit is one block.
-        let mut filter = filter
-            .filter(|_| items.len() <= crate::store::sqlite::compaction::MAX_INGEST_BLOCK_ITEMS);
-        for block in items.chunks(crate::store::sqlite::compaction::MAX_INGEST_BLOCK_ITEMS) {
+        let mut filter = filter.filter(|_| items.len() <= MAX_INGEST_BLOCK_ITEMS);
+        for block in items.chunks(MAX_INGEST_BLOCK_ITEMS) {
             let (block_id, traces) = self.insert_block(tx, interner, block, filter.take())?;
             for (trace_id, agg) in traces {
                 merge_trace(tx, block_id, &trace_id, agg)?;

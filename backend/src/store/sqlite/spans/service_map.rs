@@ -13,8 +13,8 @@ use shared::trace::{SpanKind, StatusCode};
 use shared::{SpanId, TraceId, UnixNanos};
 
 use super::duration_hist::DurationHistogram;
-use super::ingest::SIGNAL_SPANS;
 use crate::store::StoreError;
+use crate::store::sqlite::blocks::SIGNAL_SPANS;
 use crate::store::sqlite::blocks::spans::SpanBlockReader;
 use crate::store::sqlite::readers::block_data;
 

@@ -16,10 +16,10 @@ use shared::query::{Bounds, SpanQuery, StatusFilter};
 use shared::trace::{Resource, Scope};
 use shared::{SpanId, TraceId};
 
-use super::ingest::SIGNAL_SPANS;
 use crate::store::StoreError;
 use crate::store::contract::SearchError;
 use crate::store::cursor;
+use crate::store::sqlite::blocks::SIGNAL_SPANS;
 use crate::store::sqlite::blocks::bloom::{Bloom, Namespace, stored_may_contain};
 use crate::store::sqlite::blocks::spans::{SpanBlockReader, has_span_id};
 use crate::store::sqlite::readers::{block_data, trace_summary};

@@ -15,10 +15,10 @@ use shared::api::{TraceSummary, TracesResponse};
 use shared::query::{Bounds, StatusFilter, TraceQuery};
 use shared::{TraceId, UnixNanos};
 
-use super::ingest::SIGNAL_SPANS;
 use crate::store::StoreError;
 use crate::store::contract::SearchError;
 use crate::store::cursor;
+use crate::store::sqlite::blocks::SIGNAL_SPANS;
 use crate::store::sqlite::blocks::bloom::Bloom;
 use crate::store::sqlite::blocks::spans::SpanBlockReader;
 use crate::store::sqlite::search::newest::Newest;
