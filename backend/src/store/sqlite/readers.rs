@@ -14,7 +14,7 @@ use shared::trace::{Resource, Scope};
 use shared::{KeyValue, SpanId, TraceId, UnixNanos};
 
 use super::blocks::spans as span_blocks;
-use super::metrics::ingest::StoredPoint;
+use super::metrics::point_codec::StoredPoint;
 use super::{connection, strings, varlist};
 use crate::store::StoreError;
 use crate::store::contract::StoredCounts;

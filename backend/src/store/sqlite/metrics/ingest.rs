@@ -6,10 +6,11 @@ use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
+use shared::KeyValue;
 use shared::metrics::{Metric, MetricData, ResourceMetrics, Temporality};
 use shared::trace::{Resource, Scope};
-use shared::{KeyValue, UnixNanos};
 
+use super::point_codec::StoredPoint;
 use crate::store::StoreError;
 use crate::store::contract::WriteOutcome;
 use crate::store::sqlite::strings::Interner;
@@ -53,64 +54,6 @@ fn identity_prefix(
         Ok(v)
     } else {
         Err(StoreError::Encode("series identity layout".into()))
-    }
-}
-
-/// A stored point of any kind, as kept in the head and in chunks.
-#[derive(Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase", tag = "k")]
-pub enum StoredPoint {
-    Number(shared::metrics::NumberPoint),
-    Histogram(shared::metrics::HistogramPoint),
-    ExpHistogram(shared::metrics::ExpHistogramPoint),
-    Summary(shared::metrics::SummaryPoint),
-}
-
-impl StoredPoint {
-    /// The point if it is a gauge/sum point.
-    pub fn into_number(self) -> Option<shared::metrics::NumberPoint> {
-        if let StoredPoint::Number(p) = self {
-            Some(p)
-        } else {
-            None
-        }
-    }
-
-    /// The point if it is an explicit-bucket histogram point.
-    pub fn into_histogram(self) -> Option<shared::metrics::HistogramPoint> {
-        if let StoredPoint::Histogram(p) = self {
-            Some(p)
-        } else {
-            None
-        }
-    }
-
-    /// The point if it is an exponential histogram point.
-    pub fn into_exp_histogram(self) -> Option<shared::metrics::ExpHistogramPoint> {
-        if let StoredPoint::ExpHistogram(p) = self {
-            Some(p)
-        } else {
-            None
-        }
-    }
-
-    /// The point if it is a summary point.
-    pub fn into_summary(self) -> Option<shared::metrics::SummaryPoint> {
-        if let StoredPoint::Summary(p) = self {
-            Some(p)
-        } else {
-            None
-        }
-    }
-
-    /// The point's timestamp.
-    pub fn time(&self) -> UnixNanos {
-        match self {
-            StoredPoint::Number(p) => p.time,
-            StoredPoint::Histogram(p) => p.time,
-            StoredPoint::ExpHistogram(p) => p.time,
-            StoredPoint::Summary(p) => p.time,
-        }
     }
 }
 

@@ -13,8 +13,8 @@ use shared::metrics::{Exemplar, NumberPoint, NumberValue};
 use shared::{KeyValue, UnixNanos};
 
 use super::chunk::{self, Sample};
-use super::ingest::StoredPoint;
 use super::point_codec;
+use super::point_codec::StoredPoint;
 use crate::store::sqlite::blocks::codec::{
     CodecError, Cursor, put_bytes, put_ivarint, put_uvarint,
 };

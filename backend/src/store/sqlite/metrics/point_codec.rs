@@ -1,5 +1,6 @@
-//! The binary form of one stored metric point, used for head rows and for
-//! the bodies of histogram, exponential-histogram and summary chunks.
+//! One stored metric point ([`StoredPoint`]) and its binary form, used for
+//! head rows and for the bodies of histogram, exponential-histogram and
+//! summary chunks.
 //!
 //! Reading points back is on the path of every metric query and of every
 //! seal (which also rolls the points up), so the form is plain varints and
@@ -17,14 +18,72 @@
 
 use std::sync::Arc;
 
+use serde::Serialize;
 use shared::UnixNanos;
 use shared::metrics::{
     Exemplar, ExpBuckets, ExpHistogramPoint, HistogramPoint, NumberPoint, NumberValue, Quantile,
     SummaryPoint,
 };
 
-use super::ingest::StoredPoint;
 use crate::store::sqlite::blocks::codec::{CodecError, Cursor, put_ivarint, put_uvarint};
+
+/// A stored point of any kind, as kept in the head and in chunks.
+#[derive(Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase", tag = "k")]
+pub enum StoredPoint {
+    Number(shared::metrics::NumberPoint),
+    Histogram(shared::metrics::HistogramPoint),
+    ExpHistogram(shared::metrics::ExpHistogramPoint),
+    Summary(shared::metrics::SummaryPoint),
+}
+
+impl StoredPoint {
+    /// The point if it is a gauge/sum point.
+    pub fn into_number(self) -> Option<shared::metrics::NumberPoint> {
+        if let StoredPoint::Number(p) = self {
+            Some(p)
+        } else {
+            None
+        }
+    }
+
+    /// The point if it is an explicit-bucket histogram point.
+    pub fn into_histogram(self) -> Option<shared::metrics::HistogramPoint> {
+        if let StoredPoint::Histogram(p) = self {
+            Some(p)
+        } else {
+            None
+        }
+    }
+
+    /// The point if it is an exponential histogram point.
+    pub fn into_exp_histogram(self) -> Option<shared::metrics::ExpHistogramPoint> {
+        if let StoredPoint::ExpHistogram(p) = self {
+            Some(p)
+        } else {
+            None
+        }
+    }
+
+    /// The point if it is a summary point.
+    pub fn into_summary(self) -> Option<shared::metrics::SummaryPoint> {
+        if let StoredPoint::Summary(p) = self {
+            Some(p)
+        } else {
+            None
+        }
+    }
+
+    /// The point's timestamp.
+    pub fn time(&self) -> UnixNanos {
+        match self {
+            StoredPoint::Number(p) => p.time,
+            StoredPoint::Histogram(p) => p.time,
+            StoredPoint::ExpHistogram(p) => p.time,
+            StoredPoint::Summary(p) => p.time,
+        }
+    }
+}
 
 /// First byte of a binary head row (JSON rows start with `{`).
 const HEAD_BINARY: u8 = 0xB1;

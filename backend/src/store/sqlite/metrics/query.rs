@@ -28,8 +28,8 @@ use shared::query::{
 };
 use shared::{KeyValue, UnixNanos};
 
-use super::ingest::StoredPoint;
 use super::metric_chunks;
+use super::point_codec::StoredPoint;
 use super::point_codec::{self, HistRunReader};
 use super::rollup_codec;
 use super::rollup_math::{Differ, HistRollup, Rollup, Sample, Semantics};

@@ -2,8 +2,8 @@
 
 use rusqlite::{Connection, params};
 
-use super::ingest::StoredPoint;
 use super::metric_chunks;
+use super::point_codec::StoredPoint;
 use super::sealing::series_attributes;
 use crate::store::StoreError;
 

@@ -24,8 +24,8 @@ use shared::metrics::{
 use shared::query::Aggregation;
 
 use super::exp_buckets::{ExpBuckets, SKETCH_SCALE, clamp_opt};
-use super::ingest::StoredPoint;
 use super::point_codec::HistView;
+use super::point_codec::StoredPoint;
 
 /// OTLP's "no recorded value" flag: the point marks a gap, not a value.
 const FLAG_NO_RECORDED_VALUE: u32 = 1;

@@ -29,8 +29,8 @@ use std::collections::BTreeMap;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use shared::metrics::{MetricKind, Temporality};
 
-use super::ingest::StoredPoint;
 use super::metric_chunks;
+use super::point_codec::StoredPoint;
 use super::rollup_codec;
 use super::rollup_math::{Differ, Rollup, Semantics};
 use crate::store::StoreError;
