@@ -13,3 +13,6 @@ pub mod rollup_codec;
 pub mod rollup_math;
 pub mod rollups;
 pub mod sealing;
+
+#[cfg(test)]
+mod tests;
