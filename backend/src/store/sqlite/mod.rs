@@ -78,7 +78,8 @@ impl TelemetryStore for SqliteStore {
     }
 
     fn trace(&self, trace_id: &TraceId) -> Result<Option<TraceDetail>, StoreError> {
-        self.readers.with(|c| readers::trace_detail(c, trace_id))
+        self.readers
+            .with(|c| spans::trace_detail::trace_detail(c, trace_id))
     }
 
     fn search_traces(
@@ -115,7 +116,7 @@ impl TelemetryStore for SqliteStore {
     }
 
     fn raw_series(&self, name: &str) -> Result<Option<RawSeriesResponse>, StoreError> {
-        self.readers.with(|c| readers::raw_series(c, name))
+        self.readers.with(|c| metrics::read::raw_series(c, name))
     }
 
     fn stored(&self) -> Result<StoredCounts, StoreError> {

@@ -1,20 +1,14 @@
 //! The read side: read-only connections (queries never wait for the writer)
-//! and the queries the API needs. Every list has an explicit order.
+//! and the reads every signal's queries share: a block's bytes, a trace's
+//! summary row, counts of what is stored. Every list has an explicit order.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
-use shared::api::{
-    RawSeries, RawSeriesResponse, SignalStats, SpanRecord, TraceDetail, TraceSummary,
-};
-use shared::metrics::{MetricData, MetricKind, Temporality};
-use shared::trace::{Resource, Scope};
-use shared::{KeyValue, SpanId, TraceId, UnixNanos};
+use shared::api::{SignalStats, TraceSummary};
+use shared::{TraceId, UnixNanos};
 
-use super::blocks::spans as span_blocks;
-use super::metrics::point_codec::StoredPoint;
 use super::{connection, strings, varlist};
 use crate::store::StoreError;
 use crate::store::contract::StoredCounts;
@@ -60,15 +54,6 @@ impl ReaderPool {
 
 fn from_i64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
-}
-
-/// Adds `v` to `table` unless an equal one is there; returns its index.
-fn intern<T: PartialEq>(table: &mut Vec<T>, v: T) -> u32 {
-    if let Some(i) = table.iter().position(|x| *x == v) {
-        return i as u32;
-    }
-    table.push(v);
-    (table.len() - 1) as u32
 }
 
 pub fn block_data(conn: &Connection, block_id: i64) -> Result<Option<Vec<u8>>, StoreError> {
@@ -154,60 +139,6 @@ pub fn trace_summary(
     Ok(Some((summary, span_blocks, log_blocks)))
 }
 
-/// Everything stored about one trace; `None` when unknown or span-less.
-pub fn trace_detail(
-    conn: &Connection,
-    trace_id: &TraceId,
-) -> Result<Option<TraceDetail>, StoreError> {
-    let Some((summary, span_block_ids, _)) = trace_summary(conn, trace_id)? else {
-        return Ok(None);
-    };
-    if summary.span_count == 0 {
-        return Ok(None);
-    }
-    let mut resources: Vec<Resource> = Vec::new();
-    let mut scopes: Vec<Scope> = Vec::new();
-    let mut spans: Vec<SpanRecord> = Vec::new();
-    let mut seen: HashSet<SpanId> = HashSet::new();
-    for block_id in varlist::decode(&span_block_ids) {
-        let Some(data) = block_data(conn, block_id)? else {
-            continue;
-        };
-        let reader = span_blocks::SpanBlockReader::open(&data)
-            .map_err(|e| StoreError::Corrupt(block_id, e.to_string()))?;
-        let block = reader
-            .decode_trace(trace_id)
-            .map_err(|e| StoreError::Corrupt(block_id, e.to_string()))?;
-        for (ri, si, span) in block.spans {
-            if !seen.insert(span.span_id) {
-                continue;
-            }
-            let (Some(res), Some(sc)) = (
-                block.resources.get(ri as usize),
-                block.scopes.get(si as usize),
-            ) else {
-                continue;
-            };
-            let service = res.service_name().to_owned();
-            spans.push(SpanRecord {
-                resource: intern(&mut resources, res.clone()),
-                scope: intern(&mut scopes, sc.clone()),
-                service,
-                span,
-            });
-        }
-    }
-    spans.sort_by(|a, b| {
-        (a.span.start_time, a.span.span_id).cmp(&(b.span.start_time, b.span.span_id))
-    });
-    Ok(Some(TraceDetail {
-        summary,
-        resources,
-        scopes,
-        spans,
-    }))
-}
-
 fn nanos(v: Option<i64>) -> Option<UnixNanos> {
     v.map(|v| UnixNanos(from_i64(v)))
 }
@@ -260,96 +191,4 @@ pub fn stored_counts(c: &Connection) -> Result<StoredCounts, StoreError> {
         traces: from_i64(traces),
         metric_series: from_i64(series),
     })
-}
-
-#[derive(serde::Deserialize)]
-struct Identity {
-    resource: Vec<KeyValue>,
-    scope_name: String,
-    scope_version: String,
-    attributes: Vec<KeyValue>,
-}
-
-/// Every series of metric `name` with its raw points in time order.
-pub fn raw_series(conn: &Connection, name: &str) -> Result<Option<RawSeriesResponse>, StoreError> {
-    let Some(name_id) = strings::lookup(conn, name)? else {
-        return Ok(None);
-    };
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, kind, unit, description, temporality, monotonic, service_id, identity
-         FROM metric_series WHERE name_id = ?1 ORDER BY id",
-    )?;
-    type SeriesRow = (i64, u8, String, String, i32, bool, i64, Vec<u8>);
-    let rows: Vec<SeriesRow> = stmt
-        .query_map(params![name_id], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-            ))
-        })?
-        .collect::<Result<_, _>>()?;
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    let mut series = Vec::with_capacity(rows.len());
-    for (id, kind, unit, description, temporality, monotonic, service_id, identity) in rows {
-        let kind = MetricKind::from_code(kind)
-            .ok_or_else(|| StoreError::Corrupt(id, "metric kind".into()))?;
-        let ident: Identity = serde_json::from_slice(&identity)
-            .map_err(|e| StoreError::Corrupt(id, e.to_string()))?;
-        let points = super::metrics::read::series_points(conn, id)?;
-        let temporality = Temporality::from_otlp(temporality);
-        let data = assemble(kind, temporality, monotonic, points);
-        series.push(RawSeries {
-            name: name.to_owned(),
-            description,
-            unit,
-            kind,
-            temporality,
-            is_monotonic: monotonic,
-            service: strings::value(conn, service_id)?,
-            resource: ident.resource,
-            scope_name: ident.scope_name,
-            scope_version: ident.scope_version,
-            attributes: ident.attributes,
-            data,
-        });
-    }
-    Ok(Some(RawSeriesResponse { series }))
-}
-
-fn assemble(
-    kind: MetricKind,
-    temporality: Temporality,
-    is_monotonic: bool,
-    points: Vec<StoredPoint>,
-) -> MetricData {
-    let points = points.into_iter();
-    match kind {
-        MetricKind::Gauge => MetricData::Gauge {
-            points: points.filter_map(StoredPoint::into_number).collect(),
-        },
-        MetricKind::Sum => MetricData::Sum {
-            points: points.filter_map(StoredPoint::into_number).collect(),
-            temporality,
-            is_monotonic,
-        },
-        MetricKind::Histogram => MetricData::Histogram {
-            points: points.filter_map(StoredPoint::into_histogram).collect(),
-            temporality,
-        },
-        MetricKind::ExponentialHistogram => MetricData::ExponentialHistogram {
-            points: points.filter_map(StoredPoint::into_exp_histogram).collect(),
-            temporality,
-        },
-        MetricKind::Summary => MetricData::Summary {
-            points: points.filter_map(StoredPoint::into_summary).collect(),
-        },
-    }
 }
