@@ -6,7 +6,9 @@
 pub mod contract;
 pub mod cursor;
 pub mod sqlite;
-mod suite;
+#[cfg(test)]
+pub(crate) mod suite;
+#[cfg(test)]
 mod suite_queries;
 
 /// Why a storage operation failed.

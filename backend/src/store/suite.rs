@@ -2,8 +2,6 @@
 //! against an engine. Each engine's tests call [`run_all`] with a factory of
 //! fresh, empty stores.
 
-#![cfg(test)]
-
 use std::sync::Arc;
 
 use shared::logs::{LogRecord, ResourceLogs, ScopeLogs};
@@ -70,7 +68,7 @@ fn write(store: &dyn TelemetryStore, batch: WriteBatch) -> WriteOutcome {
 }
 
 /// Runs every check against stores made by `make`.
-pub fn run_all(make: &dyn Fn() -> Arc<dyn TelemetryStore>) {
+pub(crate) fn run_all(make: &dyn Fn() -> Arc<dyn TelemetryStore>) {
     written_spans_are_visible_when_the_write_returns(&*make());
     the_same_span_is_stored_once(&*make());
     a_trace_is_merged_across_batches_in_start_order(&*make());
@@ -212,36 +210,4 @@ fn unknown_things_are_none(store: &dyn TelemetryStore) {
             .logs
             .is_empty()
     );
-}
-
-/// The SQLite engine passes the suite.
-#[test]
-fn sqlite_store_meets_the_contract() {
-    use super::sqlite::SqliteStore;
-    use super::sqlite::maintenance::{Maintenance, StoreCounters};
-    use super::sqlite::writer::{self, WriterConfig};
-
-    let dirs = std::sync::Mutex::new(Vec::new());
-    let threads = std::sync::Mutex::new(Vec::new());
-    let make = || -> Arc<dyn TelemetryStore> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let mut conn = super::sqlite::connection::open_writer(&path).unwrap();
-        super::sqlite::migrate::apply(&mut conn).unwrap();
-        let (handle, t) = writer::spawn(
-            conn,
-            path.clone(),
-            WriterConfig::default(),
-            Maintenance::new(512_000_000, Arc::new(StoreCounters::default())),
-        )
-        .unwrap();
-        dirs.lock().unwrap().push(dir);
-        threads.lock().unwrap().push(t);
-        Arc::new(SqliteStore::new(
-            handle,
-            path,
-            super::sqlite::search::SearchContext::default(),
-        ))
-    };
-    run_all(&make);
 }

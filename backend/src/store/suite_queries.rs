@@ -2,8 +2,6 @@
 //! catalog and the service map, checked on one small topology whose every
 //! answer is known by construction.
 
-#![cfg(test)]
-
 use std::collections::HashSet;
 
 use shared::logs::{LogRecord, ResourceLogs, ScopeLogs};

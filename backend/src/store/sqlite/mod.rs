@@ -157,3 +157,39 @@ impl From<rusqlite::Error> for MetricQueryError {
         MetricQueryError::Store(StoreError::Sqlite(e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::SqliteStore;
+    use super::maintenance::{Maintenance, StoreCounters};
+    use super::search::SearchContext;
+    use super::writer::{self, WriterConfig};
+    use super::{connection, migrate};
+    use crate::store::contract::TelemetryStore;
+
+    /// The SQLite engine passes the storage suite.
+    #[test]
+    fn sqlite_store_meets_the_contract() {
+        let dirs = std::sync::Mutex::new(Vec::new());
+        let threads = std::sync::Mutex::new(Vec::new());
+        let make = || -> Arc<dyn TelemetryStore> {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.db");
+            let mut conn = connection::open_writer(&path).unwrap();
+            migrate::apply(&mut conn).unwrap();
+            let (handle, t) = writer::spawn(
+                conn,
+                path.clone(),
+                WriterConfig::default(),
+                Maintenance::new(512_000_000, Arc::new(StoreCounters::default())),
+            )
+            .unwrap();
+            dirs.lock().unwrap().push(dir);
+            threads.lock().unwrap().push(t);
+            Arc::new(SqliteStore::new(handle, path, SearchContext::default()))
+        };
+        crate::store::suite::run_all(&make);
+    }
+}
