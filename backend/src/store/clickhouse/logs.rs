@@ -4,7 +4,7 @@ use shared::api::LogsResponse;
 use shared::query::{Bounds, LogQuery};
 
 use super::super::StoreError;
-use super::super::search::SearchError;
+use super::super::contract::SearchError;
 use super::client::Ch;
 use super::schema::Schema;
 

@@ -33,11 +33,9 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use super::StoreError;
-use super::contract::{Pending, TelemetryStore};
-use super::metric_query::MetricQueryError;
-use super::read::StoredCounts;
-use super::search::SearchError;
-use super::writer::{WriteBatch, WriteError};
+use super::contract::{
+    MetricQueryError, Pending, SearchError, StoredCounts, TelemetryStore, WriteBatch, WriteError,
+};
 use client::Ch;
 pub use client::ClickHouseConfig;
 use schema::Schema;
