@@ -510,6 +510,21 @@ mod tests {
         words_match_as_the_embedded_engine_splits_them_check(&ch.store());
     }
 
+    /// A text index answers `hasToken` from its own (ASCII-split,
+    /// lower-cased) tokens; the word rule must not change with it.
+    #[test]
+    fn words_match_the_same_with_a_text_index() {
+        let ch = TestClickHouse::start();
+        let store = ch.store();
+        ch.runtime
+            .block_on(store.ch().run(store.ch().sql(
+                "ALTER TABLE otel_logs ADD INDEX idx_body_text Body
+                     TYPE text(tokenizer = splitByNonAlpha, preprocessor = lower(Body))",
+            )))
+            .expect("a text index");
+        words_match_as_the_embedded_engine_splits_them_check(&store);
+    }
+
     fn words_match_as_the_embedded_engine_splits_them_check(store: &dyn TelemetryStore) {
         let long = "a".repeat(70);
         let bodies = [
