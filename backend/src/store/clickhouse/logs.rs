@@ -320,7 +320,8 @@ pub async fn search(
         if f.n == 0 && after.is_none() {
             return Ok(empty);
         }
-        // Fewer than `k` rows: none is older than the floor, read them all.
+        // Fewer than `k` rows: there is no floor, the second step reads
+        // every row after the cursor.
         let whole = f.n < k;
         let rows = rows_from(
             ch,
