@@ -13,9 +13,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 
 use crate::ingest::{decode, json};
+use crate::store::duration_hist;
 use crate::store::sqlite::blocks::{logs, spans};
 use crate::store::sqlite::metrics::{chunk, metric_chunks, point_codec};
-use crate::store::sqlite::spans::duration_hist;
 use crate::store::sqlite::varlist;
 
 /// An OTLP/protobuf request body; the first byte picks the signal.

@@ -7,6 +7,7 @@
 pub mod clickhouse;
 pub mod contract;
 pub mod cursor;
+pub mod duration_hist;
 pub mod sqlite;
 #[cfg(test)]
 pub(crate) mod suite;

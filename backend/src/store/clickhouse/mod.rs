@@ -17,6 +17,7 @@ pub mod schema;
 pub mod services;
 pub mod stats;
 pub mod traces;
+pub mod words;
 pub mod write;
 
 use std::sync::atomic::{AtomicU64, Ordering};

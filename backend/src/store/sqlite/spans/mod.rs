@@ -2,7 +2,6 @@
 //! trace's detail, trace and span search, the service catalog (per service × minute counts and
 //! duration histograms) and the service map.
 
-pub mod duration_hist;
 pub mod ingest;
 pub mod service_map;
 pub mod service_minutes;

@@ -12,8 +12,8 @@ use shared::query::Bounds;
 use shared::trace::{SpanKind, StatusCode};
 use shared::{SpanId, TraceId, UnixNanos};
 
-use super::duration_hist::DurationHistogram;
 use crate::store::StoreError;
+use crate::store::duration_hist::DurationHistogram;
 use crate::store::sqlite::blocks::SIGNAL_SPANS;
 use crate::store::sqlite::blocks::spans::SpanBlockReader;
 use crate::store::sqlite::readers::block_data;

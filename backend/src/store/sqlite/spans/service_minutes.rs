@@ -11,8 +11,8 @@ use shared::api::{ServiceStats, ServicesResponse};
 use shared::query::Bounds;
 use shared::trace::SpanKind;
 
-use super::duration_hist::DurationHistogram;
 use crate::store::StoreError;
+use crate::store::duration_hist::DurationHistogram;
 use crate::store::sqlite::strings;
 
 const MINUTE: u64 = 60_000_000_000;

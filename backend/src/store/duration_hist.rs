@@ -51,6 +51,12 @@ impl DurationHistogram {
         self.add(bucket_of(ns), 1);
     }
 
+    /// Records `n` durations in the bucket of `ns` (counts aggregated
+    /// elsewhere, e.g. per bucket in SQL).
+    pub fn record_n(&mut self, ns: u64, n: u64) {
+        self.add(bucket_of(ns), n);
+    }
+
     pub fn merge(&mut self, other: &DurationHistogram) {
         if self.buckets.len() < other.buckets.len() {
             self.buckets.resize(other.buckets.len(), 0);
