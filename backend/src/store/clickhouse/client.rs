@@ -67,15 +67,16 @@ impl ClickHouseConfig {
 #[derive(Clone)]
 pub struct Ch {
     client: Client,
+    /// The same connection without a current database, for creating it.
+    server: Client,
     timeout: Duration,
 }
 
 impl Ch {
     /// A client for `config` (no connection is made yet).
     pub fn new(config: &ClickHouseConfig) -> Self {
-        let mut client = Client::default()
+        let mut server = Client::default()
             .with_url(config.url.trim_end_matches('/'))
-            .with_database(&config.database)
             // Acknowledge an insert only once ClickHouse has written it:
             // a synchronous insert answers after its part is on disk.
             .with_setting("async_insert", "0")
@@ -84,13 +85,14 @@ impl Ch {
                 config.timeout.as_secs().max(1).to_string(),
             );
         if let Some(user) = &config.user {
-            client = client.with_user(user);
+            server = server.with_user(user);
         }
         if let Some(password) = &config.password {
-            client = client.with_password(password);
+            server = server.with_password(password);
         }
         Self {
-            client,
+            client: server.clone().with_database(&config.database),
+            server,
             timeout: config.timeout,
         }
     }
@@ -99,6 +101,11 @@ impl Ch {
     /// placeholders bound with [`Query::param`], never into the text.
     pub fn sql(&self, sql: &str) -> Query {
         self.client.query_raw(sql)
+    }
+
+    /// A statement run without a current database (`CREATE DATABASE`).
+    pub fn server_sql(&self, sql: &str) -> Query {
+        self.server.query_raw(sql)
     }
 
     /// The underlying client (inserts).

@@ -282,7 +282,11 @@ pub(crate) mod testing {
 
         /// A store over a new, empty database.
         pub fn store(&self) -> ClickHouseStore {
-            let db = self.server.fresh_database();
+            self.store_on(&self.server.fresh_database())
+        }
+
+        /// A store over database `db` (created with its tables if missing).
+        pub fn store_on(&self, db: &str) -> ClickHouseStore {
             let config = ClickHouseConfig::new(self.server.url.clone(), db);
             self.runtime
                 .block_on(ClickHouseStore::connect(config, 200_000))
@@ -298,6 +302,19 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::testing::TestClickHouse;
+
+    #[test]
+    fn a_missing_database_is_created_with_its_tables() {
+        let ch = TestClickHouse::start();
+        let db = format!("{}_new", ch.server.fresh_database());
+        let store = ch.store_on(&db);
+        let stored = crate::store::contract::TelemetryStore::stored(&store).unwrap();
+        assert_eq!(stored.spans.items, 0);
+        let tables = ch.runtime.block_on(ch.server.sql(&format!(
+            "SELECT count() FROM system.tables WHERE database = '{db}' AND name LIKE 'otel_%'"
+        )));
+        assert_eq!(tables.trim(), "9", "8 tables and the materialized view");
+    }
 
     #[test]
     fn the_storage_suite_passes_on_clickhouse() {
