@@ -139,7 +139,8 @@ fn copy_into(db: &Path, dest: &Path) -> Result<(), BackupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{connection::open_writer, migrate};
+    use crate::store::sqlite::connection::open_writer;
+    use crate::store::sqlite::migrate;
 
     fn database(dir: &Path) -> PathBuf {
         let path = dir.join("sightline.db");

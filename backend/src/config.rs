@@ -9,7 +9,7 @@ use crate::security::exposure::{self, Listeners};
 use crate::security::tls::{TlsError, TlsIdentity};
 use crate::security::token::{Token, TokenError};
 use crate::store::clickhouse::ClickHouseConfig;
-use crate::store::maintenance::MaxAge;
+use crate::store::sqlite::maintenance::MaxAge;
 
 use bytesize::ByteSize;
 use clap::{Args, Parser, Subcommand};
@@ -410,7 +410,7 @@ impl ServeArgs {
             max_series_per_metric: self.max_series_per_metric,
             max_queued_items: self.max_queued_items.max(1),
             indexed_attributes: if self.indexed_attributes.is_empty() {
-                crate::store::writer::default_indexed_attributes()
+                crate::store::sqlite::writer::default_indexed_attributes()
             } else {
                 self.indexed_attributes
             },
@@ -438,7 +438,7 @@ impl Config {
             cors_allowed_origins: Vec::new(),
             max_series_per_metric: 10_000,
             max_queued_items: 200_000,
-            indexed_attributes: crate::store::writer::default_indexed_attributes(),
+            indexed_attributes: crate::store::sqlite::writer::default_indexed_attributes(),
             max_age: MaxAge::default(),
             ui_token: None,
             ingest_token: None,

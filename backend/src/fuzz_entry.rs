@@ -13,8 +13,10 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 
 use crate::ingest::{decode, json};
-use crate::store::blocks::{logs, spans};
-use crate::store::{chunk, duration_hist, metric_chunks, point_codec, varlist};
+use crate::store::duration_hist;
+use crate::store::sqlite::blocks::{logs, spans};
+use crate::store::sqlite::metrics::{chunk, metric_chunks, point_codec};
+use crate::store::sqlite::varlist;
 
 /// An OTLP/protobuf request body; the first byte picks the signal.
 pub fn otlp_protobuf(data: &[u8]) {
@@ -107,9 +109,9 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
-    use crate::store::blocks::codec::Effort;
-    use crate::store::blocks::logs::LogItem;
-    use crate::store::blocks::spans::SpanItem;
+    use crate::store::sqlite::blocks::codec::Effort;
+    use crate::store::sqlite::blocks::logs::LogItem;
+    use crate::store::sqlite::blocks::spans::SpanItem;
 
     fn golden(path: &str) -> Vec<u8> {
         std::fs::read(

@@ -20,10 +20,11 @@ use crate::security::tls::{HANDSHAKE_TIMEOUT, TlsListener};
 use crate::security::ui_auth::UiAuth;
 use crate::security::{self, tls::TlsIdentity};
 use crate::store::clickhouse::ClickHouseStore;
-use crate::store::contract::{SqliteStore, TelemetryStore};
-use crate::store::maintenance::{Maintenance, StoreCounters};
-use crate::store::search::SearchContext;
-use crate::store::writer::{self, WriterConfig, WriterHandle};
+use crate::store::contract::TelemetryStore;
+use crate::store::sqlite::SqliteStore;
+use crate::store::sqlite::maintenance::{Maintenance, StoreCounters};
+use crate::store::sqlite::search::SearchContext;
+use crate::store::sqlite::writer::{self, WriterConfig, WriterHandle};
 use crate::store::{self, StoreError};
 use crate::ui;
 
@@ -263,8 +264,8 @@ impl Server {
 /// the writer.
 fn open_embedded(config: &Config, counters: Arc<StoreCounters>) -> Result<Embedded, ServerError> {
     let data_dir = DataDir::open(&config.data_dir)?;
-    let mut db = store::connection::open_writer(&data_dir.db_path())?;
-    let applied = store::migrate::apply(&mut db)?;
+    let mut db = store::sqlite::connection::open_writer(&data_dir.db_path())?;
+    let applied = store::sqlite::migrate::apply(&mut db)?;
     if !applied.is_empty() {
         tracing::info!(?applied, "database schema migrated");
     }

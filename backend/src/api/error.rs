@@ -65,11 +65,11 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
-impl From<crate::store::search::SearchError> for ApiError {
-    fn from(e: crate::store::search::SearchError) -> Self {
+impl From<crate::store::contract::SearchError> for ApiError {
+    fn from(e: crate::store::contract::SearchError) -> Self {
         match e {
-            crate::store::search::SearchError::Cursor(c) => ApiError::BadRequest(c.to_string()),
-            crate::store::search::SearchError::Store(s) => s.into(),
+            crate::store::contract::SearchError::Cursor(c) => ApiError::BadRequest(c.to_string()),
+            crate::store::contract::SearchError::Store(s) => s.into(),
         }
     }
 }

@@ -9,7 +9,7 @@ use shared::api::{MetricQueryResponse, MetricsResponse, RawSeriesResponse};
 use shared::query::{MetricListQuery, MetricQuery, Params};
 
 use super::{ApiError, ApiState, params};
-use crate::store::metric_query::MetricQueryError;
+use crate::store::contract::MetricQueryError;
 
 /// Metric names with kind, unit, series count and services, by name;
 /// `service` and `q` (a case-insensitive part of the name) narrow it.

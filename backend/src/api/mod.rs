@@ -24,7 +24,7 @@ pub use error::ApiError;
 
 use crate::ingest::Ingestor;
 use crate::store::contract::TelemetryStore;
-use crate::store::maintenance::StoreCounters;
+use crate::store::sqlite::maintenance::StoreCounters;
 
 /// What every API handler can reach.
 #[derive(Clone)]

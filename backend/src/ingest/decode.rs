@@ -487,31 +487,3 @@ fn metric<T>(
         data,
     }))
 }
-
-/// Counts the items of a request the way OTLP's partial success counts them.
-pub fn count_spans(batch: &[ResourceSpans]) -> u64 {
-    batch
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .map(|s| s.spans.len() as u64)
-        .sum()
-}
-
-/// Number of log records in a batch.
-pub fn count_logs(batch: &[ResourceLogs]) -> u64 {
-    batch
-        .iter()
-        .flat_map(|r| &r.scope_logs)
-        .map(|s| s.log_records.len() as u64)
-        .sum()
-}
-
-/// Number of data points in a batch.
-pub fn count_points(batch: &[ResourceMetrics]) -> u64 {
-    batch
-        .iter()
-        .flat_map(|r| &r.scope_metrics)
-        .flat_map(|s| &s.metrics)
-        .map(|m| m.data.point_count() as u64)
-        .sum()
-}

@@ -7,6 +7,8 @@ pub mod grpc;
 pub mod http;
 pub mod json;
 pub mod stats;
+#[cfg(test)]
+mod workload;
 
 use std::sync::Arc;
 
@@ -14,8 +16,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
-use crate::store::contract::TelemetryStore;
-use crate::store::writer::{WriteBatch, WriteError};
+use crate::store::contract::{TelemetryStore, WriteBatch, WriteError};
 pub use stats::{CellSnapshot, IngestStats, Signal, Transport};
 
 /// What an accepted request reports back (OTLP partial success).

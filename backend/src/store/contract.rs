@@ -1,7 +1,6 @@
 //! The storage contract: what any storage engine promises the receivers and
-//! the query API. The SQLite engine ([`SqliteStore`]) is the one that
-//! exists; a second engine implements the same trait and must pass the same
-//! suite (`store::suite`).
+//! the query API. Each engine (`store::sqlite`, …) implements
+//! [`TelemetryStore`] and must pass the same suite (`store::suite`).
 //!
 //! Guarantees:
 //! - **Write**: [`TelemetryStore::submit`] returns at once. It refuses with
@@ -18,22 +17,21 @@
 //! - **Losslessness**: what is read back equals what was written, except
 //!   that a metric point's attributes come back in the series' key order.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-
 use shared::TraceId;
 use shared::api::{
     LogsResponse, MetricQueryResponse, MetricsResponse, RawSeriesResponse, ServiceMapResponse,
-    ServicesResponse, SpansResponse, TraceDetail, TracesResponse,
+    ServicesResponse, SignalStats, SpansResponse, TraceDetail, TracesResponse,
 };
-use shared::query::{Bounds, LogQuery, MetricListQuery, MetricQuery, SpanQuery, TraceQuery};
+use shared::logs::ResourceLogs;
+use shared::metrics::ResourceMetrics;
+use shared::query::{
+    Bounds, LogQuery, MetricListQuery, MetricQuery, ParamError, SpanQuery, TraceQuery,
+};
+use shared::trace::ResourceSpans;
 use tokio::sync::oneshot;
 
 use super::StoreError;
-use super::metric_query::{self, MetricQueryError};
-use super::read::{self, ReaderPool, StoredCounts};
-use super::search::{self, SearchContext, SearchError};
-use super::writer::{WriteBatch, WriteError, WriteOutcome, WriterHandle};
+use super::cursor::BadCursor;
 
 /// A submitted batch; resolves after its commit.
 pub type Pending = oneshot::Receiver<Result<WriteOutcome, WriteError>>;
@@ -67,7 +65,7 @@ pub trait TelemetryStore: Send + Sync + 'static {
     /// Counts of what is stored, per signal.
     fn stored(&self) -> Result<StoredCounts, StoreError>;
 
-    // ---- Metric catalog and metric queries (`store::metric_query`) ----
+    // ---- Metric catalog and metric queries ----
 
     /// Every metric name with its kind, unit and series, sorted by name.
     fn metrics(&self, query: &MetricListQuery) -> Result<MetricsResponse, StoreError>;
@@ -87,102 +85,103 @@ pub trait TelemetryStore: Send + Sync + 'static {
     fn disk_bytes(&self) -> Result<u64, StoreError>;
 }
 
-/// The SQLite engine: one writer thread, read-only pooled readers.
-#[derive(Clone)]
-pub struct SqliteStore {
-    writer: WriterHandle,
-    readers: Arc<ReaderPool>,
-    search: SearchContext,
-    db_path: PathBuf,
+/// A decoded OTLP request on its way to the database.
+#[derive(Debug)]
+pub enum WriteBatch {
+    Spans(Vec<ResourceSpans>),
+    Logs(Vec<ResourceLogs>),
+    Metrics(Vec<ResourceMetrics>),
 }
 
-impl SqliteStore {
-    /// A store over a running writer and the database it writes.
-    pub fn new(writer: WriterHandle, db_path: PathBuf, search: SearchContext) -> Self {
-        Self {
-            writer,
-            readers: Arc::new(ReaderPool::new(db_path.clone())),
-            search,
-            db_path,
+impl WriteBatch {
+    /// Items in the batch (spans, log records or data points).
+    pub fn item_count(&self) -> u64 {
+        match self {
+            WriteBatch::Spans(b) => count_spans(b),
+            WriteBatch::Logs(b) => count_logs(b),
+            WriteBatch::Metrics(b) => count_points(b),
         }
     }
 }
 
-impl TelemetryStore for SqliteStore {
-    fn submit(&self, batch: WriteBatch) -> Result<Pending, WriteError> {
-        self.writer.submit(batch)
-    }
+/// What the store did with a batch.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct WriteOutcome {
+    /// Items committed (a duplicate of a stored span counts: it is stored).
+    pub accepted: u64,
+    /// Items refused (e.g. over the series cardinality limit).
+    pub rejected: u64,
+    /// Why the first refused item was refused.
+    pub reason: Option<String>,
+}
 
-    fn queued_items(&self) -> u64 {
-        self.writer.queued_items()
-    }
+/// Why a batch was not written.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WriteError {
+    /// The queue holds as many items as allowed; retry later.
+    #[error("the write queue is full ({queued} items waiting); retry later")]
+    QueueFull { queued: u64 },
+    /// The writer stopped (shutting down).
+    #[error("the store is shutting down")]
+    Closed,
+    /// The transaction failed; nothing of the batch was written.
+    #[error("the batch could not be stored: {0}")]
+    Failed(String),
+}
 
-    fn trace(&self, trace_id: &TraceId) -> Result<Option<TraceDetail>, StoreError> {
-        self.readers.with(|c| read::trace_detail(c, trace_id))
-    }
+/// Counts the items of a request the way OTLP's partial success counts them.
+pub fn count_spans(batch: &[ResourceSpans]) -> u64 {
+    batch
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .map(|s| s.spans.len() as u64)
+        .sum()
+}
 
-    fn search_traces(
-        &self,
-        query: &TraceQuery,
-        bounds: Bounds,
-    ) -> Result<TracesResponse, SearchError> {
-        self.readers
-            .with(|c| Ok(search::traces::search(c, &self.search, query, bounds)))?
-    }
+/// Number of log records in a batch.
+pub fn count_logs(batch: &[ResourceLogs]) -> u64 {
+    batch
+        .iter()
+        .flat_map(|r| &r.scope_logs)
+        .map(|s| s.log_records.len() as u64)
+        .sum()
+}
 
-    fn search_spans(
-        &self,
-        query: &SpanQuery,
-        bounds: Bounds,
-    ) -> Result<SpansResponse, SearchError> {
-        self.readers
-            .with(|c| Ok(search::spans::search(c, &self.search, query, bounds)))?
-    }
+/// Number of data points in a batch.
+pub fn count_points(batch: &[ResourceMetrics]) -> u64 {
+    batch
+        .iter()
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+        .map(|m| m.data.point_count() as u64)
+        .sum()
+}
 
-    fn search_logs(&self, query: &LogQuery, bounds: Bounds) -> Result<LogsResponse, SearchError> {
-        self.readers
-            .with(|c| Ok(search::logs::search(c, &self.search, query, bounds)))?
-    }
+/// What is stored, per signal (for `/api/stats`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StoredCounts {
+    pub spans: SignalStats,
+    pub logs: SignalStats,
+    pub metric_points: SignalStats,
+    pub traces: u64,
+    pub metric_series: u64,
+}
 
-    fn services(&self, bounds: Bounds) -> Result<ServicesResponse, StoreError> {
-        self.readers
-            .with(|c| super::service_minutes::services(c, bounds))
-    }
+/// Why a search failed: a bad cursor (the client's fault) or the store.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error(transparent)]
+    Cursor(#[from] BadCursor),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
-    fn service_map(&self, bounds: Bounds) -> Result<ServiceMapResponse, StoreError> {
-        self.readers
-            .with(|c| super::service_map::service_map(c, bounds))
-    }
-
-    fn raw_series(&self, name: &str) -> Result<Option<RawSeriesResponse>, StoreError> {
-        self.readers.with(|c| read::raw_series(c, name))
-    }
-
-    fn stored(&self) -> Result<StoredCounts, StoreError> {
-        self.readers.with(read::stored_counts)
-    }
-
-    // ---- Metric catalog and metric queries ----
-
-    fn metrics(&self, query: &MetricListQuery) -> Result<MetricsResponse, StoreError> {
-        self.readers.with(|c| metric_query::metric_list(c, query))
-    }
-
-    fn metric_query(
-        &self,
-        name: &str,
-        query: &MetricQuery,
-        now: u64,
-    ) -> Result<Option<MetricQueryResponse>, MetricQueryError> {
-        self.readers
-            .with(|c| Ok(metric_query::metric_query(c, name, query, now)))?
-    }
-
-    fn metric_rollup_bytes(&self) -> Result<u64, StoreError> {
-        self.readers.with(super::rollups::stored_bytes)
-    }
-
-    fn disk_bytes(&self) -> Result<u64, StoreError> {
-        Ok(super::connection::size_on_disk(&self.db_path))
-    }
+/// Why a metric query could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricQueryError {
+    /// A parameter is wrong (the API answers 400 with this message).
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }

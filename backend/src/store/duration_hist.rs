@@ -6,7 +6,7 @@
 //! and the midpoint answer is within ~1.1 % of any value in it. The stored
 //! form is sparse: (index delta, count) varint pairs.
 
-use super::blocks::codec::{Cursor, put_uvarint};
+use crate::store::sqlite::blocks::codec::{Cursor, put_uvarint};
 
 const SUB_BUCKETS: f64 = 32.0;
 /// The bucket of the largest duration (`u64::MAX` ns); stored data naming a
@@ -49,6 +49,12 @@ impl DurationHistogram {
 
     pub fn record(&mut self, ns: u64) {
         self.add(bucket_of(ns), 1);
+    }
+
+    /// Records `n` durations in the bucket of `ns` (counts aggregated
+    /// elsewhere, e.g. per bucket in SQL).
+    pub fn record_n(&mut self, ns: u64, n: u64) {
+        self.add(bucket_of(ns), n);
     }
 
     pub fn merge(&mut self, other: &DurationHistogram) {

@@ -1,49 +1,20 @@
-//! Storage: one SQLite database file in the data directory. Only this module
-//! writes SQL.
+//! Storage: the contract every engine meets ([`contract`]), the suite that
+//! checks it, and what engines share (page cursors, [`StoreError`]). The
+//! embedded engine is [`sqlite`]: one SQLite database file in the data
+//! directory; [`clickhouse`] stores in a ClickHouse server, in the
+//! OpenTelemetry Collector's tables. Only this module writes SQL.
 
-/// The `WHERE` condition that finds a trace's summary row by its id,
-/// bound as `?1`. The `traces_by_id` index covers the id's last 8 bytes
-/// (migration 0005), so the condition names that expression for SQLite to
-/// use the index, then compares the whole id.
-macro_rules! trace_by_id {
-    () => {
-        "substr(trace_id, 9) = substr(?1, 9) AND trace_id = ?1"
-    };
-}
-
-pub mod blocks;
-pub mod chunk;
 pub mod clickhouse;
-pub mod compaction;
-pub mod compactor;
-pub mod connection;
 pub mod contract;
+pub mod cursor;
 pub mod duration_hist;
-pub mod exp_buckets;
-pub mod ingest_logs;
-pub mod ingest_metrics;
-pub mod ingest_spans;
-pub mod maintenance;
-pub mod metric_chunks;
-pub mod metric_query;
-pub mod metric_read;
-pub mod migrate;
-pub mod point_codec;
-pub mod read;
-pub mod reclaim;
-pub mod rollup_codec;
-pub mod rollup_math;
-pub mod rollups;
-pub mod sealing;
-pub mod search;
-pub mod service_map;
-pub mod service_minutes;
-pub mod strings;
-mod suite;
-mod suite_fidelity;
+pub mod sqlite;
+#[cfg(test)]
+pub(crate) mod suite;
+#[cfg(test)]
+pub(crate) mod suite_fidelity;
+#[cfg(test)]
 mod suite_queries;
-pub mod varlist;
-pub mod writer;
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -2,8 +2,6 @@
 //! against an engine. Each engine's tests call [`run_all`] with a factory of
 //! fresh, empty stores.
 
-#![cfg(test)]
-
 use std::sync::Arc;
 
 use shared::logs::{LogRecord, ResourceLogs, ScopeLogs};
@@ -13,9 +11,8 @@ use shared::metrics::{
 use shared::trace::{Resource, ResourceSpans, Scope, ScopeSpans, Span, Status, StatusCode};
 use shared::{AnyValue, KeyValue, SpanId, TraceId, UnixNanos};
 
-use super::contract::TelemetryStore;
-use super::suite_fidelity::{Fidelity, Lossless};
-use super::writer::{WriteBatch, WriteOutcome};
+use super::contract::{TelemetryStore, WriteBatch, WriteOutcome};
+use super::suite_fidelity::Fidelity;
 use shared::query::{Bounds, LogQuery};
 
 fn resource(service: &str) -> Resource {
@@ -71,9 +68,8 @@ fn write(store: &dyn TelemetryStore, batch: WriteBatch) -> WriteOutcome {
         .expect("write succeeds")
 }
 
-/// Runs every check against stores made by `make`, which keep what they
-/// are given as `fidelity` says.
-pub fn run_all(make: &dyn Fn() -> Arc<dyn TelemetryStore>, fidelity: &dyn Fidelity) {
+/// Runs every check against stores made by `make`.
+pub(crate) fn run_all(make: &dyn Fn() -> Arc<dyn TelemetryStore>, fidelity: &dyn Fidelity) {
     written_spans_are_visible_when_the_write_returns(&*make(), fidelity);
     the_same_span_is_stored_once(&*make());
     a_trace_is_merged_across_batches_in_start_order(&*make());
@@ -224,36 +220,4 @@ fn unknown_things_are_none(store: &dyn TelemetryStore) {
             .logs
             .is_empty()
     );
-}
-
-/// The SQLite engine passes the suite.
-#[test]
-fn sqlite_store_meets_the_contract() {
-    use super::contract::SqliteStore;
-    use super::maintenance::{Maintenance, StoreCounters};
-    use super::writer::{self, WriterConfig};
-
-    let dirs = std::sync::Mutex::new(Vec::new());
-    let threads = std::sync::Mutex::new(Vec::new());
-    let make = || -> Arc<dyn TelemetryStore> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let mut conn = super::connection::open_writer(&path).unwrap();
-        super::migrate::apply(&mut conn).unwrap();
-        let (handle, t) = writer::spawn(
-            conn,
-            path.clone(),
-            WriterConfig::default(),
-            Maintenance::new(512_000_000, Arc::new(StoreCounters::default())),
-        )
-        .unwrap();
-        dirs.lock().unwrap().push(dir);
-        threads.lock().unwrap().push(t);
-        Arc::new(SqliteStore::new(
-            handle,
-            path,
-            super::search::SearchContext::default(),
-        ))
-    };
-    run_all(&make, &Lossless);
 }

@@ -2,8 +2,6 @@
 //! catalog and the service map, checked on one small topology whose every
 //! answer is known by construction.
 
-#![cfg(test)]
-
 use std::collections::HashSet;
 
 use shared::logs::{LogRecord, ResourceLogs, ScopeLogs};
@@ -13,9 +11,8 @@ use shared::trace::{
 };
 use shared::{AnyValue, KeyValue, SpanId, TraceId, UnixNanos};
 
-use super::contract::TelemetryStore;
+use super::contract::{TelemetryStore, WriteBatch};
 use super::suite_fidelity::Fidelity;
-use super::writer::WriteBatch;
 
 const T0: u64 = 1_700_000_000_000_000_000;
 const MS: u64 = 1_000_000;

@@ -67,9 +67,7 @@ impl ClickHouseConfig {
 #[derive(Clone)]
 pub struct Ch {
     client: Client,
-    /// The same connection without a default database: ClickHouse refuses
-    /// every statement that names a database that does not exist yet,
-    /// `CREATE DATABASE` included.
+    /// The same connection without a current database, for creating it.
     server: Client,
     timeout: Duration,
 }
@@ -105,9 +103,8 @@ impl Ch {
         self.client.query_raw(sql)
     }
 
-    /// A statement run outside the configured database (the DDL that
-    /// creates it; its tables are named with their database).
-    pub fn sql_outside_database(&self, sql: &str) -> Query {
+    /// A statement run without a current database (`CREATE DATABASE`).
+    pub fn server_sql(&self, sql: &str) -> Query {
         self.server.query_raw(sql)
     }
 

@@ -4,7 +4,7 @@ use shared::api::{MetricQueryResponse, MetricsResponse, RawSeriesResponse};
 use shared::query::{MetricListQuery, MetricQuery};
 
 use super::super::StoreError;
-use super::super::metric_query::MetricQueryError;
+use super::super::contract::MetricQueryError;
 use super::client::Ch;
 use super::schema::Schema;
 

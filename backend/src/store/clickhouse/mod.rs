@@ -17,6 +17,7 @@ pub mod schema;
 pub mod services;
 pub mod stats;
 pub mod traces;
+pub mod words;
 pub mod write;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,11 +34,9 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use super::StoreError;
-use super::contract::{Pending, TelemetryStore};
-use super::metric_query::MetricQueryError;
-use super::read::StoredCounts;
-use super::search::SearchError;
-use super::writer::{WriteBatch, WriteError};
+use super::contract::{
+    MetricQueryError, Pending, SearchError, StoredCounts, TelemetryStore, WriteBatch, WriteError,
+};
 use client::Ch;
 pub use client::ClickHouseConfig;
 use schema::Schema;
@@ -283,7 +282,11 @@ pub(crate) mod testing {
 
         /// A store over a new, empty database.
         pub fn store(&self) -> ClickHouseStore {
-            let db = self.server.fresh_database();
+            self.store_on(&self.server.fresh_database())
+        }
+
+        /// A store over database `db` (created with its tables if missing).
+        pub fn store_on(&self, db: &str) -> ClickHouseStore {
             let config = ClickHouseConfig::new(self.server.url.clone(), db);
             self.runtime
                 .block_on(ClickHouseStore::connect(config, 200_000))
@@ -299,32 +302,23 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::testing::TestClickHouse;
-    use super::{ClickHouseConfig, ClickHouseStore};
-    use crate::store::contract::TelemetryStore;
+
+    #[test]
+    fn a_missing_database_is_created_with_its_tables() {
+        let ch = TestClickHouse::start();
+        let db = format!("{}_new", ch.server.fresh_database());
+        let store = ch.store_on(&db);
+        let stored = crate::store::contract::TelemetryStore::stored(&store).unwrap();
+        assert_eq!(stored.spans.items, 0);
+        let tables = ch.runtime.block_on(ch.server.sql(&format!(
+            "SELECT count() FROM system.tables WHERE database = '{db}' AND name LIKE 'otel_%'"
+        )));
+        assert_eq!(tables.trim(), "9", "8 tables and the materialized view");
+    }
 
     #[test]
     fn the_storage_suite_passes_on_clickhouse() {
         let ch = TestClickHouse::start();
         crate::store::suite::run_all(&|| ch.make(), &super::fidelity::CollectorSchema);
-    }
-
-    /// Regression: the client named the database in every request, so
-    /// `CREATE DATABASE` was refused ("Database otel does not exist") and a
-    /// server pointed at a fresh ClickHouse could not create its tables.
-    #[test]
-    fn a_database_that_does_not_exist_yet_is_created_with_its_tables() {
-        let ch = TestClickHouse::start();
-        let db = format!("{}_new", ch.server.fresh_database());
-        let config = ClickHouseConfig::new(ch.server.url.clone(), db.clone());
-        let store = ch
-            .runtime
-            .block_on(ClickHouseStore::connect(config, 1000))
-            .expect("connects and creates the database");
-        let stored = store.stored().expect("the tables answer");
-        assert_eq!(stored.spans.items, 0);
-        let tables = ch.runtime.block_on(ch.server.sql(&format!(
-            "SELECT count() FROM system.tables WHERE database = '{db}' AND name LIKE 'otel_%' FORMAT TSV"
-        )));
-        assert_eq!(tables.trim(), "9", "8 tables and the view");
     }
 }

@@ -159,9 +159,14 @@ fn required(table: &str) -> &'static [&'static str] {
 /// Creates what is missing (when allowed), then probes every table.
 pub async fn prepare(ch: &Ch, config: &ClickHouseConfig) -> Result<Schema, StoreError> {
     if config.create_tables {
-        // The statements name the database (which may not exist yet).
-        for statement in create_statements(config) {
-            ch.run(ch.sql_outside_database(&statement)).await?;
+        let mut statements = create_statements(config).into_iter();
+        // The database may not exist yet: create it without naming it as
+        // the current one.
+        if let Some(create_database) = statements.next() {
+            ch.run(ch.server_sql(&create_database)).await?;
+        }
+        for statement in statements {
+            ch.run(ch.sql(&statement)).await?;
         }
     }
     probe(ch, &config.database).await

@@ -7,7 +7,7 @@ use shared::UnixNanos;
 use shared::api::SignalStats;
 
 use super::super::StoreError;
-use super::super::read::StoredCounts;
+use super::super::contract::StoredCounts;
 use super::client::Ch;
 use super::schema::{
     EXP_HISTOGRAM, GAUGE, HISTOGRAM, LOGS, SUM, SUMMARY, Schema, TRACE_ID_TS, TRACES,

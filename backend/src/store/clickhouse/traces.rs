@@ -15,8 +15,8 @@ use shared::trace::{Event, Link, Resource, Scope, Span, Status, StatusCode};
 use shared::{SpanId, TraceId, UnixNanos};
 
 use super::super::StoreError;
-use super::super::search::SearchError;
-use super::super::search::cursor;
+use super::super::contract::SearchError;
+use super::super::cursor;
 use super::client::Ch;
 use super::rows::{self, IS_ERROR, TextMap};
 use super::schema::{LOGS, Schema, TRACE_ID_TS, TRACES};

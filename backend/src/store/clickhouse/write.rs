@@ -10,7 +10,7 @@
 use clickhouse::{RowOwned, RowWrite};
 
 use super::super::StoreError;
-use super::super::writer::{WriteBatch, WriteOutcome};
+use super::super::contract::{WriteBatch, WriteOutcome};
 use super::client::Ch;
 use super::rows::{self, MetricRows};
 use super::schema::{self, Schema, TimeColumn};

@@ -1,0 +1,5 @@
+//! Logs in the SQLite engine: writing them with their index rows, and log
+//! search.
+
+pub mod ingest;
+pub mod search;
