@@ -1513,6 +1513,13 @@ async fn the_dashboard_shows_traces_spans_and_the_engine_on_clickhouse() {
     );
     assert_eq!(texts(c, "#trace-spans").await, ["3"]);
     assert_eq!(texts(c, "#trace-errors").await, ["1"]);
+    wait_js(
+        c,
+        &browser::count("#trace-logs-empty"),
+        10,
+        "the trace's (empty) logs",
+    )
+    .await;
     screenshot(c, "clickhouse-trace").await;
 
     // Its root span's panel: the Collector's text values as they are.
@@ -1570,6 +1577,28 @@ async fn the_dashboard_shows_traces_spans_and_the_engine_on_clickhouse() {
         .collect();
     want.sort();
     assert_eq!(panel_attributes(c).await, want);
+    // The trace's logs below the waterfall, bodies as text.
+    let mut want_bodies: Vec<String> = m
+        .logs
+        .iter()
+        .filter(|l| l.trace_id == Some(sdk_root.trace_id))
+        .map(|l| manifest::collector_text(&l.body))
+        .collect();
+    assert!(!want_bodies.is_empty(), "the SDK trace has logs");
+    wait_js(
+        c,
+        &format!(
+            "return document.querySelectorAll('#trace-log-table tr.log-row').length === {}",
+            want_bodies.len()
+        ),
+        10,
+        "the trace's logs",
+    )
+    .await;
+    let mut bodies = texts(c, "#trace-log-table tr.log-row td.body").await;
+    bodies.sort();
+    want_bodies.sort();
+    assert_eq!(bodies, want_bodies);
     screenshot(c, "clickhouse-span-sdk").await;
 
     // About names the engine and where the data is.
