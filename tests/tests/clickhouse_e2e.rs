@@ -1617,7 +1617,8 @@ async fn the_dashboard_shows_traces_spans_and_the_engine_on_clickhouse() {
     browser.close().await;
 }
 
-/// A value the panel must show as the SDK sent it, on ClickHouse as text.
+/// The expected side's text is what the Collector (Go) writes, not what
+/// Rust would print.
 #[test]
 fn collector_text_is_what_the_collector_writes() {
     let text = |v: AnyValue| manifest::collector_text(&v);
