@@ -11,10 +11,14 @@ pub mod client;
 #[cfg(test)]
 mod fidelity;
 pub mod logs;
+#[cfg(test)]
+mod logs_tests;
 pub mod metrics;
 pub mod rows;
 pub mod schema;
 pub mod services;
+#[cfg(test)]
+mod services_tests;
 pub mod stats;
 pub mod traces;
 pub mod words;
