@@ -4,6 +4,7 @@
 
 pub mod big_trace;
 pub mod browser;
+pub mod clickhouse;
 pub mod clients;
 pub mod manifest;
 pub mod otlp_json;
