@@ -25,6 +25,7 @@ pub mod ingest_metrics;
 pub mod ingest_spans;
 pub mod maintenance;
 pub mod metric_chunks;
+pub mod metric_plan;
 pub mod metric_query;
 pub mod metric_read;
 pub mod migrate;
