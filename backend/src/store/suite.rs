@@ -157,7 +157,7 @@ fn logs_come_back_newest_first_and_exact(store: &dyn TelemetryStore) {
     assert_eq!(got.logs[0].record, rec(50));
 }
 
-fn metric_points_come_back_exactly_in_time_order(store: &dyn TelemetryStore) {
+pub(crate) fn metric_points_come_back_exactly_in_time_order(store: &dyn TelemetryStore) {
     let point = |t: u64, v: f64| NumberPoint {
         attributes: vec![KeyValue::string("k", "v")],
         start_time: UnixNanos(1),
