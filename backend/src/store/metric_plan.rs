@@ -370,10 +370,11 @@ fn series_labels(selected: &[&SeriesInfo]) -> Vec<Vec<SeriesLabel>> {
                 .map(shared::AnyValue::to_display_string)
                 .unwrap_or_default()
         };
+        let first = members.first().copied().unwrap_or_default();
         let differing: Vec<&str> = keys
             .into_iter()
             .filter(|k| {
-                let first = value_of(members[0], k);
+                let first = value_of(first, k);
                 members.iter().any(|i| value_of(*i, k) != first)
             })
             .collect();
