@@ -382,8 +382,8 @@ fn write_histograms(write: &mut dyn FnMut(Vec<ResourceMetrics>)) {
     // of order, and no buckets at all. Compared before sealing only: the
     // embedded engine's rollups disagree with its own raw answer there (a
     // minute that starts with such a point keeps one bucket, which the hour
-    // then maps onto +Inf; its p50 over the hour moves from 0.5695 to
-    // 0.5860). This engine answers what the raw points answer.
+    // then maps onto +Inf, so hourly percentiles move). This engine
+    // answers what the raw points answer.
     let odd = (0..N)
         .map(|i| match i {
             77 => hist(i, vec![1, 2, 3], &[1.0, 0.5], Some((0.02, 5.5))),
