@@ -34,8 +34,10 @@ struct Pair {
     sqlite: Db,
     server: TestClickHouse,
     ch: ClickHouseStore,
-    /// Values compared, and how many of them were bit for bit equal.
-    compared: std::cell::Cell<(u64, u64)>,
+    /// Values compared, how many of them were bit for bit equal, and the
+    /// largest relative difference among the others (sketched percentiles
+    /// left out).
+    compared: std::cell::Cell<(u64, u64, f64)>,
 }
 
 impl Pair {
@@ -46,7 +48,7 @@ impl Pair {
             sqlite: Db::new(),
             server,
             ch,
-            compared: std::cell::Cell::new((0, 0)),
+            compared: std::cell::Cell::new((0, 0, 0.0)),
         }
     }
 
@@ -108,7 +110,7 @@ impl Pair {
             && matches!(a.kind, MetricKind::Gauge | MetricKind::Sum)
             && a.agg.quantile().is_some();
         let rel = if sketched { 0.0055 } else { 1e-9 };
-        let (mut n, mut exact) = self.compared.get();
+        let (mut n, mut exact, mut worst) = self.compared.get();
         for (sa, sb) in a.series.iter().zip(&b.series) {
             assert_eq!(sa.points.len(), sb.points.len(), "{ctx}");
             for (k, (pa, pb)) in sa.points.iter().zip(&sb.points).enumerate() {
@@ -119,6 +121,8 @@ impl Pair {
                         n += 1;
                         if x.to_bits() == y.to_bits() {
                             exact += 1;
+                        } else if !sketched {
+                            worst = worst.max((x - y).abs() / x.abs().max(y.abs()));
                         }
                         assert!(
                             (x - y).abs() <= rel * x.abs().max(y.abs()).max(1.0),
@@ -133,7 +137,7 @@ impl Pair {
                 }
             }
         }
-        self.compared.set((n, exact));
+        self.compared.set((n, exact, worst));
     }
 
     /// `name` over every aggregation and step in the whole window, then
@@ -547,8 +551,8 @@ fn gauges_and_sums_answer_as_on_sqlite() {
     for name in ["hits", "bytes", "conns", "depth"] {
         pair.compare_rolled_up(name);
     }
-    let (n, exact) = pair.compared.get();
-    eprintln!("gauges and sums: {n} values compared, {exact} bit for bit");
+    let (n, exact, worst) = pair.compared.get();
+    eprintln!("gauges and sums: {n} values compared, {exact} bit for bit, else within {worst:e}");
 }
 
 #[test]
@@ -571,8 +575,10 @@ fn histograms_answer_as_on_sqlite() {
     for name in ["latency", "latency.delta", "exp", "exp.delta", "rpc"] {
         pair.compare_rolled_up(name);
     }
-    let (n, exact) = pair.compared.get();
-    eprintln!("histograms and summaries: {n} values compared, {exact} bit for bit");
+    let (n, exact, worst) = pair.compared.get();
+    eprintln!(
+        "histograms and summaries: {n} values compared, {exact} bit for bit, else within {worst:e}"
+    );
 }
 
 #[test]
