@@ -8,6 +8,7 @@ pub mod clickhouse;
 pub mod contract;
 pub mod cursor;
 pub mod duration_hist;
+pub mod metric_plan;
 pub mod sqlite;
 #[cfg(test)]
 pub(crate) mod suite;

@@ -161,7 +161,7 @@ fn logs_come_back_newest_first_and_exact(store: &dyn TelemetryStore, fidelity: &
     assert_eq!(got.logs[0].record, fidelity.log(rec(50)));
 }
 
-fn metric_points_come_back_exactly_in_time_order(
+pub(crate) fn metric_points_come_back_exactly_in_time_order(
     store: &dyn TelemetryStore,
     fidelity: &dyn Fidelity,
 ) {

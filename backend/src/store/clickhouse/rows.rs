@@ -361,7 +361,8 @@ pub fn log_rows(batch: &[ResourceLogs]) -> Vec<LogRow> {
                     span_id: r.span_id.as_ref().map(span_hex).unwrap_or_default(),
                     trace_flags: (r.flags & 0xff) as u8,
                     severity_text: r.severity_text.clone(),
-                    severity_number: u8::try_from(r.severity_number.clamp(0, 255)).unwrap_or(u8::MAX),
+                    severity_number: u8::try_from(r.severity_number.clamp(0, 255))
+                        .unwrap_or(u8::MAX),
                     service_name: service.clone(),
                     body: value_text(&r.body),
                     resource_schema_url: rl.resource.schema_url.clone(),

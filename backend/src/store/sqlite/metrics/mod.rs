@@ -15,4 +15,4 @@ pub mod rollups;
 pub mod sealing;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -442,6 +442,8 @@ pub fn decode(c: &mut Cursor<'_>, prev: Option<&StoredPoint>) -> Result<StoredPo
 /// it, borrowed from the reader's buffers.
 pub struct HistView<'a> {
     pub time: u64,
+    /// Start time (0: none).
+    pub start: u64,
     pub flags: u32,
     pub count: u64,
     pub sum: Option<f64>,
@@ -509,6 +511,7 @@ impl HistRunReader {
         self.any = true;
         Ok(Some(HistView {
             time: self.time,
+            start: self.start,
             flags,
             count,
             sum,

@@ -1,6 +1,8 @@
 //! The metric catalog (`GET /api/metrics`) and metric queries
 //! (`GET /api/metrics/{name}/query`): series selected by attributes,
-//! aggregated per step, merged per group.
+//! aggregated per step, merged per group. What a query means (selection,
+//! window, steps, groups, labels, parameter errors) is planned by
+//! `store::metric_plan`, shared with the ClickHouse engine.
 //!
 //! **Resolution.** A step under a minute reads raw points; a step that is a
 //! whole number of minutes (under an hour) reads 1-minute rollups; a whole
@@ -18,15 +20,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::{Connection, OptionalExtension, params};
-use shared::api::{
-    MetricInfo, MetricQueryResponse, MetricSeriesResult, MetricValue, MetricsResponse, Resolution,
-    SeriesLabel,
-};
+use shared::KeyValue;
+use shared::api::{MetricInfo, MetricQueryResponse, MetricsResponse, Resolution};
 use shared::metrics::{MetricKind, Temporality};
-use shared::query::{
-    Aggregation, AttrFilter, MetricListQuery, MetricQuery, ParamError, format_duration,
-};
-use shared::{KeyValue, UnixNanos};
+use shared::query::{Aggregation, MetricListQuery, MetricQuery};
 
 use super::metric_chunks;
 use super::point_codec::StoredPoint;
@@ -36,33 +33,10 @@ use super::rollup_math::{Differ, HistRollup, Rollup, Sample, Semantics};
 use super::rollups::{self, HOUR, MINUTE};
 use crate::store::StoreError;
 use crate::store::contract::MetricQueryError;
+pub use crate::store::metric_plan::{MAX_POINTS, default_step};
+use crate::store::metric_plan::{SeriesInfo, per_series_quantile};
 use crate::store::sqlite::blocks::codec::{CodecError, Cursor};
 use crate::store::sqlite::strings;
-
-/// Most output points a query may ask for (as Prometheus' 11,000).
-pub const MAX_POINTS: u64 = 11_000;
-/// Default steps, chosen so a window gets 120–300 points.
-const NICE_STEPS: [u64; 15] = [
-    1_000_000_000,
-    5_000_000_000,
-    10_000_000_000,
-    15_000_000_000,
-    30_000_000_000,
-    MINUTE,
-    5 * MINUTE,
-    10 * MINUTE,
-    15 * MINUTE,
-    30 * MINUTE,
-    HOUR,
-    3 * HOUR,
-    6 * HOUR,
-    12 * HOUR,
-    24 * HOUR,
-];
-/// Points a default step aims at, at most…
-const TARGET_POINTS: u64 = 300;
-/// …and at least.
-const MIN_POINTS: f64 = 120.0;
 
 fn from_i64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
@@ -70,40 +44,6 @@ fn from_i64(v: i64) -> u64 {
 
 fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-/// A stored series with what selecting and labelling it needs.
-struct SeriesInfo {
-    id: i64,
-    kind: MetricKind,
-    sem: Semantics,
-    unit: String,
-    description: String,
-    service: String,
-    resource: Vec<KeyValue>,
-    scope_name: String,
-    scope_version: String,
-    attributes: Vec<KeyValue>,
-    first_time: u64,
-    last_time: u64,
-}
-
-impl SeriesInfo {
-    /// The value of `key` among the point attributes, then the resource's.
-    fn attr(&self, key: &str) -> Option<String> {
-        if key == "service.name" {
-            return Some(self.service.clone());
-        }
-        shared::value::find(&self.attributes, key)
-            .or_else(|| shared::value::find(&self.resource, key))
-            .map(shared::AnyValue::to_display_string)
-    }
-
-    fn matches(&self, filters: &[AttrFilter]) -> bool {
-        filters
-            .iter()
-            .all(|f| self.attr(&f.key).is_some_and(|v| v == f.value))
-    }
 }
 
 #[derive(serde::Deserialize)]
@@ -243,31 +183,6 @@ pub fn metric_list(conn: &Connection, q: &MetricListQuery) -> Result<MetricsResp
     Ok(MetricsResponse { metrics })
 }
 
-/// The default step: the one of [`NICE_STEPS`] (or a whole number of days)
-/// whose point count over `window` is nearest to 120–300 (by ratio; the
-/// finest such step, so the most points, when several are inside). The nice steps are up to 5× apart, so some
-/// windows (6 hours: 360 or 72 points) cannot land inside the band.
-pub fn default_step(window: u64) -> u64 {
-    let w = window.max(1);
-    let miss = |step: u64| {
-        let points = (w / step).max(1) as f64;
-        (MIN_POINTS / points)
-            .max(points / TARGET_POINTS as f64)
-            .max(1.0)
-    };
-    let days = (w / TARGET_POINTS)
-        .div_ceil(24 * HOUR)
-        .max(2)
-        .saturating_mul(24 * HOUR);
-    let mut best = NICE_STEPS[0];
-    for step in NICE_STEPS.iter().copied().chain([days]) {
-        if miss(step) < miss(best) {
-            best = step;
-        }
-    }
-    best
-}
-
 /// The data a step reads: raw below a minute, 1-minute rollups below an
 /// hour, 1-hour rollups above; a step must be a whole number of buckets.
 pub fn resolution_for(step: u64) -> Resolution {
@@ -328,109 +243,31 @@ pub fn metric_query(
         return Ok(None);
     };
     let all = load_series(conn, name_id)?;
-    let Some(lead) = all.first() else {
+    let Some(p) = crate::store::metric_plan::plan(&all, q, now)? else {
         return Ok(None);
     };
-    // A name sent with several kinds answers with its first series' kind.
-    let kind = lead.kind;
-    let sem = lead.sem;
-    let selected: Vec<&SeriesInfo> = all
-        .iter()
-        .filter(|s| s.kind == kind && s.matches(&q.attrs))
-        .collect();
-    let agg = q.agg.unwrap_or_else(|| sem.default_aggregation());
-    if agg.quantile().is_some()
-        && matches!(kind, MetricKind::Gauge | MetricKind::Sum)
-        && !sem.has_reading_percentiles()
-    {
-        return Err(ParamError::new(
-            "agg",
-            format!(
-                "{} of a counter's running total means nothing; use rate or sum",
-                agg.as_str()
-            ),
-        )
-        .into());
-    }
-
-    let bounds = q.window.resolve(now)?;
-    let span_of: Vec<&SeriesInfo> = if selected.is_empty() {
-        all.iter().collect()
-    } else {
-        selected.clone()
-    };
-    let data_first = span_of.iter().map(|s| s.first_time).min().unwrap_or(0);
-    let data_last = span_of.iter().map(|s| s.last_time).max().unwrap_or(0);
-    let open_from = q.window.from.is_none() && q.window.range.is_none();
-    let open_to = q.window.to.is_none() && q.window.range.is_none();
-    let from = if open_from { data_first } else { bounds.from };
-    let to = if open_to { data_last } else { bounds.to }.max(from);
-
-    let step = q.step.unwrap_or_else(|| default_step(to - from));
-    let start = from / step * step;
-    let steps = (to / step - from / step).saturating_add(1);
-    if steps > MAX_POINTS {
-        return Err(ParamError::new(
-            "step",
-            format!(
-                "{} makes {steps} points over this window; at most {MAX_POINTS} (choose a larger step or a shorter window)",
-                format_duration(step)
-            ),
-        )
-        .into());
-    }
-    let resolution = resolution_for(step);
+    let (kind, sem, agg) = (p.kind(), p.sem(), p.agg);
+    let resolution = resolution_for(p.step);
     let is_number = matches!(kind, MetricKind::Gauge | MetricKind::Sum);
     let percentile = agg.quantile().is_some();
     let plan = Plan {
-        start,
-        step,
-        steps: steps as usize,
+        start: p.start,
+        step: p.step,
+        steps: p.steps,
         resolution,
         exact: is_number && percentile && resolution == Resolution::Raw,
         sketch: is_number && percentile && resolution != Resolution::Raw,
     };
 
-    // Output groups: each series alone, or by the group_by values.
-    let mut groups: BTreeMap<Vec<String>, (Vec<SeriesLabel>, Vec<Slot>)> = BTreeMap::new();
-    let labels = if q.group_by.is_empty() {
-        series_labels(&selected)
-    } else {
-        Vec::new()
-    };
-    let step_secs = step as f64 / 1e9;
-    for (i, s) in selected.iter().enumerate() {
+    let mut groups: Vec<Vec<Slot>> = vec![vec![Slot::default(); plan.steps]; p.groups.len()];
+    let step_secs = p.step_secs();
+    for (s, &g) in p.selected.iter().zip(&p.group_of) {
         let mut slots = vec![Slot::default(); plan.steps];
         accumulate(conn, s, &plan, &mut slots)?;
-        let (key, group_labels) = if q.group_by.is_empty() {
-            let l = labels.get(i).cloned().unwrap_or_default();
-            (
-                l.iter()
-                    .flat_map(|x| [x.key.clone(), x.value.clone()])
-                    .collect(),
-                l,
-            )
-        } else {
-            let values: Vec<String> = q
-                .group_by
-                .iter()
-                .map(|k| s.attr(k).unwrap_or_default())
-                .collect();
-            let l = q
-                .group_by
-                .iter()
-                .zip(&values)
-                .map(|(k, v)| SeriesLabel {
-                    key: k.clone(),
-                    value: v.clone(),
-                })
-                .collect();
-            (values, l)
+        let Some(group) = groups.get_mut(g) else {
+            continue;
         };
-        let group = groups
-            .entry(key)
-            .or_insert_with(|| (group_labels, vec![Slot::default(); plan.steps]));
-        for (g, mut one) in group.1.iter_mut().zip(slots) {
+        for (g, mut one) in group.iter_mut().zip(slots) {
             let Some(r) = one.rollup.take() else { continue };
             if per_series_quantile(kind, agg)
                 && let Some(v) = r.evaluate(None, agg, s.sem, step_secs)
@@ -442,50 +279,16 @@ pub fn metric_query(
             g.values.append(&mut one.values);
         }
     }
-
-    let mut series = Vec::with_capacity(groups.len());
-    for (_, (labels, mut slots)) in groups {
-        let points: Vec<MetricValue> = slots
-            .iter_mut()
-            .enumerate()
-            .map(|(k, slot)| MetricValue {
-                time: UnixNanos(start + k as u64 * step),
-                value: evaluate(slot, kind, agg, sem, step_secs),
-            })
-            .collect();
-        if points.iter().any(|p| p.value.is_some()) {
-            series.push(MetricSeriesResult { labels, points });
-        }
-    }
-    if !q.group_by.is_empty() {
-        series.sort_by(|a, b| label_key(&a.labels).cmp(&label_key(&b.labels)));
-    }
-    Ok(Some(MetricQueryResponse {
-        name: name.to_owned(),
-        kind,
-        unit: lead.unit.clone(),
-        description: lead.description.clone(),
-        agg,
-        from: UnixNanos(start),
-        to: UnixNanos(plan.end()),
-        step: UnixNanos(step),
-        resolution,
-        series,
-    }))
-}
-
-fn label_key(labels: &[SeriesLabel]) -> Vec<(&str, &str)> {
-    labels
-        .iter()
-        .map(|l| (l.key.as_str(), l.value.as_str()))
-        .collect()
-}
-
-/// Summary quantiles cannot be merged: a group's value is the mean of its
-/// series' values.
-fn per_series_quantile(kind: MetricKind, agg: Aggregation) -> bool {
-    kind == MetricKind::Summary
-        && !matches!(agg, Aggregation::Rate | Aggregation::Sum | Aggregation::Avg)
+    let values = groups
+        .iter_mut()
+        .map(|slots| {
+            slots
+                .iter_mut()
+                .map(|slot| evaluate(slot, kind, agg, sem, step_secs))
+                .collect()
+        })
+        .collect();
+    Ok(Some(p.response(name, resolution, values)))
 }
 
 fn evaluate(
@@ -502,70 +305,6 @@ fn evaluate(
     }
     let values = (!slot.values.is_empty()).then_some(slot.values.as_mut_slice());
     slot.rollup.as_ref()?.evaluate(values, agg, sem, step_secs)
-}
-
-/// Labels of ungrouped output series: `service.name`, then the series'
-/// attributes; where those do not tell two series apart, the resource
-/// attributes that do (and the scope, if even those are equal).
-fn series_labels(selected: &[&SeriesInfo]) -> Vec<Vec<SeriesLabel>> {
-    let label = |key: &str, value: String| SeriesLabel {
-        key: key.to_owned(),
-        value,
-    };
-    let mut out: Vec<Vec<SeriesLabel>> = selected
-        .iter()
-        .map(|s| {
-            let mut l = vec![label("service.name", s.service.clone())];
-            l.extend(
-                s.attributes
-                    .iter()
-                    .filter(|kv| kv.key != "service.name")
-                    .map(|kv| label(&kv.key, kv.value.to_display_string())),
-            );
-            l
-        })
-        .collect();
-    let mut same: HashMap<Vec<(String, String)>, Vec<usize>> = HashMap::new();
-    for (i, l) in out.iter().enumerate() {
-        let key = l.iter().map(|x| (x.key.clone(), x.value.clone())).collect();
-        same.entry(key).or_default().push(i);
-    }
-    for members in same.values().filter(|m| m.len() > 1) {
-        let mut keys: Vec<&str> = members
-            .iter()
-            .filter_map(|i| selected.get(*i))
-            .flat_map(|s| s.resource.iter().map(|kv| kv.key.as_str()))
-            .filter(|k| *k != "service.name")
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let value_of = |i: usize, k: &str| {
-            selected
-                .get(i)
-                .and_then(|s| shared::value::find(&s.resource, k))
-                .map(shared::AnyValue::to_display_string)
-                .unwrap_or_default()
-        };
-        let differing: Vec<&str> = keys
-            .into_iter()
-            .filter(|k| {
-                let first = value_of(members[0], k);
-                members.iter().any(|i| value_of(*i, k) != first)
-            })
-            .collect();
-        for &i in members {
-            let Some(s) = selected.get(i) else { continue };
-            let Some(l) = out.get_mut(i) else { continue };
-            for k in &differing {
-                l.push(label(k, value_of(i, k)));
-            }
-            if differing.is_empty() {
-                l.push(label("otel.scope.name", s.scope_name.clone()));
-                l.push(label("otel.scope.version", s.scope_version.clone()));
-            }
-        }
-    }
-    out
 }
 
 /// Folds one series' data into `slots`. Raw queries read its points.
@@ -831,26 +570,6 @@ fn fold(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn default_steps_give_120_to_300_points_for_common_windows() {
-        let m = MINUTE;
-        for (window, step) in [
-            (15 * m, 5_000_000_000u64),
-            (HOUR, 15_000_000_000),
-            (24 * HOUR, 5 * m),
-            (7 * 24 * HOUR, HOUR),
-            (30 * 24 * HOUR, 3 * HOUR),
-            (400 * 24 * HOUR, 2 * 24 * HOUR),
-        ] {
-            assert_eq!(default_step(window), step, "window {window}");
-            let points = window / step;
-            assert!((120..=300).contains(&points), "{points} points");
-        }
-        // Between two nice steps, the nearer count wins: 360 beats 72.
-        assert_eq!(default_step(6 * HOUR), m);
-        assert_eq!(default_step(0), 1_000_000_000);
-    }
 
     #[test]
     fn resolution_follows_the_step() {

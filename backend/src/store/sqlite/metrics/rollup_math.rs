@@ -30,6 +30,40 @@ use super::point_codec::StoredPoint;
 /// OTLP's "no recorded value" flag: the point marks a gap, not a value.
 const FLAG_NO_RECORDED_VALUE: u32 = 1;
 
+/// What the first point of a cumulative series (sum, histogram,
+/// exponential histogram, summary) contributes: the one rule both storage
+/// engines follow, so they switch together (the ClickHouse engine renders
+/// [`FIRST_CUMULATIVE_POINT`] into its SQL, `clickhouse::metrics::sql`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FirstPointRule {
+    /// Every first point is only a baseline: it counts nothing, the next
+    /// point's increase is taken against it.
+    ///
+    /// **A known defect**, kept while both engines agree on it: a point
+    /// whose start time is set has counted its whole value since that
+    /// start, so a series that begins inside a query window loses its
+    /// first interval.
+    AlwaysBaseline,
+    /// A first point with a start time (before its time) counts its whole
+    /// value; only a point without one is a baseline.
+    CountSinceStart,
+}
+
+/// The rule in force. Changing it changes both engines.
+pub const FIRST_CUMULATIVE_POINT: FirstPointRule = FirstPointRule::AlwaysBaseline;
+
+impl FirstPointRule {
+    /// Whether the first point of a cumulative series, started at
+    /// `start_time` (0: unknown) and taken at `time`, counts its whole
+    /// value rather than being a baseline.
+    pub fn counts_whole(self, start_time: u64, time: u64) -> bool {
+        match self {
+            FirstPointRule::AlwaysBaseline => false,
+            FirstPointRule::CountSinceStart => start_time > 0 && start_time < time,
+        }
+    }
+}
+
 /// How a series' points add up, from its kind and temporality.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Semantics {
@@ -155,6 +189,11 @@ impl Differ {
             value
         } else {
             match prev {
+                None if self.sem.kind == MetricKind::Sum
+                    && FIRST_CUMULATIVE_POINT.counts_whole(n.start_time.0, n.time.0) =>
+                {
+                    value
+                }
                 None => 0.0,
                 // A counter that went down was restarted: it counted `value` since.
                 Some(p) if self.sem.monotonic && value < p => value,
@@ -170,6 +209,7 @@ impl Differ {
             return None;
         }
         let time = h.time.0;
+        let whole = FIRST_CUMULATIVE_POINT.counts_whole(h.start_time.0, time);
         let point = HistRollup::from_owned(h, &mut self.bounds);
         if self.sem.delta {
             return Some((time, Sample::Histogram(point)));
@@ -179,7 +219,8 @@ impl Differ {
             Some(Prev::Histogram(prev)) => prev
                 .into_difference(&point)
                 .unwrap_or_else(|| point.clone()),
-            // The first point of a cumulative series is the baseline.
+            // The first point of a cumulative series: see `FirstPointRule`.
+            _ if whole => point.clone(),
             _ => point.zeroed(),
         };
         self.prev = Some(Prev::Histogram(point));
@@ -200,6 +241,7 @@ impl Differ {
             // Rare: the general path normalises such points.
             let point = HistogramPoint {
                 time: shared::UnixNanos(v.time),
+                start_time: shared::UnixNanos(v.start),
                 count: v.count,
                 sum: v.sum,
                 min: v.min,
@@ -256,9 +298,14 @@ impl Differ {
                 p.counts.extend_from_slice(v.counts);
             }
             _ => {
-                fill(out, 0, 0.0);
                 out.counts.clear();
-                out.counts.resize(v.counts.len(), 0);
+                if FIRST_CUMULATIVE_POINT.counts_whole(v.start, v.time) {
+                    fill(out, v.count, sum);
+                    out.counts.extend_from_slice(v.counts);
+                } else {
+                    fill(out, 0, 0.0);
+                    out.counts.resize(v.counts.len(), 0);
+                }
                 self.prev = Some(Prev::Histogram(HistRollup {
                     count: v.count,
                     sum,
@@ -282,6 +329,7 @@ impl Differ {
         } else {
             match &self.prev {
                 Some(Prev::Exp(prev)) => point.minus(prev).unwrap_or_else(|| point.clone()),
+                _ if FIRST_CUMULATIVE_POINT.counts_whole(h.start_time.0, h.time.0) => point.clone(),
                 _ => point.zeroed(),
             }
         };
@@ -300,6 +348,7 @@ impl Differ {
                 sum: prev_sum,
             }) if s.count >= count => (s.count - count, sum - prev_sum),
             Some(Prev::Summary { .. }) => (s.count, sum),
+            _ if FIRST_CUMULATIVE_POINT.counts_whole(s.start_time.0, s.time.0) => (s.count, sum),
             _ => (0, 0.0),
         };
         self.prev = Some(Prev::Summary {
@@ -1124,7 +1173,7 @@ mod tests {
                 let StoredPoint::Histogram(h) = p else { unreachable!() };
                 let bounds: Arc<[f64]> = Arc::from(h.explicit_bounds.clone());
                 let v = HistView {
-                    time: h.time.0, flags: h.flags, count: h.count, sum: h.sum,
+                    time: h.time.0, start: h.start_time.0, flags: h.flags, count: h.count, sum: h.sum,
                     min: h.min, max: h.max, bounds: &bounds, counts: &h.bucket_counts,
                 };
                 if let Some(t) = d.feed_hist_view(&v, &mut out) {

@@ -8,7 +8,7 @@
 
 /// A store driven by hand for tests: points written through the real
 /// indexer, seals run when the test says, queries on the same connection.
-mod testkit {
+pub(crate) mod testkit {
     use rusqlite::Connection;
     use shared::api::MetricQueryResponse;
     use shared::metrics::{
