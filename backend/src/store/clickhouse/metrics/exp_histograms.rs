@@ -27,7 +27,7 @@ use super::super::super::metric_plan::Planned;
 use super::super::client::Ch;
 use super::super::schema::Schema;
 use super::histograms::{MAX, MIN, SUM};
-use super::query::{Selection, Values, bind, cell, empty_values};
+use super::selection::{Selection, Values, bind, cell, empty_values};
 use super::sql::{
     GROUP_AND_STEP, RECORDED, SEM, SERIES_WINDOW, Times, first_point_counts_whole, points_cte,
     table_of,

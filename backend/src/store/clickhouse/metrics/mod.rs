@@ -37,6 +37,7 @@ mod histograms;
 mod numbers;
 mod query;
 mod raw;
+mod selection;
 mod sql;
 mod summaries;
 

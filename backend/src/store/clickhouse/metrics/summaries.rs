@@ -17,7 +17,7 @@ use super::super::super::metric_plan::{Planned, per_series_quantile};
 use super::super::client::Ch;
 use super::super::schema::Schema;
 use super::catalog::unsigned;
-use super::query::{Selection, Values, bind, cell, empty_values};
+use super::selection::{Selection, Values, bind, cell, empty_values};
 use super::sql::{RECORDED, SERIES_WINDOW, Times, first_point_counts_whole, points_cte, table_of};
 use crate::store::sqlite::metrics::rollup_math::{Rollup, SummaryRollup};
 
