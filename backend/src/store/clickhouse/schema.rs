@@ -432,6 +432,9 @@ fn metric_body(table: &str) -> String {
 /// retention and its sharding key.
 struct TableSpec {
     name: &'static str,
+    /// `MergeTree`, or `AggregatingMergeTree` for the id lookup, whose
+    /// `SimpleAggregateFunction` columns then merge to one row per trace.
+    engine: &'static str,
     columns: String,
     keys: &'static str,
     ttl: String,
@@ -442,6 +445,7 @@ fn specs(config: &ClickHouseConfig) -> Vec<TableSpec> {
     let mut out = vec![
         TableSpec {
             name: TRACES,
+            engine: "MergeTree",
             columns: TRACES_COLUMNS.to_owned(),
             keys: TRACES_KEYS,
             ttl: ttl("toDateTime(Timestamp)", config.ttl_spans),
@@ -449,6 +453,7 @@ fn specs(config: &ClickHouseConfig) -> Vec<TableSpec> {
         },
         TableSpec {
             name: TRACE_ID_TS,
+            engine: "AggregatingMergeTree",
             columns: TRACE_ID_TS_COLUMNS.to_owned(),
             keys: TRACE_ID_TS_KEYS,
             ttl: ttl("toDateTime(Start)", config.ttl_spans),
@@ -456,6 +461,7 @@ fn specs(config: &ClickHouseConfig) -> Vec<TableSpec> {
         },
         TableSpec {
             name: LOGS,
+            engine: "MergeTree",
             columns: LOGS_COLUMNS.to_owned(),
             keys: LOGS_KEYS,
             ttl: ttl("TimestampTime", config.ttl_logs),
@@ -465,6 +471,7 @@ fn specs(config: &ClickHouseConfig) -> Vec<TableSpec> {
     for name in [GAUGE, SUM, HISTOGRAM, EXP_HISTOGRAM, SUMMARY] {
         out.push(TableSpec {
             name,
+            engine: "MergeTree",
             columns: format!("{METRIC_HEAD}\n    {}{METRIC_INDEXES}", metric_body(name)),
             keys: METRIC_KEYS,
             ttl: ttl("toDateTime(TimeUnix)", config.ttl_metrics),
@@ -497,10 +504,11 @@ pub fn create_statements(config: &ClickHouseConfig) -> Vec<String> {
         };
         let engine = match &config.cluster {
             Some(_) => format!(
-                "ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{}/{local}', '{{replica}}')",
+                "Replicated{}('/clickhouse/tables/{{shard}}/{}/{local}', '{{replica}}')",
+                spec.engine,
                 config.database.replace(['\'', '\\', '/'], "_")
             ),
-            None => "MergeTree()".to_owned(),
+            None => format!("{}()", spec.engine),
         };
         // Replicated tables deduplicate retried inserts by default; a
         // plain MergeTree only with a window.
@@ -573,7 +581,8 @@ mod tests {
         let all = create_statements(&ClickHouseConfig::new("http://ch:8123", "otel")).join("\n");
         assert!(!all.contains("Distributed"));
         assert!(!all.contains("TTL"));
-        assert_eq!(all.matches("ENGINE = MergeTree()").count(), TABLES.len());
+        assert_eq!(all.matches("ENGINE = MergeTree()").count(), TABLES.len() - 1);
+        assert_eq!(all.matches("ENGINE = AggregatingMergeTree()").count(), 1);
     }
 
     #[test]
