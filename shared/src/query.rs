@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::logs::Severity;
 use crate::trace::{SpanKind, StatusCode};
-use crate::{SpanId, TraceId};
+use crate::{AnyValue, KeyValue, SpanId, TraceId};
 
 /// Default page size of list endpoints.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -332,6 +332,33 @@ impl AttrFilter {
             key: key.to_owned(),
             value: value.to_owned(),
         })
+    }
+}
+
+impl AttrFilter {
+    /// True when `kv` has this filter's key and its value matches (see
+    /// [`value_matches`]).
+    pub fn matches(&self, kv: &KeyValue) -> bool {
+        kv.key == self.key && value_matches(&kv.value, &self.value)
+    }
+}
+
+/// How `attr=key:value` compares a stored value with the filter's text: the
+/// value's display text (`42`, `true`, the string itself) equals it, or the
+/// value is an array with an element whose display text equals it
+/// (OpenTelemetry puts captured HTTP headers in arrays of strings).
+pub fn value_matches(value: &AnyValue, text: &str) -> bool {
+    fn display_is(v: &AnyValue, text: &str) -> bool {
+        match v {
+            AnyValue::String(s) => s == text,
+            other => other.to_display_string() == text,
+        }
+    }
+    match value {
+        AnyValue::Array(items) => {
+            items.iter().any(|i| display_is(i, text)) || display_is(value, text)
+        }
+        other => display_is(other, text),
     }
 }
 
@@ -897,6 +924,33 @@ mod tests {
         );
         let err = MetricQuery::from_params(&Params::parse("agg=median")).unwrap_err();
         assert_eq!(err.param, "agg");
+    }
+
+    #[test]
+    fn attr_filters_match_array_elements() {
+        let f = AttrFilter::parse("http.request.header.x_req_id:req-1995").unwrap();
+        let kv = |value| KeyValue {
+            key: "http.request.header.x_req_id".into(),
+            value,
+        };
+        let strings =
+            |v: &[&str]| AnyValue::Array(v.iter().map(|s| AnyValue::String((*s).into())).collect());
+        assert!(f.matches(&kv(strings(&["req-1995"]))));
+        assert!(f.matches(&kv(strings(&["a", "req-1995"]))));
+        assert!(f.matches(&kv(AnyValue::String("req-1995".into()))));
+        assert!(!f.matches(&kv(strings(&["req-19950"]))));
+        assert!(!f.matches(&kv(strings(&[]))));
+        assert!(
+            !AttrFilter::parse("other:req-1995")
+                .unwrap()
+                .matches(&kv(strings(&["req-1995"])))
+        );
+        let codes = AnyValue::Array(vec![AnyValue::Int(200), AnyValue::Bool(true)]);
+        assert!(value_matches(&codes, "200"));
+        assert!(value_matches(&codes, "true"));
+        assert!(!value_matches(&codes, "20"));
+        // The whole array's text still matches, as before.
+        assert!(value_matches(&codes, &codes.to_display_string()));
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! parameter).
 
 use serde_json::{Value, json};
-use sightline_tests::Sightline;
+use sightline_tests::clickhouse::ClickHouse;
 use sightline_tests::snapshot::assert_snapshot;
+use sightline_tests::{Options, Sightline};
 
 /// 2027-01-15T08:00:00Z: fixed so every answer is the same on every run.
 const T0: u64 = 1_800_000_000_000_000_000;
@@ -447,4 +448,134 @@ async fn unknown_ids_are_404_and_bad_parameters_400() {
         answers.insert(path, json!({"status": status, "body": body}));
     }
     assert_snapshot("errors", &Value::Object(answers));
+}
+
+/// A server on the embedded store, or on a fresh database of a ClickHouse
+/// (the test engine of `tests/clickhouse/`), which lives as long as it.
+struct OnEngine {
+    server: Sightline,
+    _clickhouse: Option<ClickHouse>,
+}
+
+impl OnEngine {
+    fn start(clickhouse: bool, mut args: Vec<String>) -> Self {
+        let ch = clickhouse.then(ClickHouse::start);
+        if let Some(ch) = &ch {
+            args.extend([
+                "--clickhouse-url".to_owned(),
+                ch.url.clone(),
+                "--clickhouse-database".to_owned(),
+                ch.fresh_database(),
+            ]);
+        }
+        Self {
+            server: Sightline::start_with(Options {
+                args,
+                ..Options::default()
+            }),
+            _clickhouse: ch,
+        }
+    }
+}
+
+fn array_attr(k: &str, values: &[&str]) -> Value {
+    let values: Vec<Value> = values.iter().map(|v| json!({"stringValue": v})).collect();
+    json!({"key": k, "value": {"arrayValue": {"values": values}}})
+}
+
+/// Regression (issue 16, item 6): `attr=http.request.header.x_req_id:req-1995`
+/// found nothing, because captured headers are arrays of strings. An
+/// element matches, with the key indexed (block filters) and without.
+#[tokio::test]
+async fn array_attributes_are_filtered_by_element() {
+    // The embedded store with the key indexed (block filters) and not, then
+    // ClickHouse.
+    for (clickhouse, indexed) in [(false, true), (false, false), (true, false)] {
+        let args = if indexed {
+            vec![
+                "--indexed-attributes".to_owned(),
+                "http.request.header.x_req_id,http.route".to_owned(),
+            ]
+        } else {
+            Vec::new()
+        };
+        let engine = OnEngine::start(clickhouse, args);
+        let s = &engine.server;
+        let indexed = format!("clickhouse: {clickhouse}, indexed: {indexed}");
+        let spans = (1..=3u64)
+            .map(|t| {
+                span(
+                    t,
+                    1,
+                    None,
+                    "GET /items/{id}",
+                    2,
+                    T0 + t * 60_000 * MS,
+                    20,
+                    false,
+                    vec![
+                        str_attr("http.route", "/items/{id}"),
+                        array_attr("http.request.header.x_req_id", &[&format!("req-199{t}")]),
+                    ],
+                )
+            })
+            .collect();
+        send(
+            s,
+            "/v1/traces",
+            &json!({"resourceSpans": [resource_spans("catalog", spans)]}),
+        )
+        .await;
+        send(
+            s,
+            "/v1/logs",
+            &json!({"resourceLogs": [{
+                "resource": {"attributes": [str_attr("service.name", "catalog")]},
+                "scopeLogs": [{"scope": {"name": "catalog.log"}, "logRecords": [{
+                    "timeUnixNano": (T0 + 60_000 * MS).to_string(),
+                    "severityNumber": 9,
+                    "body": {"stringValue": "item read"},
+                    "attributes": [array_attr("http.request.header.x_req_id", &["req-1991", "req-7"])],
+                    "traceId": trace_id(1),
+                }]}]
+            }]}),
+        )
+        .await;
+        let traces = ok(
+            s,
+            &format!("/api/traces?{WINDOW}&attr=http.request.header.x_req_id:req-1992"),
+        )
+        .await;
+        assert_eq!(
+            ids(&traces, "traces", "traceId"),
+            [trace_id(2)],
+            "indexed: {indexed}"
+        );
+        let spans = ok(
+            s,
+            &format!("/api/spans?{WINDOW}&attr=http.request.header.x_req_id=req-1993"),
+        )
+        .await;
+        assert_eq!(
+            spans["spans"][0]["span"]["spanId"],
+            json!(span_id(3, 1)),
+            "indexed: {indexed}"
+        );
+        let logs = ok(
+            s,
+            &format!("/api/logs?{WINDOW}&attr=http.request.header.x_req_id:req-7"),
+        )
+        .await;
+        assert_eq!(
+            logs["logs"].as_array().unwrap().len(),
+            1,
+            "indexed: {indexed}"
+        );
+        let none = ok(
+            s,
+            &format!("/api/traces?{WINDOW}&attr=http.request.header.x_req_id:req-199"),
+        )
+        .await;
+        assert!(none["traces"].as_array().unwrap().is_empty());
+    }
 }

@@ -263,6 +263,7 @@ pub fn run_all(store: &dyn TelemetryStore, fidelity: &dyn Fidelity) {
     services(store);
     service_map(store);
     resource_attribute_search(store);
+    run_search_regressions(store);
 }
 
 /// Two instances of one service, told apart by an indexed resource
@@ -644,4 +645,170 @@ fn service_map(store: &dyn TelemetryStore) {
     );
     let p95 = m.edges[1].p95.0 as f64;
     assert!((p95 - 40e6).abs() / 40e6 < 0.02);
+}
+
+/// The search regression checks (array attributes) on a fresh store, for an engine's own tests to run
+/// apart from the whole suite.
+pub(crate) fn run_search_regressions(store: &dyn TelemetryStore) {
+    array_attribute_search(store);
+}
+
+fn strings(values: &[&str]) -> AnyValue {
+    AnyValue::Array(
+        values
+            .iter()
+            .map(|v| AnyValue::String((*v).into()))
+            .collect(),
+    )
+}
+
+/// Regression (issue 16): `attr=key:value` never matched an array
+/// attribute, and OpenTelemetry puts captured HTTP headers in arrays of
+/// strings. An element's text matches, in trace, span and log search, on
+/// span, resource and log attributes. Writes its own traces (`headers`).
+fn array_attribute_search(store: &dyn TelemetryStore) {
+    let t = TRACES + 2;
+    let header = |values: &[&str]| KeyValue {
+        key: "http.request.header.x_req_id".into(),
+        value: strings(values),
+    };
+    let first = vec![
+        mk(
+            t,
+            1,
+            None,
+            "GET /headers",
+            SpanKind::Server,
+            0,
+            MS,
+            false,
+            vec![header(&["req-1995"])],
+        ),
+        mk(
+            t,
+            2,
+            Some(1),
+            "lookup",
+            SpanKind::Internal,
+            MS,
+            MS,
+            false,
+            vec![KeyValue {
+                key: "http.response.status_codes".into(),
+                value: AnyValue::Array(vec![AnyValue::Int(200), AnyValue::Int(404)]),
+            }],
+        ),
+    ];
+    let second = vec![mk(
+        t + 1,
+        1,
+        None,
+        "GET /headers",
+        SpanKind::Server,
+        0,
+        MS,
+        false,
+        vec![header(&["req-2000", "req-2001"])],
+    )];
+    let launched = Resource {
+        attributes: vec![
+            KeyValue::string("service.name", "headers"),
+            KeyValue {
+                key: "process.command_args".into(),
+                value: strings(&["java", "-jar", "app.jar"]),
+            },
+        ],
+        ..Default::default()
+    };
+    write(
+        store,
+        WriteBatch::Spans(vec![
+            batch("headers", first),
+            ResourceSpans {
+                resource: launched,
+                scope_spans: vec![ScopeSpans {
+                    scope: Scope::default(),
+                    spans: second,
+                }],
+            },
+        ]),
+    );
+    let mut record = log(t, "request with a header", 9);
+    record.attributes = vec![header(&["req-1995", "req-1996"])];
+    write(
+        store,
+        WriteBatch::Logs(vec![ResourceLogs {
+            resource: resource("headers"),
+            scope_logs: vec![ScopeLogs {
+                scope: Scope::default(),
+                log_records: vec![record],
+            }],
+        }]),
+    );
+    let attrs = |filters: &[&str]| -> Vec<AttrFilter> {
+        filters
+            .iter()
+            .map(|f| AttrFilter::parse(f).unwrap())
+            .collect()
+    };
+    let traces = |filters: &[&str]| {
+        trace_ids(
+            store,
+            TraceQuery {
+                attrs: attrs(filters),
+                ..Default::default()
+            },
+        )
+    };
+    assert_eq!(traces(&["http.request.header.x_req_id:req-1995"]), [tid(t)]);
+    assert_eq!(
+        traces(&["http.request.header.x_req_id:req-2001"]),
+        [tid(t + 1)]
+    );
+    assert!(traces(&["http.request.header.x_req_id:req-199"]).is_empty());
+    assert!(traces(&["http.request.header.x_req_id:req"]).is_empty());
+    assert_eq!(traces(&["http.response.status_codes:404"]), [tid(t)]);
+    assert_eq!(traces(&["process.command_args:app.jar"]), [tid(t + 1)]);
+    let spans = |filters: &[&str]| -> Vec<SpanId> {
+        store
+            .search_spans(
+                &SpanQuery {
+                    attrs: attrs(filters),
+                    ..Default::default()
+                },
+                Bounds::ALL,
+            )
+            .unwrap()
+            .spans
+            .into_iter()
+            .map(|s| s.span.span_id)
+            .collect()
+    };
+    assert_eq!(
+        spans(&["http.request.header.x_req_id:req-1995"]),
+        [sid(t, 1)]
+    );
+    assert_eq!(
+        spans(&[
+            "http.request.header.x_req_id=req-2000",
+            "process.command_args=-jar"
+        ]),
+        [sid(t + 1, 1)]
+    );
+    assert!(spans(&["http.response.status_codes:500"]).is_empty());
+    let logs = |filter: &str| {
+        store
+            .search_logs(
+                &LogQuery {
+                    attrs: attrs(&[filter]),
+                    ..Default::default()
+                },
+                Bounds::ALL,
+            )
+            .unwrap()
+            .logs
+            .len()
+    };
+    assert_eq!(logs("http.request.header.x_req_id:req-1996"), 1);
+    assert_eq!(logs("http.request.header.x_req_id:req-2000"), 0);
 }

@@ -304,4 +304,11 @@ mod tests {
         let ch = TestClickHouse::start();
         crate::store::suite::run_all(&|| ch.make(), &super::fidelity::CollectorSchema);
     }
+
+    /// The suite's search regression check of array attributes on its own.
+    #[test]
+    fn search_regressions_pass_on_clickhouse() {
+        let ch = TestClickHouse::start();
+        crate::store::suite_queries::run_search_regressions(&*ch.make());
+    }
 }

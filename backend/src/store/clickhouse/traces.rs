@@ -312,7 +312,8 @@ const TRACE_AGGREGATES: &str = "TraceId AS trace_id,
     arraySort(groupUniqArray(toString(ServiceName))) AS services";
 
 /// `attr` filters as SQL over a span row: each must match a span or its
-/// resource attribute (`service.name` included). Parameters `ak{i}`/`av{i}`.
+/// resource attribute (`service.name` included), an array by any element
+/// ([`rows::attr_match_sql`]). Parameters `ak{i}`/`av{i}`.
 fn attr_condition(filters: &[AttrFilter]) -> Option<String> {
     if filters.is_empty() {
         return None;
@@ -320,9 +321,11 @@ fn attr_condition(filters: &[AttrFilter]) -> Option<String> {
     Some(
         (0..filters.len())
             .map(|i| {
+                let (k, v) = (format!("{{ak{i}:String}}"), format!("{{av{i}:String}}"));
                 format!(
-                    "((mapContains(SpanAttributes, {{ak{i}:String}}) AND SpanAttributes[{{ak{i}:String}}] = {{av{i}:String}})
-                      OR (mapContains(ResourceAttributes, {{ak{i}:String}}) AND ResourceAttributes[{{ak{i}:String}}] = {{av{i}:String}}))"
+                    "({} OR {})",
+                    rows::attr_match_sql("SpanAttributes", &k, &v),
+                    rows::attr_match_sql("ResourceAttributes", &k, &v)
                 )
             })
             .collect::<Vec<_>>()
