@@ -408,20 +408,33 @@ fn check_durations(min: Option<u64>, max: Option<u64>) -> Result<(), ParamError>
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TraceQuery {
     pub window: TimeWindow,
-    /// Traces touching this service (any span).
+    /// Traces with a span of this service (the root's, with `root_only`).
     pub service: Option<String>,
-    /// The root span's name.
+    /// Traces with a span of this name (of `service` when both are given;
+    /// the root's, with `root_only`).
     pub operation: Option<String>,
     pub status: Option<StatusFilter>,
     pub min_duration: Option<u64>,
     pub max_duration: Option<u64>,
     /// Matched against any span of the trace.
     pub attrs: Vec<AttrFilter>,
-    /// Free text: a trace id (or its prefix), or words of a span name,
-    /// service or the root name (case-insensitive substring).
+    /// Free text: a trace id (or its prefix), or a case-insensitive part of
+    /// a span name or service name (the root's, with `root_only`).
     pub q: Option<String>,
+    /// `service`, `operation` and the names of `q` match the root span
+    /// only (default: any span of the trace). `attrs` always match any span.
+    pub root_only: bool,
     pub limit: Option<usize>,
     pub cursor: Option<String>,
+}
+
+/// `true`/`false` (also `1`/`0`, `yes`/`no`, any case).
+fn parse_bool(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(format!("{v:?} is not true or false")),
+    }
 }
 
 impl TraceQuery {
@@ -439,6 +452,7 @@ impl TraceQuery {
             max_duration: read_duration(p, "max_duration")?,
             attrs: read_attrs(p)?,
             q: p.string("q"),
+            root_only: p.parsed("root_only", parse_bool)?.unwrap_or(false),
             limit: read_limit(p)?,
             cursor: p.string("cursor"),
         };
@@ -459,6 +473,7 @@ impl TraceQuery {
             w.put("attr", a);
         }
         w.put_opt("q", self.q.as_ref())
+            .put_opt("root_only", self.root_only.then_some("true"))
             .put_opt("limit", self.limit)
             .put_opt("cursor", self.cursor.as_ref());
         w.finish()
@@ -854,11 +869,24 @@ mod tests {
                 AttrFilter::parse("user.id=7").unwrap(),
             ],
             q: Some("payment failed".into()),
+            root_only: true,
             limit: Some(50),
             cursor: Some("abc".into()),
         };
         let s = q.to_query_string();
+        assert!(s.contains("root_only=true"), "{s}");
         assert_eq!(TraceQuery::from_params(&Params::parse(&s)), Ok(q));
+        // Off is the default and is left out.
+        let any = TraceQuery::default();
+        assert!(!any.to_query_string().contains("root_only"));
+        for (qs, on) in [("root_only=1", true), ("root_only=FALSE", false)] {
+            assert_eq!(
+                TraceQuery::from_params(&Params::parse(qs))
+                    .unwrap()
+                    .root_only,
+                on
+            );
+        }
     }
 
     #[test]
@@ -905,6 +933,7 @@ mod tests {
             ("min_duration=2s&max_duration=1s", "min_duration"),
             ("attr=novalue", "attr"),
             ("from=never", "from"),
+            ("root_only=maybe", "root_only"),
         ];
         for (qs, param) in cases {
             let err = TraceQuery::from_params(&Params::parse(qs)).unwrap_err();

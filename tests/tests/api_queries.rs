@@ -434,6 +434,7 @@ async fn unknown_ids_are_404_and_bad_parameters_400() {
         "/api/traces?min_duration=2s&max_duration=1s".to_owned(),
         "/api/traces?attr=novalue".to_owned(),
         "/api/traces?cursor=not-a-cursor".to_owned(),
+        "/api/traces?root_only=maybe".to_owned(),
         "/api/spans?kind=sideways".to_owned(),
         "/api/spans?span_id=123".to_owned(),
         "/api/logs?severity_min=loud".to_owned(),
@@ -477,6 +478,9 @@ impl OnEngine {
         }
     }
 }
+
+/// The engines the search fixes are checked on, with a label for messages.
+const ENGINES: [(bool, &str); 2] = [(false, "sqlite"), (true, "clickhouse")];
 
 fn array_attr(k: &str, values: &[&str]) -> Value {
     let values: Vec<Value> = values.iter().map(|v| json!({"stringValue": v})).collect();
@@ -578,4 +582,116 @@ async fn array_attributes_are_filtered_by_element() {
         .await;
         assert!(none["traces"].as_array().unwrap().is_empty());
     }
+}
+
+/// Regression (issue 16, item 7): `service=inventory&operation=POST
+/// /reserve/{item_id}` and `q=reserve` found no trace when the call was
+/// not the root span. They match any span now; `root_only=true` keeps the
+/// root-only reading.
+#[tokio::test]
+async fn trace_search_matches_any_span_unless_root_only() {
+    for (clickhouse, engine) in ENGINES {
+        let on = OnEngine::start(clickhouse, Vec::new());
+        any_span_search(&on.server).await;
+        eprintln!("any-span trace search passed on {engine}");
+    }
+}
+
+async fn any_span_search(s: &Sightline) {
+    let reserve = "POST /reserve/{item_id}";
+    let start = |t: u64| T0 + t * 60_000 * MS;
+    // 1: web GET /cart → web client reserve → inventory reserve;
+    // 2: inventory reserve called from outside (its root);
+    // 3: web GET /cart alone.
+    let web = vec![
+        span(1, 1, None, "GET /cart", 2, start(1), 80, false, vec![]),
+        span(
+            1,
+            2,
+            Some(1),
+            reserve,
+            3,
+            start(1) + 5 * MS,
+            50,
+            false,
+            vec![],
+        ),
+        span(3, 1, None, "GET /cart", 2, start(3), 40, false, vec![]),
+    ];
+    let inventory = vec![
+        span(
+            1,
+            3,
+            Some(2),
+            reserve,
+            2,
+            start(1) + 10 * MS,
+            40,
+            false,
+            vec![str_attr("item.id", "42")],
+        ),
+        span(2, 1, None, reserve, 2, start(2), 30, true, vec![]),
+    ];
+    send(
+        s,
+        "/v1/traces",
+        &json!({"resourceSpans": [
+            resource_spans("web", web),
+            resource_spans("inventory", inventory),
+        ]}),
+    )
+    .await;
+    let found = |qs: String| async move {
+        ids(
+            &ok(s, &format!("/api/traces?{WINDOW}&{qs}")).await,
+            "traces",
+            "traceId",
+        )
+    };
+    let op = "operation=POST%20%2Freserve%2F%7Bitem_id%7D";
+    assert_eq!(
+        found(format!("service=inventory&{op}")).await,
+        [trace_id(2), trace_id(1)]
+    );
+    assert_eq!(
+        found(format!("service=inventory&{op}&root_only=true")).await,
+        [trace_id(2)]
+    );
+    assert_eq!(found(op.to_owned()).await, [trace_id(2), trace_id(1)]);
+    assert_eq!(found(format!("{op}&root_only=true")).await, [trace_id(2)]);
+    assert_eq!(
+        found("service=web&operation=GET%20%2Fcart".to_owned()).await,
+        [trace_id(3), trace_id(1)]
+    );
+    assert_eq!(
+        found("q=reserve".to_owned()).await,
+        [trace_id(2), trace_id(1)]
+    );
+    assert_eq!(
+        found("q=reserve&root_only=true".to_owned()).await,
+        [trace_id(2)]
+    );
+    assert_eq!(
+        found("q=INVENT".to_owned()).await,
+        [trace_id(2), trace_id(1)]
+    );
+    assert_eq!(found(format!("{op}&attr=item.id:42")).await, [trace_id(1)]);
+    assert_eq!(found(format!("{op}&status=error")).await, [trace_id(2)]);
+    // The summary stays the trace's own: root, spans, services.
+    let one = ok(
+        s,
+        &format!("/api/traces?{WINDOW}&service=inventory&{op}&limit=2"),
+    )
+    .await;
+    let t1 = &one["traces"][1];
+    assert_eq!(t1["rootName"], "GET /cart");
+    assert_eq!(t1["spanCount"], 3);
+    let mut services: Vec<&str> = t1["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    services.sort();
+    assert_eq!(services, ["inventory", "web"]);
 }

@@ -647,10 +647,12 @@ fn service_map(store: &dyn TelemetryStore) {
     assert!((p95 - 40e6).abs() / 40e6 < 0.02);
 }
 
-/// The search regression checks (array attributes) on a fresh store, for an engine's own tests to run
+/// The search regression checks (array attributes, any-span trace search)
+/// on a fresh store, for an engine's own tests to run
 /// apart from the whole suite.
 pub(crate) fn run_search_regressions(store: &dyn TelemetryStore) {
     array_attribute_search(store);
+    any_span_trace_search(store);
 }
 
 fn strings(values: &[&str]) -> AnyValue {
@@ -811,4 +813,209 @@ fn array_attribute_search(store: &dyn TelemetryStore) {
     };
     assert_eq!(logs("http.request.header.x_req_id:req-1996"), 1);
     assert_eq!(logs("http.request.header.x_req_id:req-2000"), 0);
+}
+
+/// Regression (issue 16): trace search matched `operation` and free text
+/// against the root span only, so a call inside a trace could not be
+/// found. `service`, `operation` (both: one span of that service with that
+/// name) and free text match any span; `root_only` keeps the root-only
+/// reading. Writes its own traces (`web`, `stock`).
+fn any_span_trace_search(store: &dyn TelemetryStore) {
+    let (a, b, c) = (TRACES + 4, TRACES + 5, TRACES + 6);
+    let hold = "POST /hold/{item_id}";
+    // a: web GET /shop → stock hold; b: stock hold alone (failed);
+    // c: web GET /shop → web hold (the client side, same name).
+    let tenant = || vec![KeyValue::string("shop.tenant", "acme")];
+    let item = || vec![KeyValue::string("item.id", "7")];
+    let web = vec![
+        mk(
+            a,
+            1,
+            None,
+            "GET /shop",
+            SpanKind::Server,
+            0,
+            30 * MS,
+            false,
+            tenant(),
+        ),
+        mk(
+            c,
+            1,
+            None,
+            "GET /shop",
+            SpanKind::Server,
+            0,
+            30 * MS,
+            false,
+            vec![],
+        ),
+        mk(
+            c,
+            2,
+            Some(1),
+            hold,
+            SpanKind::Client,
+            MS,
+            20 * MS,
+            false,
+            item(),
+        ),
+    ];
+    let stock = vec![
+        mk(
+            a,
+            2,
+            Some(1),
+            hold,
+            SpanKind::Server,
+            MS,
+            20 * MS,
+            false,
+            item(),
+        ),
+        mk(b, 1, None, hold, SpanKind::Server, 0, 20 * MS, true, vec![]),
+    ];
+    write(
+        store,
+        WriteBatch::Spans(vec![batch("web", web), batch("stock", stock)]),
+    );
+    let find = |f: &dyn Fn(&mut TraceQuery)| {
+        let mut q = TraceQuery::default();
+        f(&mut q);
+        trace_ids(store, q)
+    };
+    let ids = |ts: &[u64]| ts.iter().map(|t| tid(*t)).collect::<Vec<_>>();
+    let both = |root_only: bool| {
+        find(&|q| {
+            q.service = Some("stock".into());
+            q.operation = Some(hold.into());
+            q.root_only = root_only;
+        })
+    };
+    assert_eq!(both(false), ids(&[b, a]), "a span of stock named hold");
+    assert_eq!(both(true), ids(&[b]));
+    let op = |root_only: bool| {
+        find(&|q| {
+            q.operation = Some(hold.into());
+            q.root_only = root_only;
+        })
+    };
+    assert_eq!(op(false), ids(&[c, b, a]));
+    assert_eq!(op(true), ids(&[b]));
+    let service = |name: &str, root_only: bool| {
+        find(&|q| {
+            q.service = Some(name.into());
+            q.root_only = root_only;
+        })
+    };
+    assert_eq!(service("stock", false), ids(&[b, a]));
+    assert_eq!(service("stock", true), ids(&[b]));
+    assert_eq!(service("web", true), ids(&[c, a]));
+    let text = |t: &str, root_only: bool| {
+        find(&|q| {
+            q.q = Some(t.into());
+            q.root_only = root_only;
+        })
+    };
+    assert_eq!(text("HOLD", false), ids(&[c, b, a]), "any span's name");
+    assert_eq!(text("HOLD", true), ids(&[b]));
+    assert_eq!(text("stoc", false), ids(&[b, a]), "any span's service");
+    assert_eq!(text("stoc", true), ids(&[b]));
+    // Conditions met by different spans of one trace.
+    assert_eq!(
+        find(&|q| {
+            q.operation = Some(hold.into());
+            q.attrs = vec![AttrFilter::parse("shop.tenant:acme").unwrap()];
+        }),
+        ids(&[a])
+    );
+    assert_eq!(
+        find(&|q| {
+            q.service = Some("web".into());
+            q.operation = Some(hold.into());
+            q.q = Some("/shop".into());
+        }),
+        ids(&[c])
+    );
+    assert_eq!(
+        find(&|q| {
+            q.q = Some("hold".into());
+            q.attrs = vec![AttrFilter::parse("item.id:7").unwrap()];
+            q.operation = Some("GET /shop".into());
+        }),
+        ids(&[c, a])
+    );
+    assert!(
+        find(&|q| {
+            q.service = Some("web".into());
+            q.operation = Some(hold.into());
+            q.attrs = vec![AttrFilter::parse("shop.tenant:acme").unwrap()];
+        })
+        .is_empty()
+    );
+    // Row filters still apply, and the window picks traces by start.
+    assert_eq!(
+        find(&|q| {
+            q.operation = Some(hold.into());
+            q.status = Some(StatusFilter::Error);
+        }),
+        ids(&[b])
+    );
+    let recent = store
+        .search_traces(
+            &TraceQuery {
+                operation: Some(hold.into()),
+                ..Default::default()
+            },
+            Bounds {
+                from: start_of(b),
+                to: u64::MAX,
+            },
+        )
+        .unwrap();
+    let recent: Vec<TraceId> = recent.traces.iter().map(|t| t.trace_id).collect();
+    assert_eq!(recent, ids(&[c, b]));
+    // Pages of one follow each other.
+    let pages = all_pages(|cursor| {
+        let r = store
+            .search_traces(
+                &TraceQuery {
+                    q: Some("hold".into()),
+                    limit: Some(1),
+                    cursor,
+                    ..Default::default()
+                },
+                Bounds::ALL,
+            )
+            .unwrap();
+        (r.traces, r.next_cursor)
+    });
+    let paged: Vec<TraceId> = pages.concat().iter().map(|t| t.trace_id).collect();
+    assert_eq!(paged, ids(&[c, b, a]));
+    // A found trace's summary is still its own root's.
+    let found = store
+        .search_traces(
+            &TraceQuery {
+                service: Some("stock".into()),
+                operation: Some(hold.into()),
+                limit: Some(1),
+                ..Default::default()
+            },
+            Bounds::ALL,
+        )
+        .unwrap();
+    assert_eq!(found.traces[0].root_name, hold);
+    let a_summary = store
+        .search_traces(
+            &TraceQuery {
+                operation: Some(hold.into()),
+                attrs: vec![AttrFilter::parse("shop.tenant:acme").unwrap()],
+                ..Default::default()
+            },
+            Bounds::ALL,
+        )
+        .unwrap();
+    assert_eq!(a_summary.traces[0].root_name, "GET /shop");
+    assert_eq!(a_summary.traces[0].span_count, 2);
 }

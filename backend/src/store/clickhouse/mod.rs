@@ -305,7 +305,8 @@ mod tests {
         crate::store::suite::run_all(&|| ch.make(), &super::fidelity::CollectorSchema);
     }
 
-    /// The suite's search regression check of array attributes on its own.
+    /// The suite's search regression checks (array attributes, any-span
+    /// trace search) on their own.
     #[test]
     fn search_regressions_pass_on_clickhouse() {
         let ch = TestClickHouse::start();

@@ -343,8 +343,8 @@ fn bind_attrs(mut q: clickhouse::query::Query, filters: &[AttrFilter]) -> clickh
 }
 
 /// Free text as the embedded engine reads it: a trace id prefix (8 to 32
-/// hex digits, even), else a case-insensitive part of the root operation
-/// or of a service name.
+/// hex digits, even), else a case-insensitive part of a span name or of a
+/// service name (the root span's, with `root_only`).
 enum Text {
     IdPrefix(String),
     Words(String),
@@ -370,10 +370,13 @@ fn parse_trace_cursor(c: &str) -> Result<(u64, String), SearchError> {
 
 /// Trace summaries matching `q` within `bounds`, newest start first.
 ///
-/// Two steps: the window's spans grouped per trace find the newest
-/// matching traces (span-level filters in `WHERE`, trace-level ones in
-/// `HAVING`); then those traces' summaries are read whole (spans outside
-/// the window included) and the trace-level filters checked again on them.
+/// Two steps: the window's spans grouped per trace find the traces with a
+/// span meeting each span condition (`HAVING countIf(…) > 0`: `service`,
+/// `operation` — both on one span when both are given —, the names of free
+/// text, `attr`); then those traces' summaries are aggregated whole (spans
+/// outside the window included) and the trace-level filters (start,
+/// status, durations, a trace id prefix, and with `root_only` the root's
+/// service, name and free text) checked on them.
 pub async fn search_traces(
     ch: &Ch,
     _schema: &Schema,
@@ -382,16 +385,49 @@ pub async fn search_traces(
 ) -> Result<TracesResponse, SearchError> {
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     let after = q.cursor.as_deref().map(parse_trace_cursor).transpose()?;
+    let text = q.q.as_deref().map(text_of);
     let mut having = vec!["1".to_owned()];
-    if q.service.is_some() {
-        having.push("countIf(ServiceName = {service:String}) > 0".into());
+    let mut trace_filter = vec!["1".to_owned()];
+    if q.root_only {
+        if q.service.is_some() {
+            trace_filter.push("root_service = {service:String}".into());
+        }
+        if q.operation.is_some() {
+            trace_filter.push("root_name = {operation:String}".into());
+        }
+        if let Some(Text::Words(_)) = &text {
+            trace_filter.push(
+                "(positionCaseInsensitiveUTF8(root_name, {text:String}) > 0
+                  OR positionCaseInsensitiveUTF8(root_service, {text:String}) > 0)"
+                    .into(),
+            );
+        }
+    } else {
+        match (&q.service, &q.operation) {
+            (_, Some(_)) => having.push(format!(
+                "countIf(SpanName = {{operation:String}}{}) > 0",
+                if q.service.is_some() {
+                    " AND ServiceName = {service:String}"
+                } else {
+                    ""
+                }
+            )),
+            (Some(_), None) => having.push("countIf(ServiceName = {service:String}) > 0".into()),
+            (None, None) => {}
+        }
+        if let Some(Text::Words(_)) = &text {
+            having.push(
+                "countIf(positionCaseInsensitiveUTF8(SpanName, {text:String}) > 0
+                  OR positionCaseInsensitiveUTF8(ServiceName, {text:String}) > 0) > 0"
+                    .into(),
+            );
+        }
     }
     if let Some(cond) = attr_condition(&q.attrs) {
         having.push(format!("countIf({cond}) > 0"));
     }
-    let mut trace_filter = vec!["1".to_owned()];
-    if q.operation.is_some() {
-        trace_filter.push("root_name = {operation:String}".into());
+    if let Some(Text::IdPrefix(_)) = &text {
+        trace_filter.push("startsWith(lower(trace_id), {text:String})".into());
     }
     match q.status {
         Some(StatusFilter::Error) => trace_filter.push("errors > 0".into()),
@@ -403,18 +439,6 @@ pub async fn search_traces(
     }
     if q.max_duration.is_some() {
         trace_filter.push("end - start <= {max_duration:Int64}".into());
-    }
-    let text = q.q.as_deref().map(text_of);
-    match &text {
-        Some(Text::IdPrefix(_)) => {
-            trace_filter.push("startsWith(lower(trace_id), {text:String})".into())
-        }
-        Some(Text::Words(_)) => trace_filter.push(
-            "(positionCaseInsensitiveUTF8(root_name, {text:String}) > 0
-              OR arrayExists(s -> positionCaseInsensitiveUTF8(s, {text:String}) > 0, services))"
-                .into(),
-        ),
-        None => {}
     }
     if after.is_some() {
         trace_filter.push("(start < {after_start:Int64} OR (start = {after_start:Int64} AND trace_id < {after_id:String}))".into());
