@@ -1,10 +1,13 @@
 //! Every query endpoint through the real binary on one fixed data set (sent
 //! over OTLP/HTTP JSON), compared with golden files in `tests/snapshots/`,
 //! plus the errors: unknown ids (404) and bad parameters (400 naming the
-//! parameter).
+//! parameter); and the search fixes of issue 16 on data shaped like an
+//! auto-instrumented app's (array attributes, calls inside traces, short
+//! trace ids).
 
 use serde_json::{Value, json};
 use sightline_tests::clickhouse::ClickHouse;
+use sightline_tests::otlp_json::hex_id;
 use sightline_tests::snapshot::assert_snapshot;
 use sightline_tests::{Options, Sightline};
 
@@ -435,6 +438,7 @@ async fn unknown_ids_are_404_and_bad_parameters_400() {
         "/api/traces?attr=novalue".to_owned(),
         "/api/traces?cursor=not-a-cursor".to_owned(),
         "/api/traces?root_only=maybe".to_owned(),
+        "/api/traces/5157000".to_owned(),
         "/api/spans?kind=sideways".to_owned(),
         "/api/spans?span_id=123".to_owned(),
         "/api/logs?severity_min=loud".to_owned(),
@@ -694,4 +698,76 @@ async fn any_span_search(s: &Sightline) {
         .collect();
     services.sort();
     assert_eq!(services, ["inventory", "web"]);
+}
+
+/// Regression (issue 16, item 11): lists show `87f8f764…`, and
+/// `/traces/87f8f764` answered "not a trace id". A prefix of 8 or more hex
+/// digits that one trace starts with names it; one that several start with
+/// is a 409 listing them; fewer than 8 digits is a 400.
+#[tokio::test]
+async fn short_trace_ids_resolve_or_list_candidates() {
+    for (clickhouse, engine) in ENGINES {
+        let on = OnEngine::start(clickhouse, Vec::new());
+        send(&on.server, "/v1/traces", &traces_request()).await;
+        short_ids(&on.server).await;
+        eprintln!("short trace ids passed on {engine}");
+    }
+}
+
+async fn short_ids(s: &Sightline) {
+    let random = hex_id(1995, 16);
+    let spans = [sightline_tests::otlp_json::TestSpan {
+        trace_id: &random,
+        span_id: "00000000000000a1",
+        parent: None,
+        name: "GET /short",
+        start: T0 + 10 * 60_000 * MS,
+        end: T0 + 10 * 60_000 * MS + 5 * MS,
+        error: false,
+    }];
+    send(
+        s,
+        "/v1/traces",
+        &sightline_tests::otlp_json::traces_request("short", &spans),
+    )
+    .await;
+    // Unique prefixes: a random id's first 8 digits, 16 of a fixture id
+    // (in capitals), the whole id; every trace route resolves them.
+    let detail = ok(s, &format!("/api/traces/{}", &random[..8])).await;
+    assert_eq!(detail["summary"]["traceId"], json!(random));
+    let upper = trace_id(5)[..16].to_uppercase();
+    let outline = ok(s, &format!("/api/traces/{upper}/outline")).await;
+    assert_eq!(outline["summary"]["traceId"], json!(trace_id(5)));
+    let resp = reqwest::get(s.url(&format!("/api/traces/{}/otlp", &trace_id(5)[..20])))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let disposition = resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(disposition.contains(&trace_id(5)), "{disposition}");
+    // Ambiguous: every fixture trace starts with 51570000.
+    for path in ["/api/traces/51570000", "/api/traces/51570000/outline"] {
+        let (status, body) = get(s, path).await;
+        assert_eq!(status, 409, "{path}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains("7 traces"),
+            "{body}"
+        );
+        assert_eq!(
+            body["candidates"],
+            json!((1..=7).map(trace_id).collect::<Vec<_>>()),
+            "in id order"
+        );
+    }
+    // Too short, no match, not hex.
+    let (status, body) = get(s, &format!("/api/traces/{}", &random[..7])).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("8"), "{body}");
+    assert!(body.get("candidates").is_none());
+    let (status, _) = get(s, "/api/traces/deadbeef0").await;
+    assert_eq!(status, 404);
+    let (status, _) = get(s, "/api/traces/51570000zz").await;
+    assert_eq!(status, 400);
 }

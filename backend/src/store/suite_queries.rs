@@ -9,7 +9,7 @@ use shared::query::{AttrFilter, Bounds, LogQuery, SpanQuery, StatusFilter, Trace
 use shared::trace::{
     Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanKind, Status, StatusCode,
 };
-use shared::{AnyValue, KeyValue, SpanId, TraceId, UnixNanos};
+use shared::{AnyValue, KeyValue, SpanId, TraceId, TraceIdPrefix, UnixNanos};
 
 use super::contract::{TelemetryStore, WriteBatch};
 use super::suite_fidelity::Fidelity;
@@ -647,12 +647,13 @@ fn service_map(store: &dyn TelemetryStore) {
     assert!((p95 - 40e6).abs() / 40e6 < 0.02);
 }
 
-/// The search regression checks (array attributes, any-span trace search)
-/// on a fresh store, for an engine's own tests to run
+/// The search regression checks (array attributes, any-span trace search,
+/// short trace ids) on a fresh store, for an engine's own tests to run
 /// apart from the whole suite.
 pub(crate) fn run_search_regressions(store: &dyn TelemetryStore) {
     array_attribute_search(store);
     any_span_trace_search(store);
+    short_trace_ids(store);
 }
 
 fn strings(values: &[&str]) -> AnyValue {
@@ -1018,4 +1019,60 @@ fn any_span_trace_search(store: &dyn TelemetryStore) {
         .unwrap();
     assert_eq!(a_summary.traces[0].root_name, "GET /shop");
     assert_eq!(a_summary.traces[0].span_count, 2);
+}
+
+/// Short trace ids (issue 16): lists show `87f8f764…`, and a link with
+/// those digits must find the trace. Ids in id order; a prefix several
+/// traces start with lists them all (up to `limit`); a trace of logs only
+/// is no trace to show. Writes its own traces (ids `abcdef…`).
+fn short_trace_ids(store: &dyn TelemetryStore) {
+    let id = |hex: &str| TraceId::from_hex(hex).unwrap();
+    let x = id("abcdef0123456789000000000000000a");
+    let y = id("abcdef0123456789000000000000000b");
+    let z = id("abcdef02000000000000000000000001");
+    let logs_only = id("abcdef03000000000000000000000001");
+    let span = |trace: TraceId, n: u8| Span {
+        trace_id: trace,
+        span_id: SpanId([n; 8]),
+        name: "prefixed".into(),
+        start_time: UnixNanos(start_of(TRACES + 8) + u64::from(n)),
+        end_time: UnixNanos(start_of(TRACES + 8) + u64::from(n) + MS),
+        ..Default::default()
+    };
+    // y first: the order of the answer is the ids', not the writes'.
+    write(
+        store,
+        WriteBatch::Spans(vec![batch(
+            "prefixes",
+            vec![span(y, 1), span(x, 2), span(z, 3)],
+        )]),
+    );
+    let mut record = log(TRACES + 8, "no span of this trace was sent", 9);
+    record.trace_id = Some(logs_only);
+    record.span_id = None;
+    write(
+        store,
+        WriteBatch::Logs(vec![ResourceLogs {
+            resource: resource("prefixes"),
+            scope_logs: vec![ScopeLogs {
+                scope: Scope::default(),
+                log_records: vec![record],
+            }],
+        }]),
+    );
+    let find = |p: &str, limit: usize| {
+        store
+            .trace_ids_with_prefix(&TraceIdPrefix::parse(p).unwrap(), limit)
+            .unwrap()
+    };
+    assert_eq!(find("abcdef01", 10), [x, y]);
+    assert_eq!(find("ABCDEF01", 10), [x, y]);
+    assert_eq!(find("abcdef01", 1), [x]);
+    assert_eq!(find("abcdef012", 10), [x, y], "an odd number of digits");
+    assert_eq!(find("abcdef0123456789000000000000000", 10), [x, y]);
+    assert_eq!(find("abcdef0123456789000000000000000b", 10), [y]);
+    assert_eq!(find("abcdef02", 10), [z]);
+    assert!(find("abcdef03", 10).is_empty(), "logs only");
+    assert!(find("abcdef04", 10).is_empty());
+    assert!(find("0bcdef01", 10).is_empty());
 }

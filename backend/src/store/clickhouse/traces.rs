@@ -12,7 +12,7 @@ use serde::Deserialize;
 use shared::api::{SpanRecord, SpansResponse, TraceDetail, TraceSummary, TracesResponse};
 use shared::query::{AttrFilter, Bounds, DEFAULT_LIMIT, SpanQuery, StatusFilter, TraceQuery};
 use shared::trace::{Event, Link, Resource, Scope, Span, Status, StatusCode};
-use shared::{SpanId, TraceId, UnixNanos};
+use shared::{SpanId, TraceId, TraceIdPrefix, UnixNanos};
 
 use super::super::StoreError;
 use super::super::contract::SearchError;
@@ -528,6 +528,49 @@ pub async fn search_traces(
         traces,
         next_cursor,
     })
+}
+
+#[derive(Row, Deserialize)]
+struct IdRow {
+    trace_id: String,
+}
+
+/// Ids of the stored traces that start with `prefix`, in id order. The
+/// lookup table (`ORDER BY TraceId`) answers from its primary key; without
+/// it, or when it holds none (rows written before it existed), the spans
+/// table is read.
+pub async fn ids_with_prefix(
+    ch: &Ch,
+    schema: &Schema,
+    prefix: &TraceIdPrefix,
+    limit: usize,
+) -> Result<Vec<TraceId>, StoreError> {
+    let tables: &[&str] = if schema.trace_id_ts {
+        &[TRACE_ID_TS, TRACES]
+    } else {
+        &[TRACES]
+    };
+    for table in tables {
+        let rows: Vec<IdRow> = ch
+            .rows(
+                ch.sql(&format!(
+                    "SELECT DISTINCT TraceId AS trace_id FROM {table}
+                     WHERE startsWith(TraceId, {{prefix:String}})
+                     ORDER BY trace_id LIMIT {{limit:UInt64}}"
+                ))
+                .param("prefix", prefix.as_str())
+                .param("limit", limit as u64),
+            )
+            .await?;
+        let ids: Vec<TraceId> = rows
+            .iter()
+            .filter_map(|r| TraceId::from_hex(&r.trace_id).ok())
+            .collect();
+        if !ids.is_empty() {
+            return Ok(ids);
+        }
+    }
+    Ok(Vec::new())
 }
 
 #[derive(Row, Deserialize)]

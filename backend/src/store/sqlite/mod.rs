@@ -34,12 +34,12 @@ pub mod writer;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use shared::TraceId;
 use shared::api::{
     LogsResponse, MetricQueryResponse, MetricsResponse, RawSeriesResponse, ServiceMapResponse,
     ServicesResponse, SpansResponse, TraceDetail, TracesResponse,
 };
 use shared::query::{Bounds, LogQuery, MetricListQuery, MetricQuery, SpanQuery, TraceQuery};
+use shared::{TraceId, TraceIdPrefix};
 
 use super::StoreError;
 use super::contract::{
@@ -82,6 +82,15 @@ impl TelemetryStore for SqliteStore {
     fn trace(&self, trace_id: &TraceId) -> Result<Option<TraceDetail>, StoreError> {
         self.readers
             .with(|c| spans::trace_detail::trace_detail(c, trace_id))
+    }
+
+    fn trace_ids_with_prefix(
+        &self,
+        prefix: &TraceIdPrefix,
+        limit: usize,
+    ) -> Result<Vec<TraceId>, StoreError> {
+        self.readers
+            .with(|c| spans::trace_search::ids_with_prefix(c, prefix, limit))
     }
 
     fn search_traces(

@@ -25,7 +25,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use shared::api::{TraceSummary, TracesResponse};
 use shared::query::{AttrFilter, Bounds, StatusFilter, TraceQuery};
 use shared::trace::Span;
-use shared::{KeyValue, TraceId, UnixNanos};
+use shared::{KeyValue, TraceId, TraceIdPrefix, UnixNanos};
 
 use crate::store::StoreError;
 use crate::store::contract::SearchError;
@@ -354,6 +354,38 @@ pub fn search(
         Some(p) if p.spans.is_empty() => by_rows(conn, &p.rows, limit),
         Some(p) => by_span_blocks(conn, ctx, &p, limit),
     }
+}
+
+/// Ids of the traces with spans that start with `prefix`, in id order.
+///
+/// The `traces` table is indexed by the ids' last 8 bytes only
+/// (`trace_by_id!`), so this reads the whole table (about 0.15 s per
+/// million traces): an index on the first bytes would cost ~12 bytes per
+/// trace for a lookup people make by hand.
+pub fn ids_with_prefix(
+    conn: &Connection,
+    prefix: &TraceIdPrefix,
+    limit: usize,
+) -> Result<Vec<TraceId>, StoreError> {
+    let (lo, hi) = prefix.bounds();
+    let ids = conn
+        .prepare_cached(
+            "SELECT trace_id FROM traces WHERE trace_id BETWEEN ?1 AND ?2 AND span_count > 0
+             ORDER BY trace_id LIMIT ?3",
+        )?
+        .query_map(
+            params![
+                lo.0.as_slice(),
+                hi.0.as_slice(),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            |r| r.get::<_, Vec<u8>>(0),
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ids
+        .iter()
+        .filter_map(|b| TraceId::from_bytes(b).ok())
+        .collect())
 }
 
 /// The `traces` table alone, newest first.
