@@ -224,6 +224,9 @@ struct Plan {
     spans: Vec<SpanCondition>,
 }
 
+/// At most this many strings are taken as the names free text matches.
+const MAX_NAME_MATCHES: usize = 10_000;
+
 /// Free text: a trace id prefix (8 to 32 hex digits, even), else names.
 enum TextFilter {
     TraceIdPrefix(Vec<u8>),
@@ -253,8 +256,8 @@ fn text_filter(conn: &Connection, q: &str) -> Result<TextFilter, StoreError> {
             .replace('_', "\\_")
     );
     let ids = conn
-        .prepare_cached("SELECT id FROM strings WHERE value LIKE ?1 ESCAPE '\\' LIMIT 10000")?
-        .query_map([pattern], |r| r.get(0))?
+        .prepare_cached("SELECT id FROM strings WHERE value LIKE ?1 ESCAPE '\\' LIMIT ?2")?
+        .query_map(params![pattern, MAX_NAME_MATCHES as i64], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     Ok(TextFilter::Names(ids))
 }
@@ -528,6 +531,11 @@ fn group_blocks(
                 sql.push_str(" AND g.service_id = ?");
                 args.push(Value::Integer(*id));
             }
+        }
+        // Text so common that the matching strings were cut off: the
+        // groups cannot tell, every block's heads are checked.
+        SpanCondition::Text { ids, .. } if ids.len() >= MAX_NAME_MATCHES => {
+            return window_blocks(conn, bounds);
         }
         SpanCondition::Text { ids, .. } => {
             let list = id_list(ids.iter());
