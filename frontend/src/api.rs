@@ -4,13 +4,13 @@
 
 use gloo_net::http::Request;
 use serde::de::DeserializeOwned;
-use shared::TraceId;
 use shared::api::{
     ErrorResponse, HealthResponse, LogsResponse, MetricQueryResponse, MetricsResponse,
     ServiceMapResponse, ServicesResponse, SpansResponse, StatsResponse, TraceOutline,
     TracesResponse,
 };
 use shared::query::{LogQuery, MetricListQuery, MetricQuery, SpanQuery, TraceQuery, WindowQuery};
+use shared::{TraceId, TraceIdRef};
 
 use crate::timing;
 
@@ -23,6 +23,13 @@ pub enum ApiError {
     /// The server answered with an error status.
     #[error("{message} (HTTP {status})")]
     Status { status: u16, message: String },
+    /// A short trace id that several traces start with (HTTP 409): their
+    /// ids, for the page to offer.
+    #[error("{message}")]
+    Ambiguous {
+        message: String,
+        candidates: Vec<TraceId>,
+    },
     /// The answer was not what this dashboard version expects.
     #[error("unexpected answer from the server: {0}")]
     Decode(String),
@@ -55,6 +62,7 @@ impl ApiError {
                 "The server failed to answer; its log says why. ↻ (top right) tries again."
             }
             ApiError::Status { .. } => return None,
+            ApiError::Ambiguous { .. } => "Pick one of the traces, or give more digits.",
         })
     }
 }
@@ -75,11 +83,20 @@ async fn get_body(path: &str) -> Result<Vec<u8>, ApiError> {
         if status == 401 {
             go_to_login();
         }
-        let message = match resp.json::<ErrorResponse>().await {
-            Ok(body) => body.error,
-            Err(_) => resp.status_text(),
-        };
-        return Err(ApiError::Status { status, message });
+        return Err(match resp.json::<ErrorResponse>().await {
+            Ok(body) if status == 409 && !body.candidates.is_empty() => ApiError::Ambiguous {
+                message: body.error,
+                candidates: body.candidates,
+            },
+            Ok(body) => ApiError::Status {
+                status,
+                message: body.error,
+            },
+            Err(_) => ApiError::Status {
+                status,
+                message: resp.status_text(),
+            },
+        });
     }
     resp.binary()
         .await
@@ -134,8 +151,9 @@ pub async fn traces(q: &TraceQuery) -> Result<TracesResponse, ApiError> {
 }
 
 /// `GET /api/traces/{id}/outline`, with performance marks when the body
-/// is in memory and when it is decoded (see `timing`).
-pub async fn trace_outline(id: TraceId) -> Result<TraceOutline, ApiError> {
+/// is in memory and when it is decoded (see `timing`). A short id is
+/// resolved by the server: the outline's summary has the whole id.
+pub async fn trace_outline(id: &TraceIdRef) -> Result<TraceOutline, ApiError> {
     timing::clear_trace_marks();
     let body = get_body(&format!("/api/traces/{id}/outline")).await?;
     timing::mark(timing::TRACE_RESPONSE);
@@ -207,6 +225,12 @@ mod tests {
         );
         // A 404 is the page's to explain.
         assert_eq!(status(404).advice(), None);
+        let ambiguous = ApiError::Ambiguous {
+            message: "2 traces have ids starting with 87f8f764".into(),
+            candidates: vec![TraceId([1; 16]), TraceId([2; 16])],
+        };
+        assert!(ambiguous.advice().unwrap().contains("Pick"));
+        assert!(!ambiguous.is_not_found());
         assert!(status(404).is_not_found());
     }
 }

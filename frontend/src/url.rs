@@ -386,12 +386,14 @@ mod tests {
             max_duration: None,
             attrs: vec![AttrFilter::parse("http.route=/x").unwrap()],
             q: Some("boom".into()),
+            root_only: true,
             limit: None,
             cursor: None,
         };
         let qs = traces_qs(&q);
         assert_eq!(traces_view(&qs).value, q);
         assert!(qs.contains("range=15m"), "{qs}");
+        assert!(qs.contains("root_only=true"), "{qs}");
     }
 
     #[test]

@@ -47,6 +47,20 @@ fn default_engine() -> String {
 pub struct ErrorResponse {
     /// What went wrong, in words the user can act on.
     pub error: String,
+    /// For a trace id prefix that several traces start with (409): their
+    /// ids, in id order. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<TraceId>,
+}
+
+impl ErrorResponse {
+    /// An error with its message only.
+    pub fn new(error: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            candidates: Vec::new(),
+        }
+    }
 }
 
 /// One trace's summary, as lists show it.

@@ -18,6 +18,12 @@ pub enum IdError {
     /// The text held something other than hex digits.
     #[error("{kind} is not hexadecimal: {text:?}")]
     NotHex { kind: &'static str, text: String },
+    /// A trace id prefix with too few digits to be worth looking up.
+    #[error(
+        "a trace id is 32 hex digits, or its first {} or more; got {got} digits",
+        TraceIdPrefix::MIN_DIGITS
+    )]
+    TooShort { got: usize },
 }
 
 macro_rules! id_type {
@@ -114,6 +120,94 @@ id_type!(
     8,
     "span id"
 );
+
+/// The first hex digits of a trace id (8 to 32, lowercase), as lists show
+/// ids (`87f8f764…`) and people paste them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TraceIdPrefix(String);
+
+impl TraceIdPrefix {
+    /// Fewer digits than this are refused: 8 digits tell ~4 billion ids apart.
+    pub const MIN_DIGITS: usize = 8;
+
+    /// Parses 8 to 32 hex digits in either case.
+    pub fn parse(text: &str) -> Result<Self, IdError> {
+        let text = text.trim();
+        if !text.bytes().all(|b| hex_digit(b).is_some()) {
+            return Err(IdError::NotHex {
+                kind: "trace id",
+                text: text.to_owned(),
+            });
+        }
+        if text.len() < Self::MIN_DIGITS {
+            return Err(IdError::TooShort { got: text.len() });
+        }
+        if text.len() > TraceId::LEN * 2 {
+            return Err(IdError::WrongLength {
+                kind: "trace id",
+                expected: TraceId::LEN,
+                got: text.len() / 2,
+            });
+        }
+        Ok(Self(text.to_ascii_lowercase()))
+    }
+
+    /// The digits, lowercase.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The lowest and the highest trace id starting with these digits.
+    pub fn bounds(&self) -> (TraceId, TraceId) {
+        let pad = |fill: char| {
+            let mut hex = self.0.clone();
+            while hex.len() < TraceId::LEN * 2 {
+                hex.push(fill);
+            }
+            TraceId::from_hex(&hex).unwrap_or_default()
+        };
+        (pad('0'), pad('f'))
+    }
+
+    /// True when `id` starts with these digits.
+    pub fn matches(&self, id: &TraceId) -> bool {
+        id.to_hex().starts_with(&self.0)
+    }
+}
+
+impl fmt::Display for TraceIdPrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A trace as a path names it: the whole id, or a prefix of it to resolve.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TraceIdRef {
+    Full(TraceId),
+    Prefix(TraceIdPrefix),
+}
+
+impl TraceIdRef {
+    /// 32 hex digits are an id; 8 to 31 a prefix; anything else is refused.
+    pub fn parse(text: &str) -> Result<Self, IdError> {
+        let prefix = TraceIdPrefix::parse(text)?;
+        if prefix.0.len() == TraceId::LEN * 2 {
+            TraceId::from_hex(&prefix.0).map(Self::Full)
+        } else {
+            Ok(Self::Prefix(prefix))
+        }
+    }
+}
+
+impl fmt::Display for TraceIdRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Full(id) => id.fmt(f),
+            Self::Prefix(p) => p.fmt(f),
+        }
+    }
+}
 
 /// A fast hasher for maps keyed by ids (or other short keys) that live for
 /// one trace in one browser tab: a multiply-fold of each 8-byte word, about
@@ -232,6 +326,41 @@ mod tests {
         assert!(seq > 1000 && high > 1000, "{seq} {high}");
         assert_eq!(h.hash_one(SpanId([1; 8])), h.hash_one(SpanId([1; 8])));
         assert_ne!(h.hash_one("ab"), h.hash_one("ba"));
+    }
+
+    #[test]
+    fn trace_id_prefixes_and_refs() {
+        let full = "87F8F764AABBCCDDEEFF001122334455";
+        assert_eq!(
+            TraceIdRef::parse(full),
+            Ok(TraceIdRef::Full(TraceId::from_hex(full).unwrap()))
+        );
+        let TraceIdRef::Prefix(p) = TraceIdRef::parse(" 87F8f764a ").unwrap() else {
+            panic!("a prefix");
+        };
+        assert_eq!(p.as_str(), "87f8f764a");
+        let (lo, hi) = p.bounds();
+        assert_eq!(lo.to_hex(), "87f8f764a00000000000000000000000");
+        assert_eq!(hi.to_hex(), "87f8f764afffffffffffffffffffffff");
+        assert!(p.matches(&TraceId::from_hex(full).unwrap()));
+        assert!(!p.matches(&TraceId::from_hex("87f8f764b00000000000000000000000").unwrap()));
+        assert_eq!(
+            TraceIdRef::parse("87f8f76"),
+            Err(IdError::TooShort { got: 7 })
+        );
+        assert!(
+            IdError::TooShort { got: 7 }
+                .to_string()
+                .contains("first 8 or more")
+        );
+        assert!(matches!(
+            TraceIdRef::parse("87f8f764x"),
+            Err(IdError::NotHex { .. })
+        ));
+        assert!(matches!(
+            TraceIdRef::parse(&format!("{full}00")),
+            Err(IdError::WrongLength { .. })
+        ));
     }
 
     #[test]

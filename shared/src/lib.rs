@@ -16,6 +16,6 @@ pub mod time;
 pub mod trace;
 pub mod value;
 
-pub use ids::{IdBuildHasher, IdError, IdHasher, SpanId, TraceId};
+pub use ids::{IdBuildHasher, IdError, IdHasher, SpanId, TraceId, TraceIdPrefix, TraceIdRef};
 pub use time::UnixNanos;
 pub use value::{AnyValue, KeyValue};

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::logs::Severity;
 use crate::trace::{SpanKind, StatusCode};
-use crate::{SpanId, TraceId};
+use crate::{AnyValue, KeyValue, SpanId, TraceId};
 
 /// Default page size of list endpoints.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -335,6 +335,33 @@ impl AttrFilter {
     }
 }
 
+impl AttrFilter {
+    /// True when `kv` has this filter's key and its value matches (see
+    /// [`value_matches`]).
+    pub fn matches(&self, kv: &KeyValue) -> bool {
+        kv.key == self.key && value_matches(&kv.value, &self.value)
+    }
+}
+
+/// How `attr=key:value` compares a stored value with the filter's text: the
+/// value's display text (`42`, `true`, the string itself) equals it, or the
+/// value is an array with an element whose display text equals it
+/// (OpenTelemetry puts captured HTTP headers in arrays of strings).
+pub fn value_matches(value: &AnyValue, text: &str) -> bool {
+    fn display_is(v: &AnyValue, text: &str) -> bool {
+        match v {
+            AnyValue::String(s) => s == text,
+            other => other.to_display_string() == text,
+        }
+    }
+    match value {
+        AnyValue::Array(items) => {
+            items.iter().any(|i| display_is(i, text)) || display_is(value, text)
+        }
+        other => display_is(other, text),
+    }
+}
+
 impl fmt::Display for AttrFilter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.key, self.value)
@@ -381,20 +408,33 @@ fn check_durations(min: Option<u64>, max: Option<u64>) -> Result<(), ParamError>
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TraceQuery {
     pub window: TimeWindow,
-    /// Traces touching this service (any span).
+    /// Traces with a span of this service (the root's, with `root_only`).
     pub service: Option<String>,
-    /// The root span's name.
+    /// Traces with a span of this name (of `service` when both are given;
+    /// the root's, with `root_only`).
     pub operation: Option<String>,
     pub status: Option<StatusFilter>,
     pub min_duration: Option<u64>,
     pub max_duration: Option<u64>,
     /// Matched against any span of the trace.
     pub attrs: Vec<AttrFilter>,
-    /// Free text: a trace id (or its prefix), or words of a span name,
-    /// service or the root name (case-insensitive substring).
+    /// Free text: a trace id (or its prefix), or a case-insensitive part of
+    /// a span name or service name (the root's, with `root_only`).
     pub q: Option<String>,
+    /// `service`, `operation` and the names of `q` match the root span
+    /// only (default: any span of the trace). `attrs` always match any span.
+    pub root_only: bool,
     pub limit: Option<usize>,
     pub cursor: Option<String>,
+}
+
+/// `true`/`false` (also `1`/`0`, `yes`/`no`, any case).
+fn parse_bool(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(format!("{v:?} is not true or false")),
+    }
 }
 
 impl TraceQuery {
@@ -412,6 +452,7 @@ impl TraceQuery {
             max_duration: read_duration(p, "max_duration")?,
             attrs: read_attrs(p)?,
             q: p.string("q"),
+            root_only: p.parsed("root_only", parse_bool)?.unwrap_or(false),
             limit: read_limit(p)?,
             cursor: p.string("cursor"),
         };
@@ -432,6 +473,7 @@ impl TraceQuery {
             w.put("attr", a);
         }
         w.put_opt("q", self.q.as_ref())
+            .put_opt("root_only", self.root_only.then_some("true"))
             .put_opt("limit", self.limit)
             .put_opt("cursor", self.cursor.as_ref());
         w.finish()
@@ -827,11 +869,24 @@ mod tests {
                 AttrFilter::parse("user.id=7").unwrap(),
             ],
             q: Some("payment failed".into()),
+            root_only: true,
             limit: Some(50),
             cursor: Some("abc".into()),
         };
         let s = q.to_query_string();
+        assert!(s.contains("root_only=true"), "{s}");
         assert_eq!(TraceQuery::from_params(&Params::parse(&s)), Ok(q));
+        // Off is the default and is left out.
+        let any = TraceQuery::default();
+        assert!(!any.to_query_string().contains("root_only"));
+        for (qs, on) in [("root_only=1", true), ("root_only=FALSE", false)] {
+            assert_eq!(
+                TraceQuery::from_params(&Params::parse(qs))
+                    .unwrap()
+                    .root_only,
+                on
+            );
+        }
     }
 
     #[test]
@@ -878,6 +933,7 @@ mod tests {
             ("min_duration=2s&max_duration=1s", "min_duration"),
             ("attr=novalue", "attr"),
             ("from=never", "from"),
+            ("root_only=maybe", "root_only"),
         ];
         for (qs, param) in cases {
             let err = TraceQuery::from_params(&Params::parse(qs)).unwrap_err();
@@ -897,6 +953,33 @@ mod tests {
         );
         let err = MetricQuery::from_params(&Params::parse("agg=median")).unwrap_err();
         assert_eq!(err.param, "agg");
+    }
+
+    #[test]
+    fn attr_filters_match_array_elements() {
+        let f = AttrFilter::parse("http.request.header.x_req_id:req-1995").unwrap();
+        let kv = |value| KeyValue {
+            key: "http.request.header.x_req_id".into(),
+            value,
+        };
+        let strings =
+            |v: &[&str]| AnyValue::Array(v.iter().map(|s| AnyValue::String((*s).into())).collect());
+        assert!(f.matches(&kv(strings(&["req-1995"]))));
+        assert!(f.matches(&kv(strings(&["a", "req-1995"]))));
+        assert!(f.matches(&kv(AnyValue::String("req-1995".into()))));
+        assert!(!f.matches(&kv(strings(&["req-19950"]))));
+        assert!(!f.matches(&kv(strings(&[]))));
+        assert!(
+            !AttrFilter::parse("other:req-1995")
+                .unwrap()
+                .matches(&kv(strings(&["req-1995"])))
+        );
+        let codes = AnyValue::Array(vec![AnyValue::Int(200), AnyValue::Bool(true)]);
+        assert!(value_matches(&codes, "200"));
+        assert!(value_matches(&codes, "true"));
+        assert!(!value_matches(&codes, "20"));
+        // The whole array's text still matches, as before.
+        assert!(value_matches(&codes, &codes.to_display_string()));
     }
 
     #[test]

@@ -1,11 +1,15 @@
 //! Every query endpoint through the real binary on one fixed data set (sent
 //! over OTLP/HTTP JSON), compared with golden files in `tests/snapshots/`,
 //! plus the errors: unknown ids (404) and bad parameters (400 naming the
-//! parameter).
+//! parameter); and the search fixes of issue 16 on data shaped like an
+//! auto-instrumented app's (array attributes, calls inside traces, short
+//! trace ids).
 
 use serde_json::{Value, json};
-use sightline_tests::Sightline;
+use sightline_tests::clickhouse::ClickHouse;
+use sightline_tests::otlp_json::hex_id;
 use sightline_tests::snapshot::assert_snapshot;
+use sightline_tests::{Options, Sightline};
 
 /// 2027-01-15T08:00:00Z: fixed so every answer is the same on every run.
 const T0: u64 = 1_800_000_000_000_000_000;
@@ -433,6 +437,8 @@ async fn unknown_ids_are_404_and_bad_parameters_400() {
         "/api/traces?min_duration=2s&max_duration=1s".to_owned(),
         "/api/traces?attr=novalue".to_owned(),
         "/api/traces?cursor=not-a-cursor".to_owned(),
+        "/api/traces?root_only=maybe".to_owned(),
+        "/api/traces/5157000".to_owned(),
         "/api/spans?kind=sideways".to_owned(),
         "/api/spans?span_id=123".to_owned(),
         "/api/logs?severity_min=loud".to_owned(),
@@ -447,4 +453,321 @@ async fn unknown_ids_are_404_and_bad_parameters_400() {
         answers.insert(path, json!({"status": status, "body": body}));
     }
     assert_snapshot("errors", &Value::Object(answers));
+}
+
+/// A server on the embedded store, or on a fresh database of a ClickHouse
+/// (the test engine of `tests/clickhouse/`), which lives as long as it.
+struct OnEngine {
+    server: Sightline,
+    _clickhouse: Option<ClickHouse>,
+}
+
+impl OnEngine {
+    fn start(clickhouse: bool, mut args: Vec<String>) -> Self {
+        let ch = clickhouse.then(ClickHouse::start);
+        if let Some(ch) = &ch {
+            args.extend([
+                "--clickhouse-url".to_owned(),
+                ch.url.clone(),
+                "--clickhouse-database".to_owned(),
+                ch.fresh_database(),
+            ]);
+        }
+        Self {
+            server: Sightline::start_with(Options {
+                args,
+                ..Options::default()
+            }),
+            _clickhouse: ch,
+        }
+    }
+}
+
+/// The engines the search fixes are checked on, with a label for messages.
+const ENGINES: [(bool, &str); 2] = [(false, "sqlite"), (true, "clickhouse")];
+
+fn array_attr(k: &str, values: &[&str]) -> Value {
+    let values: Vec<Value> = values.iter().map(|v| json!({"stringValue": v})).collect();
+    json!({"key": k, "value": {"arrayValue": {"values": values}}})
+}
+
+/// Regression (issue 16, item 6): `attr=http.request.header.x_req_id:req-1995`
+/// found nothing, because captured headers are arrays of strings. An
+/// element matches, with the key indexed (block filters) and without.
+#[tokio::test]
+async fn array_attributes_are_filtered_by_element() {
+    // The embedded store with the key indexed (block filters) and not, then
+    // ClickHouse.
+    for (clickhouse, indexed) in [(false, true), (false, false), (true, false)] {
+        let args = if indexed {
+            vec![
+                "--indexed-attributes".to_owned(),
+                "http.request.header.x_req_id,http.route".to_owned(),
+            ]
+        } else {
+            Vec::new()
+        };
+        let engine = OnEngine::start(clickhouse, args);
+        let s = &engine.server;
+        let indexed = format!("clickhouse: {clickhouse}, indexed: {indexed}");
+        let spans = (1..=3u64)
+            .map(|t| {
+                span(
+                    t,
+                    1,
+                    None,
+                    "GET /items/{id}",
+                    2,
+                    T0 + t * 60_000 * MS,
+                    20,
+                    false,
+                    vec![
+                        str_attr("http.route", "/items/{id}"),
+                        array_attr("http.request.header.x_req_id", &[&format!("req-199{t}")]),
+                    ],
+                )
+            })
+            .collect();
+        send(
+            s,
+            "/v1/traces",
+            &json!({"resourceSpans": [resource_spans("catalog", spans)]}),
+        )
+        .await;
+        send(
+            s,
+            "/v1/logs",
+            &json!({"resourceLogs": [{
+                "resource": {"attributes": [str_attr("service.name", "catalog")]},
+                "scopeLogs": [{"scope": {"name": "catalog.log"}, "logRecords": [{
+                    "timeUnixNano": (T0 + 60_000 * MS).to_string(),
+                    "severityNumber": 9,
+                    "body": {"stringValue": "item read"},
+                    "attributes": [array_attr("http.request.header.x_req_id", &["req-1991", "req-7"])],
+                    "traceId": trace_id(1),
+                }]}]
+            }]}),
+        )
+        .await;
+        let traces = ok(
+            s,
+            &format!("/api/traces?{WINDOW}&attr=http.request.header.x_req_id:req-1992"),
+        )
+        .await;
+        assert_eq!(
+            ids(&traces, "traces", "traceId"),
+            [trace_id(2)],
+            "indexed: {indexed}"
+        );
+        let spans = ok(
+            s,
+            &format!("/api/spans?{WINDOW}&attr=http.request.header.x_req_id=req-1993"),
+        )
+        .await;
+        assert_eq!(
+            spans["spans"][0]["span"]["spanId"],
+            json!(span_id(3, 1)),
+            "indexed: {indexed}"
+        );
+        let logs = ok(
+            s,
+            &format!("/api/logs?{WINDOW}&attr=http.request.header.x_req_id:req-7"),
+        )
+        .await;
+        assert_eq!(
+            logs["logs"].as_array().unwrap().len(),
+            1,
+            "indexed: {indexed}"
+        );
+        let none = ok(
+            s,
+            &format!("/api/traces?{WINDOW}&attr=http.request.header.x_req_id:req-199"),
+        )
+        .await;
+        assert!(none["traces"].as_array().unwrap().is_empty());
+    }
+}
+
+/// Regression (issue 16, item 7): `service=inventory&operation=POST
+/// /reserve/{item_id}` and `q=reserve` found no trace when the call was
+/// not the root span. They match any span now; `root_only=true` keeps the
+/// root-only reading.
+#[tokio::test]
+async fn trace_search_matches_any_span_unless_root_only() {
+    for (clickhouse, engine) in ENGINES {
+        let on = OnEngine::start(clickhouse, Vec::new());
+        any_span_search(&on.server).await;
+        eprintln!("any-span trace search passed on {engine}");
+    }
+}
+
+async fn any_span_search(s: &Sightline) {
+    let reserve = "POST /reserve/{item_id}";
+    let start = |t: u64| T0 + t * 60_000 * MS;
+    // 1: web GET /cart → web client reserve → inventory reserve;
+    // 2: inventory reserve called from outside (its root);
+    // 3: web GET /cart alone.
+    let web = vec![
+        span(1, 1, None, "GET /cart", 2, start(1), 80, false, vec![]),
+        span(
+            1,
+            2,
+            Some(1),
+            reserve,
+            3,
+            start(1) + 5 * MS,
+            50,
+            false,
+            vec![],
+        ),
+        span(3, 1, None, "GET /cart", 2, start(3), 40, false, vec![]),
+    ];
+    let inventory = vec![
+        span(
+            1,
+            3,
+            Some(2),
+            reserve,
+            2,
+            start(1) + 10 * MS,
+            40,
+            false,
+            vec![str_attr("item.id", "42")],
+        ),
+        span(2, 1, None, reserve, 2, start(2), 30, true, vec![]),
+    ];
+    send(
+        s,
+        "/v1/traces",
+        &json!({"resourceSpans": [
+            resource_spans("web", web),
+            resource_spans("inventory", inventory),
+        ]}),
+    )
+    .await;
+    let found = |qs: String| async move {
+        ids(
+            &ok(s, &format!("/api/traces?{WINDOW}&{qs}")).await,
+            "traces",
+            "traceId",
+        )
+    };
+    let op = "operation=POST%20%2Freserve%2F%7Bitem_id%7D";
+    assert_eq!(
+        found(format!("service=inventory&{op}")).await,
+        [trace_id(2), trace_id(1)]
+    );
+    assert_eq!(
+        found(format!("service=inventory&{op}&root_only=true")).await,
+        [trace_id(2)]
+    );
+    assert_eq!(found(op.to_owned()).await, [trace_id(2), trace_id(1)]);
+    assert_eq!(found(format!("{op}&root_only=true")).await, [trace_id(2)]);
+    assert_eq!(
+        found("service=web&operation=GET%20%2Fcart".to_owned()).await,
+        [trace_id(3), trace_id(1)]
+    );
+    assert_eq!(
+        found("q=reserve".to_owned()).await,
+        [trace_id(2), trace_id(1)]
+    );
+    assert_eq!(
+        found("q=reserve&root_only=true".to_owned()).await,
+        [trace_id(2)]
+    );
+    assert_eq!(
+        found("q=INVENT".to_owned()).await,
+        [trace_id(2), trace_id(1)]
+    );
+    assert_eq!(found(format!("{op}&attr=item.id:42")).await, [trace_id(1)]);
+    assert_eq!(found(format!("{op}&status=error")).await, [trace_id(2)]);
+    // The summary stays the trace's own: root, spans, services.
+    let one = ok(
+        s,
+        &format!("/api/traces?{WINDOW}&service=inventory&{op}&limit=2"),
+    )
+    .await;
+    let t1 = &one["traces"][1];
+    assert_eq!(t1["rootName"], "GET /cart");
+    assert_eq!(t1["spanCount"], 3);
+    let mut services: Vec<&str> = t1["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    services.sort();
+    assert_eq!(services, ["inventory", "web"]);
+}
+
+/// Regression (issue 16, item 11): lists show `87f8f764…`, and
+/// `/traces/87f8f764` answered "not a trace id". A prefix of 8 or more hex
+/// digits that one trace starts with names it; one that several start with
+/// is a 409 listing them; fewer than 8 digits is a 400.
+#[tokio::test]
+async fn short_trace_ids_resolve_or_list_candidates() {
+    for (clickhouse, engine) in ENGINES {
+        let on = OnEngine::start(clickhouse, Vec::new());
+        send(&on.server, "/v1/traces", &traces_request()).await;
+        short_ids(&on.server).await;
+        eprintln!("short trace ids passed on {engine}");
+    }
+}
+
+async fn short_ids(s: &Sightline) {
+    let random = hex_id(1995, 16);
+    let spans = [sightline_tests::otlp_json::TestSpan {
+        trace_id: &random,
+        span_id: "00000000000000a1",
+        parent: None,
+        name: "GET /short",
+        start: T0 + 10 * 60_000 * MS,
+        end: T0 + 10 * 60_000 * MS + 5 * MS,
+        error: false,
+    }];
+    send(
+        s,
+        "/v1/traces",
+        &sightline_tests::otlp_json::traces_request("short", &spans),
+    )
+    .await;
+    // Unique prefixes: a random id's first 8 digits, 16 of a fixture id
+    // (in capitals), the whole id; every trace route resolves them.
+    let detail = ok(s, &format!("/api/traces/{}", &random[..8])).await;
+    assert_eq!(detail["summary"]["traceId"], json!(random));
+    let upper = trace_id(5)[..16].to_uppercase();
+    let outline = ok(s, &format!("/api/traces/{upper}/outline")).await;
+    assert_eq!(outline["summary"]["traceId"], json!(trace_id(5)));
+    let resp = reqwest::get(s.url(&format!("/api/traces/{}/otlp", &trace_id(5)[..20])))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let disposition = resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(disposition.contains(&trace_id(5)), "{disposition}");
+    // Ambiguous: every fixture trace starts with 51570000.
+    for path in ["/api/traces/51570000", "/api/traces/51570000/outline"] {
+        let (status, body) = get(s, path).await;
+        assert_eq!(status, 409, "{path}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains("7 traces"),
+            "{body}"
+        );
+        assert_eq!(
+            body["candidates"],
+            json!((1..=7).map(trace_id).collect::<Vec<_>>()),
+            "in id order"
+        );
+    }
+    // Too short, no match, not hex.
+    let (status, body) = get(s, &format!("/api/traces/{}", &random[..7])).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("8"), "{body}");
+    assert!(body.get("candidates").is_none());
+    let (status, _) = get(s, "/api/traces/deadbeef0").await;
+    assert_eq!(status, 404);
+    let (status, _) = get(s, "/api/traces/51570000zz").await;
+    assert_eq!(status, 400);
 }

@@ -1,7 +1,7 @@
 //! The trace views in a real Chromium against the real binary: the traces
 //! list and its filters, the trace view (waterfall order and indent, noise
-//! toggle, collapse, keyboard, search, service map, span panel, logs), and
-//! click-to-copy with its textarea fallback.
+//! toggle, collapse, keyboard, search, service map, span panel, logs, short
+//! ids in the path), and click-to-copy with its textarea fallback.
 
 use std::time::Duration;
 
@@ -964,5 +964,155 @@ async fn a_100000_span_trace_opens_and_scrolls() {
             "the first rows are gone"
         );
     }
+    browser.close().await;
+}
+
+/// Regression (issue 16): lists show ids shortened (`87f8f764…`), and
+/// `/traces/87f8f764` said "Not a trace id". A short id opens the trace and
+/// the URL is replaced with the whole id (the view's state kept); digits
+/// several traces start with list them; fewer than 8 are refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn short_trace_ids_in_the_path_resolve_or_list_candidates() {
+    let (server, browser) = seeded().await;
+    let c = &browser.client;
+    let random = sightline_tests::otlp_json::hex_id(1995, 16);
+    let now = scenario::now_nanos();
+    let spans = [sightline_tests::otlp_json::TestSpan {
+        trace_id: &random,
+        span_id: "00000000000000a1",
+        parent: None,
+        name: "GET /short",
+        start: now - 60_000_000_000,
+        end: now - 59_000_000_000,
+        error: false,
+    }];
+    let body = sightline_tests::otlp_json::traces_request("shortener", &spans);
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/traces", server.otlp_http_url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    open(
+        c,
+        &server.url(&format!("/traces/{}?span=00000000000000a1", &random[..8])),
+        "#span-panel",
+    )
+    .await;
+    wait_js(
+        c,
+        &format!("return location.pathname === '/traces/{random}'"),
+        10,
+        "the whole id in the URL",
+    )
+    .await;
+    assert_eq!(
+        path_and_query(c).await,
+        format!("/traces/{random}?span=00000000000000a1")
+    );
+    assert!(texts(c, "#trace-root").await[0].contains("GET /short"));
+    assert_eq!(row_ids(c).await, ["00000000000000a1"]);
+
+    // The checkout and orphan traces both start with c0ffee00.
+    open(c, &server.url("/traces/c0ffee00"), "#trace-candidates a").await;
+    assert!(texts(c, "#trace-ambiguous").await[0].contains("2 traces"));
+    assert_eq!(
+        attrs(c, "#trace-candidates a", "href").await,
+        [
+            format!("/traces/{CHECKOUT_TRACE}"),
+            format!("/traces/{ORPHAN_TRACE}")
+        ]
+    );
+    c.find(Locator::Css("#trace-candidates a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        c,
+        &format!(
+            "return !!document.querySelector(\"#waterfall .wf-row[data-span-id='{WEB_ROOT}']\")"
+        ),
+        10,
+        "the checkout trace",
+    )
+    .await;
+    assert_eq!(path_and_query(c).await, format!("/traces/{CHECKOUT_TRACE}"));
+
+    open(c, &server.url("/traces/c0ffee0"), ".error-box").await;
+    let refused = texts(c, ".error-box").await.join(" ");
+    assert!(refused.contains("Not a trace id"), "{refused}");
+    assert!(refused.contains("first 8"), "{refused}");
+    browser.close().await;
+}
+
+/// Regression (issue 16): the operation filter matched root spans only.
+/// It matches any span; "Root span only" (in the URL) restores that.
+#[tokio::test(flavor = "multi_thread")]
+async fn operation_filter_matches_any_span_unless_root_only() {
+    let (server, browser) = seeded().await;
+    let c = &browser.client;
+    open(
+        c,
+        &server.url("/traces?service=payment&operation=POST%20%2Fapi%2Fpayment"),
+        "#traces-table tbody tr",
+    )
+    .await;
+    assert_eq!(
+        attrs(c, "#traces-table tbody tr", "data-trace-id").await,
+        [CHECKOUT_TRACE]
+    );
+    assert!(
+        !c.find(Locator::Id("f-root-only"))
+            .await
+            .unwrap()
+            .is_selected()
+            .await
+            .unwrap()
+    );
+    c.find(Locator::Id("f-root-only"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        c,
+        "return location.search.includes('root_only=true')",
+        5,
+        "root_only=true in the URL",
+    )
+    .await;
+    wait_js(
+        c,
+        "return !!document.querySelector('#traces-empty')",
+        10,
+        "no trace has that root",
+    )
+    .await;
+    // The URL alone rebuilds the view.
+    let url = c.current_url().await.unwrap().to_string();
+    open(c, &url, "#traces-empty").await;
+    assert!(
+        c.find(Locator::Id("f-root-only"))
+            .await
+            .unwrap()
+            .is_selected()
+            .await
+            .unwrap()
+    );
+    open(
+        c,
+        &server.url("/traces?operation=GET%20%2Fcheckout&root_only=true"),
+        "#traces-table tbody tr",
+    )
+    .await;
+    assert_eq!(
+        attrs(c, "#traces-table tbody tr", "data-trace-id").await,
+        [CHECKOUT_TRACE]
+    );
     browser.close().await;
 }

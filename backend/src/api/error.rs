@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use shared::TraceId;
 use shared::api::ErrorResponse;
 
 /// An API failure; each variant picks its status code.
@@ -14,6 +15,13 @@ pub enum ApiError {
     /// A parameter is wrong; the message names it.
     #[error("{0}")]
     BadRequest(String),
+    /// A short trace id that several traces start with: answered 409 with
+    /// the candidates, so the client can pick one.
+    #[error("{message}")]
+    Ambiguous {
+        message: String,
+        candidates: Vec<TraceId>,
+    },
     /// The storage engine cannot be reached (ClickHouse down or slow):
     /// worth retrying, answered 503 with `Retry-After`.
     #[error("{0}")]
@@ -28,14 +36,25 @@ impl IntoResponse for ApiError {
         let (status, error) = match self {
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            ApiError::Ambiguous {
+                message,
+                candidates,
+            } => {
+                return (
+                    StatusCode::CONFLICT,
+                    Json(ErrorResponse {
+                        error: message,
+                        candidates,
+                    }),
+                )
+                    .into_response();
+            }
             ApiError::Unavailable(m) => {
                 tracing::warn!(%m, "query refused: storage unavailable");
                 return (
                     StatusCode::SERVICE_UNAVAILABLE,
                     [(axum::http::header::RETRY_AFTER, "5")],
-                    Json(ErrorResponse {
-                        error: format!("{m}; retry shortly"),
-                    }),
+                    Json(ErrorResponse::new(format!("{m}; retry shortly"))),
                 )
                     .into_response();
             }
@@ -47,7 +66,7 @@ impl IntoResponse for ApiError {
                 )
             }
         };
-        (status, Json(ErrorResponse { error })).into_response()
+        (status, Json(ErrorResponse::new(error))).into_response()
     }
 }
 

@@ -3,15 +3,9 @@
 //! parameter.
 
 use axum::extract::RawQuery;
-use shared::TraceId;
 use shared::query::{Bounds, ParamError, Params, TimeWindow};
 
 use super::ApiError;
-
-/// A trace id path or query parameter.
-pub fn trace_id(name: &str, v: &str) -> Result<TraceId, ApiError> {
-    TraceId::from_hex(v.trim()).map_err(|e| ApiError::BadRequest(format!("parameter {name}: {e}")))
-}
 
 /// The decoded pairs of a request's query string.
 pub fn pairs(raw: &RawQuery) -> Params {

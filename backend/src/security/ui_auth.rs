@@ -89,13 +89,7 @@ fn refuse(req: &Request) -> Response {
     } else {
         "this server needs a token: log in at /login, or send Authorization: Bearer <the --ui-token>"
     };
-    let mut resp = (
-        StatusCode::UNAUTHORIZED,
-        Json(ErrorResponse {
-            error: error.to_owned(),
-        }),
-    )
-        .into_response();
+    let mut resp = (StatusCode::UNAUTHORIZED, Json(ErrorResponse::new(error))).into_response();
     resp.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer realm=\"sightline\""),

@@ -17,7 +17,6 @@
 //! - **Losslessness**: what is read back equals what was written, except
 //!   that a metric point's attributes come back in the series' key order.
 
-use shared::TraceId;
 use shared::api::{
     LogsResponse, MetricQueryResponse, MetricsResponse, RawSeriesResponse, ServiceMapResponse,
     ServicesResponse, SignalStats, SpansResponse, TraceDetail, TracesResponse,
@@ -28,6 +27,7 @@ use shared::query::{
     Bounds, LogQuery, MetricListQuery, MetricQuery, ParamError, SpanQuery, TraceQuery,
 };
 use shared::trace::ResourceSpans;
+use shared::{TraceId, TraceIdPrefix};
 use tokio::sync::oneshot;
 
 use super::StoreError;
@@ -45,6 +45,14 @@ pub trait TelemetryStore: Send + Sync + 'static {
     fn queued_items(&self) -> u64;
     /// One trace with every span; `None` if no span of it is stored.
     fn trace(&self, trace_id: &TraceId) -> Result<Option<TraceDetail>, StoreError>;
+    /// Ids of the stored traces (with a span stored) that start with
+    /// `prefix`, in id order, at most `limit` (a short id from a list or a
+    /// pasted link is resolved with it).
+    fn trace_ids_with_prefix(
+        &self,
+        prefix: &TraceIdPrefix,
+        limit: usize,
+    ) -> Result<Vec<TraceId>, StoreError>;
     /// Trace summaries matching `query` in `bounds`, newest start first.
     fn search_traces(
         &self,

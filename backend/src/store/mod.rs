@@ -15,7 +15,7 @@ pub(crate) mod suite;
 #[cfg(test)]
 pub(crate) mod suite_fidelity;
 #[cfg(test)]
-mod suite_queries;
+pub(crate) mod suite_queries;
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,7 @@ use shared::query::{AttrFilter, Bounds, LogQuery, SpanQuery, StatusFilter, Trace
 use shared::trace::{
     Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanKind, Status, StatusCode,
 };
-use shared::{AnyValue, KeyValue, SpanId, TraceId, UnixNanos};
+use shared::{AnyValue, KeyValue, SpanId, TraceId, TraceIdPrefix, UnixNanos};
 
 use super::contract::{TelemetryStore, WriteBatch};
 use super::suite_fidelity::Fidelity;
@@ -263,6 +263,7 @@ pub fn run_all(store: &dyn TelemetryStore, fidelity: &dyn Fidelity) {
     services(store);
     service_map(store);
     resource_attribute_search(store);
+    run_search_regressions(store);
 }
 
 /// Two instances of one service, told apart by an indexed resource
@@ -644,4 +645,434 @@ fn service_map(store: &dyn TelemetryStore) {
     );
     let p95 = m.edges[1].p95.0 as f64;
     assert!((p95 - 40e6).abs() / 40e6 < 0.02);
+}
+
+/// The search regression checks (array attributes, any-span trace search,
+/// short trace ids) on a fresh store, for an engine's own tests to run
+/// apart from the whole suite.
+pub(crate) fn run_search_regressions(store: &dyn TelemetryStore) {
+    array_attribute_search(store);
+    any_span_trace_search(store);
+    short_trace_ids(store);
+}
+
+fn strings(values: &[&str]) -> AnyValue {
+    AnyValue::Array(
+        values
+            .iter()
+            .map(|v| AnyValue::String((*v).into()))
+            .collect(),
+    )
+}
+
+/// Regression (issue 16): `attr=key:value` never matched an array
+/// attribute, and OpenTelemetry puts captured HTTP headers in arrays of
+/// strings. An element's text matches, in trace, span and log search, on
+/// span, resource and log attributes. Writes its own traces (`headers`).
+fn array_attribute_search(store: &dyn TelemetryStore) {
+    let t = TRACES + 2;
+    let header = |values: &[&str]| KeyValue {
+        key: "http.request.header.x_req_id".into(),
+        value: strings(values),
+    };
+    let first = vec![
+        mk(
+            t,
+            1,
+            None,
+            "GET /headers",
+            SpanKind::Server,
+            0,
+            MS,
+            false,
+            vec![header(&["req-1995"])],
+        ),
+        mk(
+            t,
+            2,
+            Some(1),
+            "lookup",
+            SpanKind::Internal,
+            MS,
+            MS,
+            false,
+            vec![KeyValue {
+                key: "http.response.status_codes".into(),
+                value: AnyValue::Array(vec![AnyValue::Int(200), AnyValue::Int(404)]),
+            }],
+        ),
+    ];
+    let second = vec![mk(
+        t + 1,
+        1,
+        None,
+        "GET /headers",
+        SpanKind::Server,
+        0,
+        MS,
+        false,
+        vec![header(&["req-2000", "req-2001"])],
+    )];
+    let launched = Resource {
+        attributes: vec![
+            KeyValue::string("service.name", "headers"),
+            KeyValue {
+                key: "process.command_args".into(),
+                value: strings(&["java", "-jar", "app.jar"]),
+            },
+        ],
+        ..Default::default()
+    };
+    write(
+        store,
+        WriteBatch::Spans(vec![
+            batch("headers", first),
+            ResourceSpans {
+                resource: launched,
+                scope_spans: vec![ScopeSpans {
+                    scope: Scope::default(),
+                    spans: second,
+                }],
+            },
+        ]),
+    );
+    let mut record = log(t, "request with a header", 9);
+    record.attributes = vec![header(&["req-1995", "req-1996"])];
+    write(
+        store,
+        WriteBatch::Logs(vec![ResourceLogs {
+            resource: resource("headers"),
+            scope_logs: vec![ScopeLogs {
+                scope: Scope::default(),
+                log_records: vec![record],
+            }],
+        }]),
+    );
+    let attrs = |filters: &[&str]| -> Vec<AttrFilter> {
+        filters
+            .iter()
+            .map(|f| AttrFilter::parse(f).unwrap())
+            .collect()
+    };
+    let traces = |filters: &[&str]| {
+        trace_ids(
+            store,
+            TraceQuery {
+                attrs: attrs(filters),
+                ..Default::default()
+            },
+        )
+    };
+    assert_eq!(traces(&["http.request.header.x_req_id:req-1995"]), [tid(t)]);
+    assert_eq!(
+        traces(&["http.request.header.x_req_id:req-2001"]),
+        [tid(t + 1)]
+    );
+    assert!(traces(&["http.request.header.x_req_id:req-199"]).is_empty());
+    assert!(traces(&["http.request.header.x_req_id:req"]).is_empty());
+    assert_eq!(traces(&["http.response.status_codes:404"]), [tid(t)]);
+    assert_eq!(traces(&["process.command_args:app.jar"]), [tid(t + 1)]);
+    let spans = |filters: &[&str]| -> Vec<SpanId> {
+        store
+            .search_spans(
+                &SpanQuery {
+                    attrs: attrs(filters),
+                    ..Default::default()
+                },
+                Bounds::ALL,
+            )
+            .unwrap()
+            .spans
+            .into_iter()
+            .map(|s| s.span.span_id)
+            .collect()
+    };
+    assert_eq!(
+        spans(&["http.request.header.x_req_id:req-1995"]),
+        [sid(t, 1)]
+    );
+    assert_eq!(
+        spans(&[
+            "http.request.header.x_req_id=req-2000",
+            "process.command_args=-jar"
+        ]),
+        [sid(t + 1, 1)]
+    );
+    assert!(spans(&["http.response.status_codes:500"]).is_empty());
+    let logs = |filter: &str| {
+        store
+            .search_logs(
+                &LogQuery {
+                    attrs: attrs(&[filter]),
+                    ..Default::default()
+                },
+                Bounds::ALL,
+            )
+            .unwrap()
+            .logs
+            .len()
+    };
+    assert_eq!(logs("http.request.header.x_req_id:req-1996"), 1);
+    assert_eq!(logs("http.request.header.x_req_id:req-2000"), 0);
+}
+
+/// Regression (issue 16): trace search matched `operation` and free text
+/// against the root span only, so a call inside a trace could not be
+/// found. `service`, `operation` (both: one span of that service with that
+/// name) and free text match any span; `root_only` keeps the root-only
+/// reading. Writes its own traces (`web`, `stock`).
+fn any_span_trace_search(store: &dyn TelemetryStore) {
+    let (a, b, c) = (TRACES + 4, TRACES + 5, TRACES + 6);
+    let hold = "POST /hold/{item_id}";
+    // a: web GET /shop → stock hold; b: stock hold alone (failed);
+    // c: web GET /shop → web hold (the client side, same name).
+    let tenant = || vec![KeyValue::string("shop.tenant", "acme")];
+    let item = || vec![KeyValue::string("item.id", "7")];
+    let web = vec![
+        mk(
+            a,
+            1,
+            None,
+            "GET /shop",
+            SpanKind::Server,
+            0,
+            30 * MS,
+            false,
+            tenant(),
+        ),
+        mk(
+            c,
+            1,
+            None,
+            "GET /shop",
+            SpanKind::Server,
+            0,
+            30 * MS,
+            false,
+            vec![],
+        ),
+        mk(
+            c,
+            2,
+            Some(1),
+            hold,
+            SpanKind::Client,
+            MS,
+            20 * MS,
+            false,
+            item(),
+        ),
+    ];
+    let stock = vec![
+        mk(
+            a,
+            2,
+            Some(1),
+            hold,
+            SpanKind::Server,
+            MS,
+            20 * MS,
+            false,
+            item(),
+        ),
+        mk(b, 1, None, hold, SpanKind::Server, 0, 20 * MS, true, vec![]),
+    ];
+    write(
+        store,
+        WriteBatch::Spans(vec![batch("web", web), batch("stock", stock)]),
+    );
+    let find = |f: &dyn Fn(&mut TraceQuery)| {
+        let mut q = TraceQuery::default();
+        f(&mut q);
+        trace_ids(store, q)
+    };
+    let ids = |ts: &[u64]| ts.iter().map(|t| tid(*t)).collect::<Vec<_>>();
+    let both = |root_only: bool| {
+        find(&|q| {
+            q.service = Some("stock".into());
+            q.operation = Some(hold.into());
+            q.root_only = root_only;
+        })
+    };
+    assert_eq!(both(false), ids(&[b, a]), "a span of stock named hold");
+    assert_eq!(both(true), ids(&[b]));
+    let op = |root_only: bool| {
+        find(&|q| {
+            q.operation = Some(hold.into());
+            q.root_only = root_only;
+        })
+    };
+    assert_eq!(op(false), ids(&[c, b, a]));
+    assert_eq!(op(true), ids(&[b]));
+    let service = |name: &str, root_only: bool| {
+        find(&|q| {
+            q.service = Some(name.into());
+            q.root_only = root_only;
+        })
+    };
+    assert_eq!(service("stock", false), ids(&[b, a]));
+    assert_eq!(service("stock", true), ids(&[b]));
+    assert_eq!(service("web", true), ids(&[c, a]));
+    let text = |t: &str, root_only: bool| {
+        find(&|q| {
+            q.q = Some(t.into());
+            q.root_only = root_only;
+        })
+    };
+    assert_eq!(text("HOLD", false), ids(&[c, b, a]), "any span's name");
+    assert_eq!(text("HOLD", true), ids(&[b]));
+    assert_eq!(text("stoc", false), ids(&[b, a]), "any span's service");
+    assert_eq!(text("stoc", true), ids(&[b]));
+    // Conditions met by different spans of one trace.
+    assert_eq!(
+        find(&|q| {
+            q.operation = Some(hold.into());
+            q.attrs = vec![AttrFilter::parse("shop.tenant:acme").unwrap()];
+        }),
+        ids(&[a])
+    );
+    assert_eq!(
+        find(&|q| {
+            q.service = Some("web".into());
+            q.operation = Some(hold.into());
+            q.q = Some("/shop".into());
+        }),
+        ids(&[c])
+    );
+    assert_eq!(
+        find(&|q| {
+            q.q = Some("hold".into());
+            q.attrs = vec![AttrFilter::parse("item.id:7").unwrap()];
+            q.operation = Some("GET /shop".into());
+        }),
+        ids(&[c, a])
+    );
+    assert!(
+        find(&|q| {
+            q.service = Some("web".into());
+            q.operation = Some(hold.into());
+            q.attrs = vec![AttrFilter::parse("shop.tenant:acme").unwrap()];
+        })
+        .is_empty()
+    );
+    // Row filters still apply, and the window picks traces by start.
+    assert_eq!(
+        find(&|q| {
+            q.operation = Some(hold.into());
+            q.status = Some(StatusFilter::Error);
+        }),
+        ids(&[b])
+    );
+    let recent = store
+        .search_traces(
+            &TraceQuery {
+                operation: Some(hold.into()),
+                ..Default::default()
+            },
+            Bounds {
+                from: start_of(b),
+                to: u64::MAX,
+            },
+        )
+        .unwrap();
+    let recent: Vec<TraceId> = recent.traces.iter().map(|t| t.trace_id).collect();
+    assert_eq!(recent, ids(&[c, b]));
+    // Pages of one follow each other.
+    let pages = all_pages(|cursor| {
+        let r = store
+            .search_traces(
+                &TraceQuery {
+                    q: Some("hold".into()),
+                    limit: Some(1),
+                    cursor,
+                    ..Default::default()
+                },
+                Bounds::ALL,
+            )
+            .unwrap();
+        (r.traces, r.next_cursor)
+    });
+    let paged: Vec<TraceId> = pages.concat().iter().map(|t| t.trace_id).collect();
+    assert_eq!(paged, ids(&[c, b, a]));
+    // A found trace's summary is still its own root's.
+    let found = store
+        .search_traces(
+            &TraceQuery {
+                service: Some("stock".into()),
+                operation: Some(hold.into()),
+                limit: Some(1),
+                ..Default::default()
+            },
+            Bounds::ALL,
+        )
+        .unwrap();
+    assert_eq!(found.traces[0].root_name, hold);
+    let a_summary = store
+        .search_traces(
+            &TraceQuery {
+                operation: Some(hold.into()),
+                attrs: vec![AttrFilter::parse("shop.tenant:acme").unwrap()],
+                ..Default::default()
+            },
+            Bounds::ALL,
+        )
+        .unwrap();
+    assert_eq!(a_summary.traces[0].root_name, "GET /shop");
+    assert_eq!(a_summary.traces[0].span_count, 2);
+}
+
+/// Short trace ids (issue 16): lists show `87f8f764…`, and a link with
+/// those digits must find the trace. Ids in id order; a prefix several
+/// traces start with lists them all (up to `limit`); a trace of logs only
+/// is no trace to show. Writes its own traces (ids `abcdef…`).
+fn short_trace_ids(store: &dyn TelemetryStore) {
+    let id = |hex: &str| TraceId::from_hex(hex).unwrap();
+    let x = id("abcdef0123456789000000000000000a");
+    let y = id("abcdef0123456789000000000000000b");
+    let z = id("abcdef02000000000000000000000001");
+    let logs_only = id("abcdef03000000000000000000000001");
+    let span = |trace: TraceId, n: u8| Span {
+        trace_id: trace,
+        span_id: SpanId([n; 8]),
+        name: "prefixed".into(),
+        start_time: UnixNanos(start_of(TRACES + 8) + u64::from(n)),
+        end_time: UnixNanos(start_of(TRACES + 8) + u64::from(n) + MS),
+        ..Default::default()
+    };
+    // y first: the order of the answer is the ids', not the writes'.
+    write(
+        store,
+        WriteBatch::Spans(vec![batch(
+            "prefixes",
+            vec![span(y, 1), span(x, 2), span(z, 3)],
+        )]),
+    );
+    let mut record = log(TRACES + 8, "no span of this trace was sent", 9);
+    record.trace_id = Some(logs_only);
+    record.span_id = None;
+    write(
+        store,
+        WriteBatch::Logs(vec![ResourceLogs {
+            resource: resource("prefixes"),
+            scope_logs: vec![ScopeLogs {
+                scope: Scope::default(),
+                log_records: vec![record],
+            }],
+        }]),
+    );
+    let find = |p: &str, limit: usize| {
+        store
+            .trace_ids_with_prefix(&TraceIdPrefix::parse(p).unwrap(), limit)
+            .unwrap()
+    };
+    assert_eq!(find("abcdef01", 10), [x, y]);
+    assert_eq!(find("ABCDEF01", 10), [x, y]);
+    assert_eq!(find("abcdef01", 1), [x]);
+    assert_eq!(find("abcdef012", 10), [x, y], "an odd number of digits");
+    assert_eq!(find("abcdef0123456789000000000000000", 10), [x, y]);
+    assert_eq!(find("abcdef0123456789000000000000000b", 10), [y]);
+    assert_eq!(find("abcdef02", 10), [z]);
+    assert!(find("abcdef03", 10).is_empty(), "logs only");
+    assert!(find("abcdef04", 10).is_empty());
+    assert!(find("0bcdef01", 10).is_empty());
 }

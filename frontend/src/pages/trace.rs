@@ -7,6 +7,11 @@
 //! tree, times, names, errors), an eighth of the whole trace's size, so a
 //! 10,000-span trace shows within a few hundred milliseconds; the selected
 //! span's attributes, events and links are fetched when it is selected.
+//!
+//! The path may hold a short id (8 or more leading hex digits, as lists
+//! show ids): the server resolves it, and the URL is replaced with the whole
+//! id once the outline arrives; when several traces start with those digits
+//! the page lists them.
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -15,7 +20,7 @@ use shared::api::{LogEntry, TraceOutline};
 use shared::layout::service_map::{layout_map, service_map};
 use shared::layout::waterfall::{LayoutOptions, SpanNode, TraceTree, is_noise, layout, search};
 use shared::query::{LogQuery, SpanQuery};
-use shared::{SpanId, TraceId};
+use shared::{SpanId, TraceId, TraceIdRef};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -98,28 +103,40 @@ fn noise_count(tree: &TraceTree) -> usize {
 
 #[function_component(TracePage)]
 pub fn trace_page(props: &TraceProps) -> Html {
-    let trace_id = TraceId::from_hex(&props.id).ok();
-    let Some(trace_id) = trace_id else {
-        return html! {
+    match TraceIdRef::parse(&props.id) {
+        Ok(id) => html! { <TraceLoaded {id} /> },
+        Err(e) => html! {
             <section class="page" id="page-trace">
                 <div class="error-box" role="alert">
                     <strong>{ "Not a trace id" }</strong>
-                    <div>{ format!("{:?} is not 32 hexadecimal digits.", props.id.as_str()) }</div>
+                    <div>{ format!("{:?}: {e}.", props.id.as_str()) }</div>
                 </div>
             </section>
-        };
-    };
-    html! { <TraceLoaded {trace_id} /> }
+        },
+    }
 }
 
 #[derive(Properties, PartialEq)]
 struct LoadedProps {
-    trace_id: TraceId,
+    /// The whole id, or a prefix the server resolves.
+    id: TraceIdRef,
+}
+
+/// The traces a short id may mean, each a link keeping the view's state.
+fn candidate_list(candidates: &[TraceId], view: &TraceView) -> Html {
+    html! {
+        <ul class="candidates" id="trace-candidates">
+            { for candidates.iter().map(|c| {
+                let href = url::with_qs(&format!("/traces/{c}"), &url::trace_qs(view));
+                html! { <li class="mono"><AppLink {href}>{ c.to_hex() }</AppLink></li> }
+            }) }
+        </ul>
+    }
 }
 
 #[function_component(TraceLoaded)]
 fn trace_loaded(props: &LoadedProps) -> Html {
-    let trace_id = props.trace_id;
+    let id = props.id.clone();
     let location = use_location();
     let nav = use_navigator();
     let qs = location
@@ -133,23 +150,59 @@ fn trace_loaded(props: &LoadedProps) -> Html {
     // A trace never polls; the refresh button reloads it in place.
     let busy = use_state(|| false);
     let tick = use_poll(Some(PauseReason::TraceOpen), *busy);
+    // The whole id: the path's, or the one the server resolved a prefix to.
+    let trace_id: Option<TraceId> = match &id {
+        TraceIdRef::Full(t) => Some(*t),
+        TraceIdRef::Prefix(_) => outline
+            .as_ref()
+            .and_then(|o| o.as_ref().ok())
+            .map(|o| o.summary.trace_id),
+    };
     {
         let outline = outline.clone();
         let logs = logs.clone();
         let busy = busy.clone();
-        let shown = use_mut_ref(|| None::<TraceId>);
-        use_effect_with((trace_id, tick), move |&(id, _)| {
-            if *shown.borrow() != Some(id) {
+        let nav = nav.clone();
+        let qs = location
+            .as_ref()
+            .map(|l| l.query_str().trim_start_matches('?').to_owned())
+            .unwrap_or_default();
+        let shown = use_mut_ref(|| None::<TraceIdRef>);
+        // The trace and tick the outline state holds, so the URL replaced
+        // after a prefix resolved does not fetch the trace again.
+        let fetched = use_mut_ref(|| None::<(TraceId, u32)>);
+        use_effect_with((id.clone(), tick), move |(id, tick)| {
+            let tick = *tick;
+            if let TraceIdRef::Full(t) = id
+                && *fetched.borrow() == Some((*t, tick))
+            {
+                return;
+            }
+            if shown.borrow().as_ref() != Some(id) {
                 outline.set(None);
                 logs.set(None);
-                *shown.borrow_mut() = Some(id);
+                *shown.borrow_mut() = Some(id.clone());
             }
             busy.set(true);
+            let id = id.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                outline.set(Some(api::trace_outline(id).await.map(Shared::new)));
+                let got = api::trace_outline(&id).await.map(Shared::new);
+                let full = got.as_ref().ok().map(|o| o.summary.trace_id);
+                *fetched.borrow_mut() = full.map(|t| (t, tick));
+                outline.set(Some(got));
+                let Some(full) = full else {
+                    busy.set(false);
+                    return;
+                };
+                if matches!(id, TraceIdRef::Prefix(_)) {
+                    *shown.borrow_mut() = Some(TraceIdRef::Full(full));
+                    if let Some(nav) = &nav {
+                        navigate(nav, &url::with_qs(&format!("/traces/{full}"), &qs), false);
+                    }
+                }
                 let q = LogQuery {
                     window: url::all_time(),
-                    trace_id: Some(id),
+                    trace_id: Some(full),
                     limit: Some(200),
                     ..LogQuery::default()
                 };
@@ -201,6 +254,9 @@ fn trace_loaded(props: &LoadedProps) -> Html {
         // Fetched once per span; a failed fetch is tried again when the span
         // is selected again or on the refresh button.
         use_effect_with((trace_id, view.span, tick), move |&(trace, span, _)| {
+            let Some(trace) = trace else {
+                return;
+            };
             let wanted =
                 |s: &SpanId| matches!(details.0.get(&(trace, *s)), None | Some(Some(Err(_))));
             if let Some(span) = span.filter(wanted) {
@@ -220,7 +276,7 @@ fn trace_loaded(props: &LoadedProps) -> Html {
         Rc::new(move |f: &dyn Fn(&mut TraceView), push: bool| {
             let mut next = view.clone();
             f(&mut next);
-            if let Some(nav) = &nav {
+            if let (Some(nav), Some(trace_id)) = (&nav, trace_id) {
                 let path = format!("/traces/{trace_id}");
                 navigate(nav, &url::with_qs(&path, &url::trace_qs(&next)), push);
             }
@@ -304,6 +360,21 @@ fn trace_loaded(props: &LoadedProps) -> Html {
         None => {
             return html! { <section class="page" id="page-trace"><Loading /></section> };
         }
+        Some(Err(ApiError::Ambiguous {
+            message,
+            candidates,
+        })) => {
+            return html! {
+                <section class="page" id="page-trace">
+                    <div class="crumbs"><AppLink href="/traces">{ "← Traces" }</AppLink></div>
+                    <div class="error-box" role="alert" id="trace-ambiguous">
+                        <strong>{ format!("Which trace is {id}?") }</strong>
+                        <div class="error-message">{ message.clone() }</div>
+                        { candidate_list(candidates, &view) }
+                    </div>
+                </section>
+            };
+        }
         Some(Err(e)) => {
             let (what, hint) = if e.is_not_found() {
                 (
@@ -327,6 +398,7 @@ fn trace_loaded(props: &LoadedProps) -> Html {
         Some(Ok(d)) => d.clone(),
     };
     let sum = &d.summary;
+    let trace_id = sum.trace_id;
     let selected = view
         .span
         .and_then(|s| tree.index_of(s))

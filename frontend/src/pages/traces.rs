@@ -1,6 +1,7 @@
 //! The Traces view: trace search (time range, service, operation, errors
-//! only, durations, attributes, free text), newest first, paged by cursor,
-//! refreshed in place. A row opens the trace.
+//! only, durations, attributes, free text; on any span of a trace, or on
+//! its root span only), newest first, paged by cursor, refreshed in place.
+//! A row opens the trace.
 
 use shared::api::TraceSummary;
 use shared::query::{StatusFilter, TimeWindow, TraceQuery};
@@ -93,6 +94,15 @@ pub fn traces_page() -> Html {
             set(&|q| q.status = on.then_some(StatusFilter::Error));
         })
     };
+    let on_root_only = {
+        let set = set.clone();
+        Callback::from(move |e: Event| {
+            let on = e
+                .target_unchecked_into::<web_sys::HtmlInputElement>()
+                .checked();
+            set(&|q| q.root_only = on);
+        })
+    };
     let on_min = {
         let set = set.clone();
         Callback::from(move |v: Option<u64>| set(&|q| q.min_duration = v))
@@ -175,7 +185,7 @@ pub fn traces_page() -> Html {
                 <TimeRange window={q.window.clone()} on_change={cb_window} />
                 <TextFilter id="f-service" placeholder="Service" list="service-names" value={opt_text(&q.service)}
                     on_commit={text_cb(|q, v| q.service = v)} />
-                <TextFilter id="f-operation" placeholder="Root operation" value={opt_text(&q.operation)}
+                <TextFilter id="f-operation" placeholder="Operation" value={opt_text(&q.operation)}
                     on_commit={text_cb(|q, v| q.operation = v)} />
                 <DurationFilter id="f-min" placeholder="Min duration" value={q.min_duration} on_change={on_min} />
                 <DurationFilter id="f-max" placeholder="Max duration" value={q.max_duration} on_change={on_max} />
@@ -185,6 +195,8 @@ pub fn traces_page() -> Html {
                     on_commit={text_cb(|q, v| q.q = v)} />
                 <label class="check"><input type="checkbox" id="f-errors" checked={q.status == Some(StatusFilter::Error)}
                     onchange={on_errors} />{ "Errors only" }</label>
+                <label class="check" title="Match service, operation and search text against the root span only (else any span of the trace)">
+                    <input type="checkbox" id="f-root-only" checked={q.root_only} onchange={on_root_only} />{ "Root span only" }</label>
                 <button class="btn small ghost" onclick={clear}>{ "Clear" }</button>
                 <Datalist id="service-names" options={services} />
             </FilterBar>

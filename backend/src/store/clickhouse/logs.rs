@@ -159,11 +159,14 @@ impl Filter<'_> {
         if self.q.span_id.is_some() {
             c.push("SpanId = {span_id:String}".into());
         }
-        // `service.name` is a resource attribute like any other.
+        // `service.name` is a resource attribute like any other; arrays
+        // match by any element.
         for i in 0..self.q.attrs.len() {
+            let (k, v) = (format!("{{ak{i}:String}}"), format!("{{av{i}:String}}"));
             c.push(format!(
-                "((mapContains(LogAttributes, {{ak{i}:String}}) AND LogAttributes[{{ak{i}:String}}] = {{av{i}:String}})
-                  OR (mapContains(ResourceAttributes, {{ak{i}:String}}) AND ResourceAttributes[{{ak{i}:String}}] = {{av{i}:String}}))"
+                "({} OR {})",
+                rows::attr_match_sql("LogAttributes", &k, &v),
+                rows::attr_match_sql("ResourceAttributes", &k, &v)
             ));
         }
         if let Some(w) = words::condition(&self.words) {

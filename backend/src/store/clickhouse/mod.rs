@@ -28,12 +28,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use shared::TraceId;
 use shared::api::{
     LogsResponse, MetricQueryResponse, MetricsResponse, RawSeriesResponse, ServiceMapResponse,
     ServicesResponse, SpansResponse, TraceDetail, TracesResponse,
 };
 use shared::query::{Bounds, LogQuery, MetricListQuery, MetricQuery, SpanQuery, TraceQuery};
+use shared::{TraceId, TraceIdPrefix};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
@@ -192,6 +192,14 @@ impl TelemetryStore for ClickHouseStore {
         self.read(|ch, s| async move { traces::trace(&ch, &s, &id).await })
     }
 
+    fn trace_ids_with_prefix(
+        &self,
+        prefix: &TraceIdPrefix,
+        limit: usize,
+    ) -> Result<Vec<TraceId>, StoreError> {
+        self.read(|ch, s| async move { traces::ids_with_prefix(&ch, &s, prefix, limit).await })
+    }
+
     fn search_traces(
         &self,
         query: &TraceQuery,
@@ -324,5 +332,13 @@ mod tests {
     fn the_storage_suite_passes_on_clickhouse() {
         let ch = TestClickHouse::start();
         crate::store::suite::run_all(&|| ch.make(), &super::fidelity::CollectorSchema);
+    }
+
+    /// The suite's search regression checks (array attributes, any-span
+    /// trace search, short trace ids) on their own.
+    #[test]
+    fn search_regressions_pass_on_clickhouse() {
+        let ch = TestClickHouse::start();
+        crate::store::suite_queries::run_search_regressions(&*ch.make());
     }
 }

@@ -53,6 +53,24 @@ pub fn value_text(v: &AnyValue) -> String {
     }
 }
 
+/// SQL true when attribute `key` of the map column `map` matches the
+/// filter text `value` the way `shared::query::value_matches` does on the
+/// embedded store: the stored text equals it, or the stored text is a JSON
+/// array (how [`value_text`] writes arrays) with an element whose text
+/// equals it. `JSONExtract(…, 'Array(String)')` gives strings unquoted and
+/// numbers and booleans as text (`42`, `true`, `1` for `1.0`); text that is
+/// not JSON gives no elements. `key` and `value` are query parameters
+/// (`{ak0:String}`), never request text.
+///
+/// The array branch cannot use the value skip index (`mapValues`), so such
+/// a filter skips granules by its key index only.
+pub fn attr_match_sql(map: &str, key: &str, value: &str) -> String {
+    format!(
+        "(mapContains({map}, {key}) AND ({map}[{key}] = {value}
+          OR (startsWith({map}[{key}], '[') AND has(JSONExtract({map}[{key}], 'Array(String)'), {value}))))"
+    )
+}
+
 /// A finite double as ECMAScript's `Number.prototype.toString` (what Go's
 /// JSON encoder and `pcommon` write): fixed notation from 1e-6 up to 1e21,
 /// exponent notation (`1e+21`, `1.5e-7`) outside; `None` for NaN and

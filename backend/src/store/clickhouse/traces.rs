@@ -12,7 +12,7 @@ use serde::Deserialize;
 use shared::api::{SpanRecord, SpansResponse, TraceDetail, TraceSummary, TracesResponse};
 use shared::query::{AttrFilter, Bounds, DEFAULT_LIMIT, SpanQuery, StatusFilter, TraceQuery};
 use shared::trace::{Event, Link, Resource, Scope, Span, Status, StatusCode};
-use shared::{SpanId, TraceId, UnixNanos};
+use shared::{SpanId, TraceId, TraceIdPrefix, UnixNanos};
 
 use super::super::StoreError;
 use super::super::contract::SearchError;
@@ -314,7 +314,8 @@ const TRACE_AGGREGATES: &str = "TraceId AS trace_id,
     arraySort(groupUniqArray(toString(ServiceName))) AS services";
 
 /// `attr` filters as SQL over a span row: each must match a span or its
-/// resource attribute (`service.name` included). Parameters `ak{i}`/`av{i}`.
+/// resource attribute (`service.name` included), an array by any element
+/// ([`rows::attr_match_sql`]). Parameters `ak{i}`/`av{i}`.
 fn attr_condition(filters: &[AttrFilter]) -> Option<String> {
     if filters.is_empty() {
         return None;
@@ -322,9 +323,11 @@ fn attr_condition(filters: &[AttrFilter]) -> Option<String> {
     Some(
         (0..filters.len())
             .map(|i| {
+                let (k, v) = (format!("{{ak{i}:String}}"), format!("{{av{i}:String}}"));
                 format!(
-                    "((mapContains(SpanAttributes, {{ak{i}:String}}) AND SpanAttributes[{{ak{i}:String}}] = {{av{i}:String}})
-                      OR (mapContains(ResourceAttributes, {{ak{i}:String}}) AND ResourceAttributes[{{ak{i}:String}}] = {{av{i}:String}}))"
+                    "({} OR {})",
+                    rows::attr_match_sql("SpanAttributes", &k, &v),
+                    rows::attr_match_sql("ResourceAttributes", &k, &v)
                 )
             })
             .collect::<Vec<_>>()
@@ -342,8 +345,8 @@ fn bind_attrs(mut q: clickhouse::query::Query, filters: &[AttrFilter]) -> clickh
 }
 
 /// Free text as the embedded engine reads it: a trace id prefix (8 to 32
-/// hex digits, even), else a case-insensitive part of the root operation
-/// or of a service name.
+/// hex digits, even), else a case-insensitive part of a span name or of a
+/// service name (the root span's, with `root_only`).
 enum Text {
     IdPrefix(String),
     Words(String),
@@ -369,10 +372,13 @@ fn parse_trace_cursor(c: &str) -> Result<(u64, String), SearchError> {
 
 /// Trace summaries matching `q` within `bounds`, newest start first.
 ///
-/// Two steps: the window's spans grouped per trace find the newest
-/// matching traces (span-level filters in `WHERE`, trace-level ones in
-/// `HAVING`); then those traces' summaries are read whole (spans outside
-/// the window included) and the trace-level filters checked again on them.
+/// Two steps: the window's spans grouped per trace find the traces with a
+/// span meeting each span condition (`HAVING countIf(…) > 0`: `service`,
+/// `operation` — both on one span when both are given —, the names of free
+/// text, `attr`); then those traces' summaries are aggregated whole (spans
+/// outside the window included) and the trace-level filters (start,
+/// status, durations, a trace id prefix, and with `root_only` the root's
+/// service, name and free text) checked on them.
 pub async fn search_traces(
     ch: &Ch,
     _schema: &Schema,
@@ -381,16 +387,49 @@ pub async fn search_traces(
 ) -> Result<TracesResponse, SearchError> {
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     let after = q.cursor.as_deref().map(parse_trace_cursor).transpose()?;
+    let text = q.q.as_deref().map(text_of);
     let mut having = vec!["1".to_owned()];
-    if q.service.is_some() {
-        having.push("countIf(ServiceName = {service:String}) > 0".into());
+    let mut trace_filter = vec!["1".to_owned()];
+    if q.root_only {
+        if q.service.is_some() {
+            trace_filter.push("root_service = {service:String}".into());
+        }
+        if q.operation.is_some() {
+            trace_filter.push("root_name = {operation:String}".into());
+        }
+        if let Some(Text::Words(_)) = &text {
+            trace_filter.push(
+                "(positionCaseInsensitiveUTF8(root_name, {text:String}) > 0
+                  OR positionCaseInsensitiveUTF8(root_service, {text:String}) > 0)"
+                    .into(),
+            );
+        }
+    } else {
+        match (&q.service, &q.operation) {
+            (_, Some(_)) => having.push(format!(
+                "countIf(SpanName = {{operation:String}}{}) > 0",
+                if q.service.is_some() {
+                    " AND ServiceName = {service:String}"
+                } else {
+                    ""
+                }
+            )),
+            (Some(_), None) => having.push("countIf(ServiceName = {service:String}) > 0".into()),
+            (None, None) => {}
+        }
+        if let Some(Text::Words(_)) = &text {
+            having.push(
+                "countIf(positionCaseInsensitiveUTF8(SpanName, {text:String}) > 0
+                  OR positionCaseInsensitiveUTF8(ServiceName, {text:String}) > 0) > 0"
+                    .into(),
+            );
+        }
     }
     if let Some(cond) = attr_condition(&q.attrs) {
         having.push(format!("countIf({cond}) > 0"));
     }
-    let mut trace_filter = vec!["1".to_owned()];
-    if q.operation.is_some() {
-        trace_filter.push("root_name = {operation:String}".into());
+    if let Some(Text::IdPrefix(_)) = &text {
+        trace_filter.push("startsWith(lower(trace_id), {text:String})".into());
     }
     match q.status {
         Some(StatusFilter::Error) => trace_filter.push("errors > 0".into()),
@@ -402,18 +441,6 @@ pub async fn search_traces(
     }
     if q.max_duration.is_some() {
         trace_filter.push("end - start <= {max_duration:Int64}".into());
-    }
-    let text = q.q.as_deref().map(text_of);
-    match &text {
-        Some(Text::IdPrefix(_)) => {
-            trace_filter.push("startsWith(lower(trace_id), {text:String})".into())
-        }
-        Some(Text::Words(_)) => trace_filter.push(
-            "(positionCaseInsensitiveUTF8(root_name, {text:String}) > 0
-              OR arrayExists(s -> positionCaseInsensitiveUTF8(s, {text:String}) > 0, services))"
-                .into(),
-        ),
-        None => {}
     }
     if after.is_some() {
         trace_filter.push("(start < {after_start:Int64} OR (start = {after_start:Int64} AND trace_id < {after_id:String}))".into());
@@ -503,6 +530,49 @@ pub async fn search_traces(
         traces,
         next_cursor,
     })
+}
+
+#[derive(Row, Deserialize)]
+struct IdRow {
+    trace_id: String,
+}
+
+/// Ids of the stored traces that start with `prefix`, in id order. The
+/// lookup table (`ORDER BY TraceId`) answers from its primary key; without
+/// it, or when it holds none (rows written before it existed), the spans
+/// table is read.
+pub async fn ids_with_prefix(
+    ch: &Ch,
+    schema: &Schema,
+    prefix: &TraceIdPrefix,
+    limit: usize,
+) -> Result<Vec<TraceId>, StoreError> {
+    let tables: &[&str] = if schema.trace_id_ts {
+        &[TRACE_ID_TS, TRACES]
+    } else {
+        &[TRACES]
+    };
+    for table in tables {
+        let rows: Vec<IdRow> = ch
+            .rows(
+                ch.sql(&format!(
+                    "SELECT DISTINCT TraceId AS trace_id FROM {table}
+                     WHERE startsWith(TraceId, {{prefix:String}})
+                     ORDER BY trace_id LIMIT {{limit:UInt64}}"
+                ))
+                .param("prefix", prefix.as_str())
+                .param("limit", limit as u64),
+            )
+            .await?;
+        let ids: Vec<TraceId> = rows
+            .iter()
+            .filter_map(|r| TraceId::from_hex(&r.trace_id).ok())
+            .collect();
+        if !ids.is_empty() {
+            return Ok(ids);
+        }
+    }
+    Ok(Vec::new())
 }
 
 #[derive(Row, Deserialize)]

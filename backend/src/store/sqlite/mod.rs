@@ -34,12 +34,12 @@ pub mod writer;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use shared::TraceId;
 use shared::api::{
     LogsResponse, MetricQueryResponse, MetricsResponse, RawSeriesResponse, ServiceMapResponse,
     ServicesResponse, SpansResponse, TraceDetail, TracesResponse,
 };
 use shared::query::{Bounds, LogQuery, MetricListQuery, MetricQuery, SpanQuery, TraceQuery};
+use shared::{TraceId, TraceIdPrefix};
 
 use super::StoreError;
 use super::contract::{
@@ -82,6 +82,15 @@ impl TelemetryStore for SqliteStore {
     fn trace(&self, trace_id: &TraceId) -> Result<Option<TraceDetail>, StoreError> {
         self.readers
             .with(|c| spans::trace_detail::trace_detail(c, trace_id))
+    }
+
+    fn trace_ids_with_prefix(
+        &self,
+        prefix: &TraceIdPrefix,
+        limit: usize,
+    ) -> Result<Vec<TraceId>, StoreError> {
+        self.readers
+            .with(|c| spans::trace_search::ids_with_prefix(c, prefix, limit))
     }
 
     fn search_traces(
@@ -175,27 +184,60 @@ mod tests {
     use super::{connection, migrate};
     use crate::store::contract::TelemetryStore;
 
+    /// A store in a fresh directory (kept in `dirs` until the test ends)
+    /// whose writer indexes `indexed` and whose searches know it.
+    fn store(
+        dirs: &std::sync::Mutex<Vec<tempfile::TempDir>>,
+        indexed: Option<Vec<String>>,
+    ) -> Arc<dyn TelemetryStore> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut conn = connection::open_writer(&path).unwrap();
+        migrate::apply(&mut conn).unwrap();
+        let config = WriterConfig {
+            indexed_attributes: indexed
+                .clone()
+                .unwrap_or_else(writer::default_indexed_attributes),
+            ..WriterConfig::default()
+        };
+        let (handle, _thread) = writer::spawn(
+            conn,
+            path.clone(),
+            config,
+            Maintenance::new(512_000_000, Arc::new(StoreCounters::default())),
+        )
+        .unwrap();
+        dirs.lock().unwrap().push(dir);
+        let search = SearchContext {
+            indexed: Arc::new(indexed.unwrap_or_default()),
+        };
+        Arc::new(SqliteStore::new(handle, path, search))
+    }
+
     /// The SQLite engine passes the storage suite.
     #[test]
     fn sqlite_store_meets_the_contract() {
         let dirs = std::sync::Mutex::new(Vec::new());
-        let threads = std::sync::Mutex::new(Vec::new());
-        let make = || -> Arc<dyn TelemetryStore> {
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("t.db");
-            let mut conn = connection::open_writer(&path).unwrap();
-            migrate::apply(&mut conn).unwrap();
-            let (handle, t) = writer::spawn(
-                conn,
-                path.clone(),
-                WriterConfig::default(),
-                Maintenance::new(512_000_000, Arc::new(StoreCounters::default())),
-            )
-            .unwrap();
-            dirs.lock().unwrap().push(dir);
-            threads.lock().unwrap().push(t);
-            Arc::new(SqliteStore::new(handle, path, SearchContext::default()))
-        };
+        let make = || store(&dirs, None);
         crate::store::suite::run_all(&make, &crate::store::suite_fidelity::Lossless);
+    }
+
+    /// The search regression checks alone, also with their attributes
+    /// indexed: block filters hold one entry per array element, so no
+    /// block holding a match is skipped.
+    #[test]
+    fn search_regressions_pass_with_and_without_indexed_keys() {
+        let dirs = std::sync::Mutex::new(Vec::new());
+        let indexed = [
+            "http.request.header.x_req_id",
+            "http.response.status_codes",
+            "process.command_args",
+            "shop.tenant",
+            "item.id",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        crate::store::suite_queries::run_search_regressions(&*store(&dirs, Some(indexed)));
+        crate::store::suite_queries::run_search_regressions(&*store(&dirs, None));
     }
 }

@@ -49,11 +49,22 @@ impl IndexedKeys {
         }
     }
 
-    /// Adds the entry `key=value` to `bloom` when `key` is indexed.
+    /// Adds the entry `key=value` to `bloom` when `key` is indexed; for an
+    /// array, also one `key=element` entry per element, since a filter
+    /// matches an array by any of its elements (`shared::query::value_matches`).
     pub fn add(&mut self, bloom: &mut BloomBuilder, key: &str, value: &AnyValue) {
         if !self.keys.contains(key) {
             return;
         }
+        self.add_entry(bloom, key, value);
+        if let AnyValue::Array(items) = value {
+            for item in items {
+                self.add_entry(bloom, key, item);
+            }
+        }
+    }
+
+    fn add_entry(&mut self, bloom: &mut BloomBuilder, key: &str, value: &AnyValue) {
         self.entry.clear();
         self.entry.push_str(key);
         self.entry.push('=');
@@ -219,6 +230,29 @@ mod tests {
         assert!(!Bloom::parse(&f).unwrap().may_contain(Namespace::Term, b"x"));
         assert!(Bloom::parse(&[1, 2]).is_err());
         assert!(Bloom::parse(&[64, 0, 0, 0, 1]).is_err());
+    }
+
+    /// Regression: a filter on an indexed array attribute (captured HTTP
+    /// headers) skipped every block, whose filter held only the whole array.
+    #[test]
+    fn indexed_arrays_add_each_element() {
+        let key = "http.request.header.x_req_id";
+        let mut indexed = IndexedKeys::new(&[key.to_owned()]);
+        let mut b = BloomBuilder::default();
+        let value = AnyValue::Array(vec![AnyValue::String("req-1995".into()), AnyValue::Int(7)]);
+        indexed.add(&mut b, key, &value);
+        let bytes = b.finish();
+        let f = Bloom::parse(&bytes).unwrap();
+        for entry in [
+            format!("{key}=req-1995"),
+            format!("{key}=7"),
+            format!("{key}={}", value.to_display_string()),
+        ] {
+            assert!(
+                f.may_contain(Namespace::Attribute, entry.as_bytes()),
+                "{entry}"
+            );
+        }
     }
 
     #[test]

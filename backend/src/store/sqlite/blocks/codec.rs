@@ -479,7 +479,7 @@ fn skip_value_at(c: &mut Cursor<'_>, dict: &Dict, depth: usize) -> Result<(), Co
 
 /// Moves past a list written by [`put_attrs`], noting which of `wanted`
 /// (key, value-as-text) pairs it holds: bit `i` of the result is set when
-/// pair `i` is present. Strings and integers compare without building the
+/// pair `i` is present (as `shared::query::value_matches` compares). Strings and integers compare without building the
 /// value; other kinds are built only when their key is wanted.
 pub fn scan_attrs(
     c: &mut Cursor<'_>,
@@ -508,7 +508,16 @@ pub fn scan_attrs(
                 *c = peek;
                 std::borrow::Cow::Owned(v.to_string())
             }
-            _ => std::borrow::Cow::Owned(read_value(c, dict)?.to_display_string()),
+            _ => {
+                // Arrays match by any element too: compare the built value.
+                let value = read_value(c, dict)?;
+                for i in hits {
+                    if shared::query::value_matches(&value, wanted[i].1) {
+                        found |= 1 << i;
+                    }
+                }
+                continue;
+            }
         };
         for i in hits {
             if wanted[i].1 == text {

@@ -684,7 +684,7 @@ impl<'a> SpanBlockReader<'a> {
                     .filter(|(_, (k, v))| {
                         r.attributes
                             .iter()
-                            .any(|kv| kv.key == *k && kv.value.to_display_string() == *v)
+                            .any(|kv| kv.key == *k && shared::query::value_matches(&kv.value, v))
                     })
                     .fold(0u64, |bits, (i, _)| bits | 1 << i)
             })
@@ -1068,6 +1068,56 @@ mod tests {
                 assert_eq!(alone.resources, filtered.resources);
             }
         }
+    }
+
+    /// Regression: `attr=key:value` never matched an array attribute (captured
+    /// HTTP headers are arrays of strings): the byte-level scan compared the
+    /// whole array's text. An element matches, on the span and on its resource.
+    #[test]
+    fn attribute_matching_finds_array_elements() {
+        let strings =
+            |v: &[&str]| AnyValue::Array(v.iter().map(|s| AnyValue::String((*s).into())).collect());
+        let a = Arc::new(Resource {
+            attributes: vec![
+                KeyValue::string("service.name", "a"),
+                KeyValue {
+                    key: "k8s.labels".into(),
+                    value: strings(&["blue", "canary"]),
+                },
+            ],
+            ..Default::default()
+        });
+        let mut items: Vec<SpanItem> = (1..=3u8).map(|i| item(i, i, None, 10, &a)).collect();
+        items[1].span.attributes.push(KeyValue {
+            key: "http.request.header.x_req_id".into(),
+            value: strings(&["req-1994", "req-1995"]),
+        });
+        items[2].span.attributes.push(KeyValue {
+            key: "http.response.status_codes".into(),
+            value: AnyValue::Array(vec![AnyValue::Int(200), AnyValue::Int(404)]),
+        });
+        sort_for_block(&mut items);
+        let bytes = encode(&items, Effort::Ingest).unwrap();
+        let r = SpanBlockReader::open(&bytes).unwrap();
+        let ids = |want: &[(&str, &str)]| -> Vec<u8> {
+            r.decode_matching(|_, _| true, want)
+                .unwrap()
+                .spans
+                .iter()
+                .map(|(_, _, s)| s.span_id.0[0])
+                .collect()
+        };
+        assert_eq!(ids(&[("http.request.header.x_req_id", "req-1995")]), [2]);
+        assert!(ids(&[("http.request.header.x_req_id", "req-199")]).is_empty());
+        assert_eq!(ids(&[("http.response.status_codes", "404")]), [3]);
+        assert_eq!(ids(&[("k8s.labels", "canary")]), [1, 2, 3]);
+        assert_eq!(
+            ids(&[
+                ("k8s.labels", "blue"),
+                ("http.request.header.x_req_id", "req-1994")
+            ]),
+            [2]
+        );
     }
 
     #[test]

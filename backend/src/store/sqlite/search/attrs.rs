@@ -1,5 +1,6 @@
 //! `attr=key:value` matching, the same way the Bloom filters index it: the
-//! value's display text (`42`, `true`, the string itself).
+//! value's display text (`42`, `true`, the string itself), or the text of
+//! one element of an array (`shared::query::value_matches`).
 
 use shared::KeyValue;
 use shared::query::AttrFilter;
@@ -10,12 +11,9 @@ use crate::store::sqlite::blocks::bloom::{Bloom, Namespace};
 /// True if every filter matches one of `sets` (e.g. span attributes, then
 /// resource attributes). `service.name` matches through the resource.
 pub fn all_match(filters: &[AttrFilter], sets: &[&[KeyValue]]) -> bool {
-    filters.iter().all(|f| {
-        sets.iter().any(|set| {
-            set.iter()
-                .any(|kv| kv.key == f.key && kv.value.to_display_string() == f.value)
-        })
-    })
+    filters
+        .iter()
+        .all(|f| sets.iter().any(|set| set.iter().any(|kv| f.matches(kv))))
 }
 
 /// False only when the block's filter proves some indexed `key=value` is

@@ -1,19 +1,31 @@
 //! `GET /api/traces`: trace summaries newest first.
 //!
-//! Without attribute filters the `traces` table answers alone (walking
+//! The `traces` table answers alone what its rows hold (walking
 //! `traces_by_start` backwards, or a service's rows in `trace_services`
-//! when that service is rare). With `attr` filters the span blocks of the
-//! window are scanned newest first (Bloom filters skip blocks that cannot
-//! hold an indexed `key=value`), the traces of matching spans collected,
-//! and the same trace filters applied to their summaries.
+//! when that service is rare): start, status, durations, a service among
+//! the trace's services, the root span's service and name (`root_only`),
+//! a trace id prefix.
+//!
+//! Conditions on some span of the trace are answered from the span blocks
+//! of the window, newest first: `operation` (with `service`: a span of that
+//! service with that name), the names of free text (a span whose name or
+//! service holds it) and `attr` filters. One condition drives the scan:
+//! `operation` and free text pick blocks by their `span_groups` rows and
+//! read span heads only; `attr` reads the window's blocks that the Bloom
+//! filters do not rule out (indexed keys), building only spans whose stored
+//! attributes match. A trace found so is checked against the row filters,
+//! then against any other span condition on all its spans (its own blocks).
+//! The span that finds a trace must start inside the window (only the
+//! window's blocks are read).
 
 use std::collections::HashSet;
 
 use rusqlite::types::Value;
-use rusqlite::{Connection, Row, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use shared::api::{TraceSummary, TracesResponse};
-use shared::query::{Bounds, StatusFilter, TraceQuery};
-use shared::{TraceId, UnixNanos};
+use shared::query::{AttrFilter, Bounds, StatusFilter, TraceQuery};
+use shared::trace::Span;
+use shared::{KeyValue, TraceId, TraceIdPrefix, UnixNanos};
 
 use crate::store::StoreError;
 use crate::store::contract::SearchError;
@@ -21,6 +33,7 @@ use crate::store::cursor;
 use crate::store::sqlite::blocks::SIGNAL_SPANS;
 use crate::store::sqlite::blocks::bloom::Bloom;
 use crate::store::sqlite::blocks::spans::SpanBlockReader;
+use crate::store::sqlite::readers::{block_data, trace_summary};
 use crate::store::sqlite::search::newest::Newest;
 use crate::store::sqlite::search::{SearchContext, attrs};
 use crate::store::sqlite::{strings, varlist};
@@ -109,16 +122,20 @@ struct RowFilter {
     status: Option<StatusFilter>,
     min_duration: Option<u64>,
     max_duration: Option<u64>,
-    /// `None` when the query names an unknown service: nothing matches.
-    service: Option<Option<i64>>,
-    operation: Option<Option<i64>>,
-    /// Trace id prefix, or name/service ids matching the free text.
-    text: Option<TextFilter>,
+    /// A service among the trace's services.
+    any_service: Option<i64>,
+    /// The root span's service and name (`root_only`).
+    root_service: Option<i64>,
+    root_name: Option<i64>,
+    text: Option<RowText>,
 }
 
-enum TextFilter {
+/// Free text the row answers.
+enum RowText {
+    /// The first bytes of the trace id.
     TraceIdPrefix(Vec<u8>),
-    Names(HashSet<i64>),
+    /// The root's name or service is one of these strings (`root_only`).
+    RootNames(HashSet<i64>),
 }
 
 impl RowFilter {
@@ -134,20 +151,86 @@ impl RowFilter {
             }
             && self.min_duration.is_none_or(|m| dur >= m)
             && self.max_duration.is_none_or(|m| dur <= m)
-            && self
-                .service
-                .is_none_or(|s| s.is_some_and(|s| r.services.contains(&s)))
-            && self
-                .operation
-                .is_none_or(|o| o.is_some_and(|o| r.root_name == o))
+            && self.any_service.is_none_or(|s| r.services.contains(&s))
+            && self.root_service.is_none_or(|s| r.root_service == s)
+            && self.root_name.is_none_or(|o| r.root_name == o)
             && match &self.text {
                 None => true,
-                Some(TextFilter::TraceIdPrefix(p)) => r.trace_id.0.starts_with(p),
-                Some(TextFilter::Names(ids)) => {
-                    ids.contains(&r.root_name) || r.services.iter().any(|s| ids.contains(s))
+                Some(RowText::TraceIdPrefix(p)) => r.trace_id.0.starts_with(p),
+                Some(RowText::RootNames(ids)) => {
+                    ids.contains(&r.root_name) || ids.contains(&r.root_service)
                 }
             }
     }
+}
+
+/// A condition that some span of the trace must meet.
+enum SpanCondition {
+    /// A span named `name`, of `service` when given.
+    Named {
+        service: Option<(String, i64)>,
+        name: (String, i64),
+    },
+    /// A span whose name or service holds `lower` (ASCII case folded, as
+    /// SQLite's `LIKE` folds it); `ids` are the strings that do.
+    Text { lower: String, ids: Vec<i64> },
+    /// A span with every filter on its own or its resource's attributes.
+    Attrs(Vec<AttrFilter>),
+}
+
+impl SpanCondition {
+    /// Decided by the span's service and name alone (not `Attrs`).
+    fn matches_head(&self, service: &str, name: &str) -> bool {
+        match self {
+            SpanCondition::Named {
+                service: s,
+                name: n,
+            } => s.as_ref().is_none_or(|(s, _)| s == service) && n.0 == name,
+            SpanCondition::Text { lower, .. } => {
+                name.to_ascii_lowercase().contains(lower.as_str())
+                    || service.to_ascii_lowercase().contains(lower.as_str())
+            }
+            SpanCondition::Attrs(_) => false,
+        }
+    }
+
+    fn matches_span(&self, service: &str, span: &Span, resource: &[KeyValue]) -> bool {
+        match self {
+            SpanCondition::Attrs(filters) => {
+                attrs::all_match(filters, &[&span.attributes, resource])
+            }
+            other => other.matches_head(service, &span.name),
+        }
+    }
+
+    /// Which condition drives the scan (lowest first): an exact name finds
+    /// few blocks by their groups and reads heads only; indexed attributes
+    /// skip blocks by filter; free text reads heads of the blocks whose
+    /// groups hold a matching name; other attributes read every block.
+    fn scan_rank(&self, ctx: &SearchContext) -> u8 {
+        match self {
+            SpanCondition::Named { .. } => 0,
+            SpanCondition::Attrs(f) if f.iter().any(|f| ctx.is_indexed(&f.key)) => 1,
+            SpanCondition::Text { .. } => 2,
+            SpanCondition::Attrs(_) => 3,
+        }
+    }
+}
+
+/// A search resolved against the strings table.
+struct Plan {
+    rows: RowFilter,
+    /// Driving condition first.
+    spans: Vec<SpanCondition>,
+}
+
+/// At most this many strings are taken as the names free text matches.
+const MAX_NAME_MATCHES: usize = 10_000;
+
+/// Free text: a trace id prefix (8 to 32 hex digits, even), else names.
+enum TextFilter {
+    TraceIdPrefix(Vec<u8>),
+    Names(HashSet<i64>),
 }
 
 fn text_filter(conn: &Connection, q: &str) -> Result<TextFilter, StoreError> {
@@ -167,18 +250,26 @@ fn text_filter(conn: &Connection, q: &str) -> Result<TextFilter, StoreError> {
     // the strings table; LIKE folds ASCII case).
     let pattern = format!(
         "%{}%",
-        q.replace('\\', "\\\\")
+        q.trim()
+            .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
     let ids = conn
-        .prepare_cached("SELECT id FROM strings WHERE value LIKE ?1 ESCAPE '\\' LIMIT 10000")?
-        .query_map([pattern], |r| r.get(0))?
+        .prepare_cached("SELECT id FROM strings WHERE value LIKE ?1 ESCAPE '\\' LIMIT ?2")?
+        .query_map(params![pattern, MAX_NAME_MATCHES as i64], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     Ok(TextFilter::Names(ids))
 }
 
-fn row_filter(conn: &Connection, q: &TraceQuery, bounds: Bounds) -> Result<RowFilter, SearchError> {
+/// The query as row filters and span conditions; `None` when it names a
+/// service, operation or text no stored string has (nothing matches).
+fn plan(
+    conn: &Connection,
+    ctx: &SearchContext,
+    q: &TraceQuery,
+    bounds: Bounds,
+) -> Result<Option<Plan>, SearchError> {
     let after = match &q.cursor {
         Some(c) => {
             let f = cursor::decode("traces", c, 2)?;
@@ -186,24 +277,55 @@ fn row_filter(conn: &Connection, q: &TraceQuery, bounds: Bounds) -> Result<RowFi
         }
         None => None,
     };
-    Ok(RowFilter {
+    let mut rows = RowFilter {
         bounds,
         after,
         status: q.status,
         min_duration: q.min_duration,
         max_duration: q.max_duration,
-        service: q
-            .service
-            .as_deref()
-            .map(|s| strings::lookup(conn, s))
-            .transpose()?,
-        operation: q
-            .operation
-            .as_deref()
-            .map(|s| strings::lookup(conn, s))
-            .transpose()?,
-        text: q.q.as_deref().map(|t| text_filter(conn, t)).transpose()?,
-    })
+        any_service: None,
+        root_service: None,
+        root_name: None,
+        text: None,
+    };
+    let mut spans = Vec::new();
+    let known = |name: &Option<String>| -> Result<Option<Option<(String, i64)>>, StoreError> {
+        Ok(match name {
+            None => Some(None),
+            Some(n) => strings::lookup(conn, n)?.map(|id| Some((n.clone(), id))),
+        })
+    };
+    let (Some(service), Some(operation)) = (known(&q.service)?, known(&q.operation)?) else {
+        return Ok(None);
+    };
+    if q.root_only {
+        rows.root_service = service.map(|s| s.1);
+        rows.root_name = operation.map(|o| o.1);
+    } else if let Some(name) = operation {
+        spans.push(SpanCondition::Named { service, name });
+    } else {
+        rows.any_service = service.map(|s| s.1);
+    }
+    match q.q.as_deref().map(|t| text_filter(conn, t)).transpose()? {
+        None => {}
+        Some(TextFilter::TraceIdPrefix(p)) => rows.text = Some(RowText::TraceIdPrefix(p)),
+        Some(TextFilter::Names(ids)) if ids.is_empty() => return Ok(None),
+        Some(TextFilter::Names(ids)) if q.root_only => rows.text = Some(RowText::RootNames(ids)),
+        Some(TextFilter::Names(ids)) => spans.push(SpanCondition::Text {
+            lower: q
+                .q
+                .as_deref()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase(),
+            ids: ids.into_iter().collect(),
+        }),
+    }
+    if !q.attrs.is_empty() {
+        spans.push(SpanCondition::Attrs(q.attrs.clone()));
+    }
+    spans.sort_by_key(|c| c.scan_rank(ctx));
+    Ok(Some(Plan { rows, spans }))
 }
 
 fn finish(
@@ -230,24 +352,50 @@ pub fn search(
     bounds: Bounds,
 ) -> Result<TracesResponse, SearchError> {
     let limit = q.limit.unwrap_or(shared::query::DEFAULT_LIMIT);
-    let filter = row_filter(conn, q, bounds)?;
-    let unknown_name =
-        matches!(filter.service, Some(None)) || matches!(filter.operation, Some(None));
-    if unknown_name {
-        return finish(conn, Newest::new(limit));
+    match plan(conn, ctx, q, bounds)? {
+        None => finish(conn, Newest::new(limit)),
+        Some(p) if p.spans.is_empty() => by_rows(conn, &p.rows, limit),
+        Some(p) => by_span_blocks(conn, ctx, &p, limit),
     }
-    if q.attrs.is_empty() {
-        by_rows(conn, &filter, limit)
-    } else {
-        by_span_blocks(conn, ctx, q, &filter, limit)
-    }
+}
+
+/// Ids of the traces with spans that start with `prefix`, in id order.
+///
+/// The `traces` table is indexed by the ids' last 8 bytes only
+/// (`trace_by_id!`), so this reads the whole table (about 0.15 s per
+/// million traces): an index on the first bytes would cost ~12 bytes per
+/// trace for a lookup people make by hand.
+pub fn ids_with_prefix(
+    conn: &Connection,
+    prefix: &TraceIdPrefix,
+    limit: usize,
+) -> Result<Vec<TraceId>, StoreError> {
+    let (lo, hi) = prefix.bounds();
+    let ids = conn
+        .prepare_cached(
+            "SELECT trace_id FROM traces WHERE trace_id BETWEEN ?1 AND ?2 AND span_count > 0
+             ORDER BY trace_id LIMIT ?3",
+        )?
+        .query_map(
+            params![
+                lo.0.as_slice(),
+                hi.0.as_slice(),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            |r| r.get::<_, Vec<u8>>(0),
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ids
+        .iter()
+        .filter_map(|b| TraceId::from_bytes(b).ok())
+        .collect())
 }
 
 /// The `traces` table alone, newest first.
 fn by_rows(conn: &Connection, f: &RowFilter, limit: usize) -> Result<TracesResponse, SearchError> {
     let mut sql = String::new();
     let mut args: Vec<Value> = Vec::new();
-    let service = f.service.flatten();
+    let service = f.any_service;
     // A rare service is cheaper to start from its own rows.
     let rare_service = match service {
         Some(s) => {
@@ -299,12 +447,16 @@ fn by_rows(conn: &Connection, f: &RowFilter, limit: usize) -> Result<TracesRespo
         sql.push_str(" AND t.duration <= ?");
         args.push(as_i64(m));
     }
-    if let Some(Some(op)) = f.operation {
+    if let Some(s) = f.root_service {
+        sql.push_str(" AND t.root_service_id = ?");
+        args.push(Value::Integer(s));
+    }
+    if let Some(op) = f.root_name {
         sql.push_str(" AND t.root_name_id = ?");
         args.push(Value::Integer(op));
     }
     match &f.text {
-        Some(TextFilter::TraceIdPrefix(p)) => {
+        Some(RowText::TraceIdPrefix(p)) => {
             // Blob range: every id starting with the prefix.
             let mut hi = p.clone();
             hi.resize(16, 0xff);
@@ -312,14 +464,10 @@ fn by_rows(conn: &Connection, f: &RowFilter, limit: usize) -> Result<TracesRespo
             args.push(Value::Blob(p.clone()));
             args.push(Value::Blob(hi));
         }
-        Some(TextFilter::Names(ids)) => {
-            let list = ids
-                .iter()
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(",");
+        Some(RowText::RootNames(ids)) => {
+            let list = id_list(ids.iter());
             sql.push_str(&format!(
-                " AND (t.root_name_id IN ({list}) OR EXISTS (SELECT 1 FROM trace_services x WHERE x.trace_row = t.id AND x.service_id IN ({list})))"
+                " AND (t.root_name_id IN ({list}) OR t.root_service_id IN ({list}))"
             ));
         }
         None => {}
@@ -337,75 +485,197 @@ fn by_rows(conn: &Connection, f: &RowFilter, limit: usize) -> Result<TracesRespo
     finish(conn, found)
 }
 
-/// Span blocks newest first, for traces with a span matching every `attr`.
-fn by_span_blocks(
-    conn: &Connection,
-    ctx: &SearchContext,
-    q: &TraceQuery,
-    f: &RowFilter,
-    limit: usize,
-) -> Result<TracesResponse, SearchError> {
+/// String ids as an SQL list (integers read from the database, never
+/// request text).
+fn id_list<'a>(ids: impl Iterator<Item = &'a i64>) -> String {
+    ids.map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+}
+
+/// The window's span blocks, newest first: (block id, newest span start).
+fn window_blocks(conn: &Connection, bounds: Bounds) -> Result<Vec<(i64, u64)>, StoreError> {
     let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    // The matching span must start inside the window too (a trace is
-    // found by what happened in the window), so only the window's blocks
-    // are read.
-    let blocks: Vec<(i64, u64)> = conn
+    Ok(conn
         .prepare_cached(
             "SELECT id, max_time FROM blocks WHERE signal = ?1 AND max_time >= ?2 AND min_time <= ?3
              ORDER BY max_time DESC, id DESC",
         )?
         .query_map(
-            rusqlite::params![SIGNAL_SPANS, as_i64(f.bounds.from), as_i64(f.bounds.to)],
+            params![SIGNAL_SPANS, as_i64(bounds.from), as_i64(bounds.to)],
             |r| Ok((r.get(0)?, u(r.get(1)?))),
         )?
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, _>>()?)
+}
+
+/// The window's span blocks whose groups hold a span `cond` may match
+/// (by service and name), newest first.
+fn group_blocks(
+    conn: &Connection,
+    cond: &SpanCondition,
+    bounds: Bounds,
+) -> Result<Vec<(i64, u64)>, StoreError> {
+    let as_i64 = |v: u64| Value::Integer(i64::try_from(v).unwrap_or(i64::MAX));
+    let mut sql = String::from(
+        "SELECT g.block_id, max(b.max_time) FROM span_groups g JOIN blocks b ON b.id = g.block_id
+         WHERE b.signal = ? AND g.max_start >= ? AND g.min_start <= ?",
+    );
+    let mut args = vec![
+        Value::Integer(SIGNAL_SPANS),
+        as_i64(bounds.from),
+        as_i64(bounds.to),
+    ];
+    match cond {
+        SpanCondition::Named { service, name } => {
+            sql.push_str(" AND g.name_id = ?");
+            args.push(Value::Integer(name.1));
+            if let Some((_, id)) = service {
+                sql.push_str(" AND g.service_id = ?");
+                args.push(Value::Integer(*id));
+            }
+        }
+        // Text so common that the matching strings were cut off: the
+        // groups cannot tell, every block's heads are checked.
+        SpanCondition::Text { ids, .. } if ids.len() >= MAX_NAME_MATCHES => {
+            return window_blocks(conn, bounds);
+        }
+        SpanCondition::Text { ids, .. } => {
+            let list = id_list(ids.iter());
+            sql.push_str(&format!(
+                " AND (g.name_id IN ({list}) OR g.service_id IN ({list}))"
+            ));
+        }
+        SpanCondition::Attrs(_) => return window_blocks(conn, bounds),
+    }
+    sql.push_str(" GROUP BY g.block_id ORDER BY 2 DESC, 1 DESC");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(args), |r| Ok((r.get(0)?, u(r.get(1)?))))?
+        .collect::<Result<_, _>>()?)
+}
+
+/// True when every condition is met by some span of the trace (any of its
+/// blocks, inside the window or not).
+fn trace_meets(
+    conn: &Connection,
+    trace_id: &TraceId,
+    conds: &[SpanCondition],
+) -> Result<bool, StoreError> {
+    let Some((_, span_blocks, _)) = trace_summary(conn, trace_id)? else {
+        return Ok(false);
+    };
+    let mut met = vec![false; conds.len()];
+    for block_id in varlist::decode(&span_blocks) {
+        let Some(data) = block_data(conn, block_id)? else {
+            continue;
+        };
+        let corrupt = |e: crate::store::sqlite::blocks::codec::CodecError| {
+            StoreError::Corrupt(block_id, e.to_string())
+        };
+        let block = SpanBlockReader::open(&data)
+            .and_then(|r| r.decode_trace(trace_id))
+            .map_err(corrupt)?;
+        for (ri, _, span) in &block.spans {
+            let resource = block.resources.get(*ri as usize);
+            let service = resource.map_or("", |r| r.service_name());
+            let res_attrs = resource.map_or(&[][..], |r| r.attributes.as_slice());
+            for (c, m) in conds.iter().zip(met.iter_mut()) {
+                *m = *m || c.matches_span(service, span, res_attrs);
+            }
+        }
+        if met.iter().all(|m| *m) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Span blocks newest first, for traces with a span meeting every
+/// condition of `plan.spans` (the first drives the scan).
+fn by_span_blocks(
+    conn: &Connection,
+    ctx: &SearchContext,
+    plan: &Plan,
+    limit: usize,
+) -> Result<TracesResponse, SearchError> {
+    let Some((driver, others)) = plan.spans.split_first() else {
+        return by_rows(conn, &plan.rows, limit);
+    };
+    let bounds = plan.rows.bounds;
+    // The matching span must start inside the window too (a trace is
+    // found by what happened in the window), so only the window's blocks
+    // are read.
+    let blocks = group_blocks(conn, driver, bounds)?;
     let mut found: Newest<TraceKey, SummaryRow> = Newest::new(limit);
     let mut seen: HashSet<TraceId> = HashSet::new();
-    let wanted = attrs::pairs(&q.attrs);
     let mut load = conn.prepare_cached(&format!(
         "SELECT {SUMMARY_COLUMNS} FROM traces t WHERE {}",
         trace_by_id!()
     ))?;
     for (i, &(block_id, _)) in blocks.iter().enumerate() {
-        let filter_bytes: Option<Vec<u8>> = conn
-            .prepare_cached("SELECT filter FROM block_filters WHERE block_id = ?1")?
-            .query_row([block_id], |r| r.get(0))
-            .ok();
-        if let Some(bytes) = &filter_bytes
-            && let Ok(bloom) = Bloom::parse(bytes)
-            && !attrs::block_may_match(ctx, &bloom, &q.attrs)
+        if let SpanCondition::Attrs(filters) = driver
+            && let Some(bytes) = conn
+                .prepare_cached("SELECT filter FROM block_filters WHERE block_id = ?1")?
+                .query_row([block_id], |r| r.get::<_, Vec<u8>>(0))
+                .optional()?
+            && let Ok(bloom) = Bloom::parse(&bytes)
+            && !attrs::block_may_match(ctx, &bloom, filters)
         {
             continue;
         }
-        let Some(data) = crate::store::sqlite::readers::block_data(conn, block_id)? else {
+        let Some(data) = block_data(conn, block_id)? else {
             continue;
         };
-        let reader = SpanBlockReader::open(&data)
-            .map_err(|e| StoreError::Corrupt(block_id, e.to_string()))?;
-        let block = reader
-            .decode_matching(
-                |_, h| f.bounds.contains(h.start) && !seen.contains(&h.trace_id),
-                &wanted,
-            )
-            .map_err(|e| StoreError::Corrupt(block_id, e.to_string()))?;
-        for (ri, _, span) in &block.spans {
-            if seen.contains(&span.trace_id) {
+        let corrupt = |e: crate::store::sqlite::blocks::codec::CodecError| {
+            StoreError::Corrupt(block_id, e.to_string())
+        };
+        let reader = SpanBlockReader::open(&data).map_err(corrupt)?;
+        // A span older than the page's oldest trace cannot add a trace to
+        // it (a trace starts no later than its spans).
+        let floor = found.threshold(|k| k.0).unwrap_or(0);
+        let wanted = |start: u64, trace: &TraceId| {
+            start >= floor && bounds.contains(start) && !seen.contains(trace)
+        };
+        let mut hits: Vec<TraceId> = Vec::new();
+        match driver {
+            SpanCondition::Attrs(filters) => {
+                let block = reader
+                    .decode_matching(|_, h| wanted(h.start, &h.trace_id), &attrs::pairs(filters))
+                    .map_err(corrupt)?;
+                for (ri, _, span) in &block.spans {
+                    let resource = block
+                        .resources
+                        .get(*ri as usize)
+                        .map(|r| r.attributes.as_slice())
+                        .unwrap_or(&[]);
+                    if attrs::all_match(filters, &[&span.attributes, resource]) {
+                        hits.push(span.trace_id);
+                    }
+                }
+            }
+            head_condition => {
+                let resources = reader.resources().map_err(corrupt)?;
+                for h in reader.heads().map_err(corrupt)? {
+                    let service = resources
+                        .get(h.resource as usize)
+                        .map_or("", |r| r.service_name());
+                    if wanted(h.start, &h.trace_id) && head_condition.matches_head(service, &h.name)
+                    {
+                        hits.push(h.trace_id);
+                    }
+                }
+            }
+        }
+        for trace_id in hits {
+            if !seen.insert(trace_id) {
                 continue;
             }
-            let resource = block
-                .resources
-                .get(*ri as usize)
-                .map(|r| r.attributes.as_slice())
-                .unwrap_or(&[]);
-            if !attrs::all_match(&q.attrs, &[&span.attributes, resource]) {
+            let Some(row) = load
+                .query_row([trace_id.0.as_slice()], SummaryRow::read)
+                .optional()?
+            else {
                 continue;
-            }
-            seen.insert(span.trace_id);
-            let row = load
-                .query_row([span.trace_id.0.as_slice()], SummaryRow::read)
-                .ok();
-            if let Some(row) = row
-                && f.accepts(&row)
+            };
+            if plan.rows.accepts(&row)
+                && (others.is_empty() || trace_meets(conn, &trace_id, others)?)
             {
                 found.push(row.key(), row);
             }
