@@ -581,7 +581,10 @@ mod tests {
         let all = create_statements(&ClickHouseConfig::new("http://ch:8123", "otel")).join("\n");
         assert!(!all.contains("Distributed"));
         assert!(!all.contains("TTL"));
-        assert_eq!(all.matches("ENGINE = MergeTree()").count(), TABLES.len() - 1);
+        assert_eq!(
+            all.matches("ENGINE = MergeTree()").count(),
+            TABLES.len() - 1
+        );
         assert_eq!(all.matches("ENGINE = AggregatingMergeTree()").count(), 1);
     }
 
