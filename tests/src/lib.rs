@@ -65,6 +65,9 @@ pub struct Sightline {
     _tmp: Option<tempfile::TempDir>,
     log: Arc<Mutex<Vec<String>>>,
     api: reqwest::Client,
+    /// The ClickHouse this process alone stores in (see [`Sightline::start`]);
+    /// stopped after the process.
+    _clickhouse: Option<ClickHouse>,
 }
 
 /// How to start the binary.
@@ -150,8 +153,17 @@ impl Options {
 }
 
 impl Sightline {
-    /// Starts the binary with a fresh data directory.
+    /// Starts the binary with a fresh data directory, or, when
+    /// `SIGHTLINE_TEST_ENGINE=clickhouse`, on a fresh database of a
+    /// ClickHouse of its own: the same test then checks the ClickHouse
+    /// engine (`./x test` runs the browser views test both ways).
     pub fn start() -> Self {
+        if std::env::var("SIGHTLINE_TEST_ENGINE").as_deref() == Ok("clickhouse") {
+            let clickhouse = ClickHouse::start();
+            let mut server = Self::start_on(&clickhouse);
+            server._clickhouse = Some(clickhouse);
+            return server;
+        }
         Self::start_with(Options::default())
     }
 
@@ -258,6 +270,7 @@ impl Sightline {
             _tmp: tmp,
             log,
             api: api_client(opts.api_token.as_deref(), opts.ca_pem.as_deref()),
+            _clickhouse: None,
         }
     }
 

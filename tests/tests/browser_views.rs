@@ -7,6 +7,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use sightline_tests::Sightline;
 use sightline_tests::browser::{Browser, attrs, count, open, path_and_query, shot, texts, wait_js};
+use sightline_tests::manifest::Engine;
 use sightline_tests::scenario::{self, *};
 
 async fn seeded() -> (Sightline, Browser) {
@@ -425,9 +426,6 @@ async fn about_shows_the_server_its_storage_and_the_backup_link() {
         texts(c, "#about-version").await,
         [health["version"].as_str().unwrap()]
     );
-    let data_dir = server.data_dir().display().to_string();
-    assert_eq!(texts(c, "#about-data-dir").await, [data_dir.as_str()]);
-    assert!(texts(c, "#about-db-size").await[0].contains("of 512 MB"));
     // The scenario's 52 spans came over OTLP/HTTP JSON.
     assert_eq!(
         texts(
@@ -437,24 +435,45 @@ async fn about_shows_the_server_its_storage_and_the_backup_link() {
         .await,
         ["52"]
     );
-    // The backup link downloads from /api/backup; the note says how to restore.
-    assert_eq!(attrs(c, "#download-backup", "href").await, ["/api/backup"]);
-    assert_eq!(
-        c.execute(
-            "return document.getElementById('download-backup').hasAttribute('download')",
-            vec![]
-        )
-        .await
-        .unwrap(),
-        true
-    );
-    let note = texts(c, "#restore-note").await.join(" ");
-    assert!(
-        note.contains("stop sightline")
-            && note.contains(&format!("{data_dir}/sightline.db"))
-            && note.contains("start it"),
-        "{note}"
-    );
+    match server.engine() {
+        Engine::Sqlite => {
+            let data_dir = server.data_dir().display().to_string();
+            assert_eq!(texts(c, "#about-data-dir").await, [data_dir.as_str()]);
+            assert!(texts(c, "#about-db-size").await[0].contains("of 512 MB"));
+            // The backup link downloads from /api/backup; the note says how to restore.
+            assert_eq!(attrs(c, "#download-backup", "href").await, ["/api/backup"]);
+            assert_eq!(
+                c.execute(
+                    "return document.getElementById('download-backup').hasAttribute('download')",
+                    vec![]
+                )
+                .await
+                .unwrap(),
+                true
+            );
+            let note = texts(c, "#restore-note").await.join(" ");
+            assert!(
+                note.contains("stop sightline")
+                    && note.contains(&format!("{data_dir}/sightline.db"))
+                    && note.contains("start it"),
+                "{note}"
+            );
+        }
+        Engine::ClickHouse => {
+            // The engine and where it stores; no size cap and no download.
+            assert!(texts(c, "#about-engine").await[0].contains("ClickHouse"));
+            let db = server.clickhouse_database().unwrap_or_default();
+            assert!(
+                texts(c, "#about-data-dir").await[0].ends_with(&format!("database {db}")),
+                "{:?}",
+                texts(c, "#about-data-dir").await
+            );
+            assert!(texts(c, "#about-db-size").await[0].contains("active parts"));
+            assert!(c.find(Locator::Id("download-backup")).await.is_err());
+            let note = texts(c, "#restore-note").await.join(" ");
+            assert!(note.contains("BACKUP"), "{note}");
+        }
+    }
     shot(c, "about").await;
     open(c, &server.url("/?tab=about"), "#page-about").await;
     assert_eq!(path_and_query(c).await, "/about");
