@@ -17,6 +17,7 @@ import json
 import re
 import shutil
 import signal
+import ssl
 import sys
 import tempfile
 import threading
@@ -385,6 +386,8 @@ def main():
     parser.add_argument("--path", help="data directory (default: a temporary one, removed at exit)")
     parser.add_argument("--user", help="require this user (and --password) on every query")
     parser.add_argument("--password", help="the password of --user")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate chain (needs --tls-key)")
+    parser.add_argument("--tls-key", help="the PEM private key of --tls-cert")
     args = parser.parse_args()
 
     tmp = None if args.path else tempfile.mkdtemp(prefix="clickhouse-front-")
@@ -392,6 +395,11 @@ def main():
     engine = Engine(args.path or tmp)
     try:
         server = ThreadingHTTPServer((args.host, args.port), Handler)
+        if args.tls_cert:
+            # HTTPS like a ClickHouse server's `https_port`.
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(args.tls_cert, args.tls_key)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
         server.engine = engine
         server.credentials = None
         if args.user is not None or args.password is not None:

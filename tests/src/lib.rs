@@ -9,6 +9,7 @@ pub mod clickhouse;
 pub mod clients;
 pub mod manifest;
 pub mod otlp_json;
+pub mod pki;
 pub mod scenario;
 pub mod snapshot;
 

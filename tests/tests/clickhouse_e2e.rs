@@ -1656,3 +1656,48 @@ fn collector_text_is_what_the_collector_writes() {
         ""
     );
 }
+
+// ---------------------------------------------------------------------------
+// ClickHouse over HTTPS
+
+/// An `https://` ClickHouse URL is reached over TLS, trusting the system's
+/// roots (here `SSL_CERT_FILE`, the test CA); a server certificate the
+/// roots do not vouch for keeps the process from using ClickHouse at all.
+#[tokio::test]
+async fn an_https_clickhouse_is_reached_through_the_system_roots() {
+    let pki = sightline_tests::pki::pki();
+    let cert = pki.cert.display().to_string();
+    let key = pki.key.display().to_string();
+    let ch = ClickHouse::start_front(&["--tls-cert", &cert, "--tls-key", &key]);
+    let https = ch.url.replacen("http://", "https://", 1);
+
+    // Trusted: the database is created over TLS, a trace round-trips.
+    let server = Sightline::start_with(Options {
+        env: vec![("SSL_CERT_FILE".into(), pki.ca.display().to_string())],
+        ..Options::clickhouse(&https, "over_tls")
+    });
+    let trace = "5ca1ab1e00000000000000000000715e";
+    send_trace(&server, trace, "tls-shop", now_nanos() - 60_000 * MS).await;
+    let detail: TraceDetail = get_json(&server, &format!("/api/traces/{trace}")).await;
+    assert_eq!(detail.summary.root_service, "tls-shop");
+    assert_eq!(detail.spans.len(), 2);
+
+    // Not trusted (the roots are another CA's): nothing is written, the
+    // API says ClickHouse cannot be used.
+    let other = sightline_tests::pki::pki();
+    let untrusted = Sightline::start_with(Options {
+        env: vec![("SSL_CERT_FILE".into(), other.ca.display().to_string())],
+        ..Options::clickhouse(&https, "over_tls")
+    });
+    let status = post_trace(&untrusted, trace, "tls-shop", now_nanos())
+        .await
+        .status();
+    assert_eq!(
+        status, 503,
+        "an export it cannot store is refused for retry"
+    );
+    let r = reqwest::get(untrusted.url(&format!("/api/traces/{trace}")))
+        .await
+        .expect("API answers");
+    assert_eq!(r.status(), 503);
+}

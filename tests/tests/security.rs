@@ -15,6 +15,7 @@ use sha2::Digest as _;
 use shared::api::StatsResponse;
 use sightline_tests::clients::{self, Client};
 use sightline_tests::otlp_json::{TestSpan, traces_request};
+use sightline_tests::pki::{Pki, pki};
 use sightline_tests::scenario::now_nanos;
 use sightline_tests::{Options, Sightline, api_client, binary_path, manifest};
 
@@ -599,56 +600,6 @@ fn unreadable_or_empty_token_files_stop_the_start() {
     let (status, stderr) = run_to_exit(&["--ui-token", "two words"], &[]);
     assert!(!status.success());
     assert!(stderr.contains("--ui-token"), "{stderr}");
-}
-
-/// A test CA and a server certificate it signed for `localhost` and
-/// `127.0.0.1`, written as PEM files.
-struct Pki {
-    _dir: tempfile::TempDir,
-    ca_pem: String,
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-fn pki() -> Pki {
-    use rcgen::{
-        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
-        IsCa, KeyPair, KeyUsagePurpose,
-    };
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "sightline test CA");
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let mut leaf = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    leaf.distinguished_name
-        .push(DnType::CommonName, "localhost");
-    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    // Python 3.13's OpenSSL context is strict (VERIFY_X509_STRICT) and wants
-    // the issuer's key identifier in the leaf.
-    leaf.use_authority_key_identifier_extension = true;
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf_cert = leaf.signed_by(&leaf_key, &ca).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, text: &str| -> PathBuf {
-        let p = dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    };
-    Pki {
-        ca_pem: ca.pem(),
-        ca: write("ca.pem", &ca.pem()),
-        cert: write("cert.pem", &leaf_cert.pem()),
-        key: write("key.pem", &leaf_key.serialize_pem()),
-        _dir: dir,
-    }
 }
 
 fn start_tls(pki: &Pki) -> Sightline {

@@ -73,9 +73,18 @@ pub struct Ch {
 }
 
 impl Ch {
-    /// A client for `config` (no connection is made yet).
-    pub fn new(config: &ClickHouseConfig) -> Self {
-        let mut server = Client::default()
+    /// A client for `config` (no connection is made yet). Fails when the
+    /// system has no TLS root certificates at all: the client loads them up
+    /// front, for `https://` URLs.
+    pub fn new(config: &ClickHouseConfig) -> Result<Self, StoreError> {
+        let base = std::panic::catch_unwind(Client::default).map_err(|_| {
+            StoreError::ClickHouse(
+                "no TLS root certificates found on this system (install ca-certificates, \
+                 or set SSL_CERT_FILE)"
+                    .into(),
+            )
+        })?;
+        let mut server = base
             .with_url(config.url.trim_end_matches('/'))
             // Acknowledge an insert only once ClickHouse has written it:
             // a synchronous insert answers after its part is on disk.
@@ -90,11 +99,11 @@ impl Ch {
         if let Some(password) = &config.password {
             server = server.with_password(password);
         }
-        Self {
+        Ok(Self {
             client: server.clone().with_database(&config.database),
             server,
             timeout: config.timeout,
-        }
+        })
     }
 
     /// A statement sent as written: values go in `{name:Type}`

@@ -72,7 +72,7 @@ impl ClickHouseStore {
     ) -> Result<Self, StoreError> {
         let store = Self {
             inner: Arc::new(Inner {
-                ch: Ch::new(&config),
+                ch: Ch::new(&config)?,
                 config,
                 schema: RwLock::new(None),
                 runtime: Handle::current(),
