@@ -2,7 +2,6 @@
 //! real binary and real clients: reqwest for the API and OTLP/HTTP, the
 //! OpenTelemetry Python SDK for OTLP/gRPC and OTLP/HTTPS.
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
