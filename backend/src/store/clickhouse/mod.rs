@@ -328,6 +328,40 @@ mod tests {
         assert_eq!(tables.trim(), "9", "8 tables and the materialized view");
     }
 
+    /// ClickHouse itself parses every cluster statement (`formatQuery`
+    /// fails on a syntax error); running them needs a cluster with Keeper,
+    /// which the test engine has not.
+    #[test]
+    fn clickhouse_parses_every_cluster_statement() {
+        let ch = TestClickHouse::start();
+        let mut config = super::ClickHouseConfig::new(ch.server.url.clone(), "otel");
+        config.cluster = Some("prod".into());
+        config.ttl_spans = Some(std::time::Duration::from_secs(7 * 86_400));
+        let client = super::client::Ch::new(&config).unwrap();
+        for statement in super::schema::create_statements(&config) {
+            let formatted: Vec<FormattedRow> = ch
+                .runtime
+                .block_on(
+                    client.rows(
+                        client
+                            .server_sql("SELECT formatQuery({q:String}) AS sql")
+                            .param("q", &statement),
+                    ),
+                )
+                .unwrap_or_else(|e| panic!("{e}\n{statement}"));
+            assert!(
+                formatted[0].sql.contains("ON CLUSTER prod"),
+                "{}",
+                formatted[0].sql
+            );
+        }
+    }
+
+    #[derive(clickhouse::Row, serde::Deserialize)]
+    struct FormattedRow {
+        sql: String,
+    }
+
     #[test]
     fn the_storage_suite_passes_on_clickhouse() {
         let ch = TestClickHouse::start();
