@@ -1701,3 +1701,49 @@ async fn an_https_clickhouse_is_reached_through_the_system_roots() {
         .expect("API answers");
     assert_eq!(r.status(), 503);
 }
+
+// ---------------------------------------------------------------------------
+// Credentials
+
+/// The user and password come from `SIGHTLINE_CLICKHOUSE_USER` and
+/// `SIGHTLINE_CLICKHOUSE_PASSWORD` (or `--clickhouse-password-file`); a
+/// wrong password is ClickHouse's refusal, not a stored batch.
+#[tokio::test]
+async fn credentials_come_from_the_environment_or_a_file() {
+    let ch = ClickHouse::start_front(&["--user", "otel", "--password", "s3cret"]);
+    let with_env = Sightline::start_with(Options {
+        env: vec![
+            ("SIGHTLINE_CLICKHOUSE_USER".into(), "otel".into()),
+            ("SIGHTLINE_CLICKHOUSE_PASSWORD".into(), "s3cret".into()),
+        ],
+        ..Options::clickhouse(&ch.url, "with_password")
+    });
+    let trace = "5ca1ab1e0000000000000000000c0de5";
+    send_trace(&with_env, trace, "authed", now_nanos() - 60_000 * MS).await;
+    let detail: TraceDetail = get_json(&with_env, &format!("/api/traces/{trace}")).await;
+    assert_eq!(detail.summary.root_service, "authed");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("password");
+    std::fs::write(&file, "s3cret\n").expect("password file");
+    let with_file = Sightline::start_with(Options {
+        args: vec![
+            "--clickhouse-user".into(),
+            "otel".into(),
+            "--clickhouse-password-file".into(),
+            file.display().to_string(),
+        ],
+        ..Options::clickhouse(&ch.url, "with_password")
+    });
+    let again: TraceDetail = get_json(&with_file, &format!("/api/traces/{trace}")).await;
+    assert_eq!(again, detail);
+
+    let log = Sightline::refused(Options {
+        env: vec![
+            ("SIGHTLINE_CLICKHOUSE_USER".into(), "otel".into()),
+            ("SIGHTLINE_CLICKHOUSE_PASSWORD".into(), "wrong".into()),
+        ],
+        ..Options::clickhouse(&ch.url, "with_password")
+    });
+    assert!(log.contains("516") || log.contains("AUTHENTICATION_FAILED"), "{log}");
+}
