@@ -1745,5 +1745,8 @@ async fn credentials_come_from_the_environment_or_a_file() {
         ],
         ..Options::clickhouse(&ch.url, "with_password")
     });
-    assert!(log.contains("516") || log.contains("AUTHENTICATION_FAILED"), "{log}");
+    assert!(
+        log.contains("516") || log.contains("AUTHENTICATION_FAILED"),
+        "{log}"
+    );
 }
